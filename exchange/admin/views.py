@@ -1,0 +1,106 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth import services as accounts
+from ..auth.models import Role, User
+from ..auth.permissions import admin_required
+from ..core.errors import WorkflowError
+from ..core.forms import EmptyForm
+from ..extensions import db
+from ..partners.models import PartnerInstitution
+from . import bp
+from .forms import EditUserForm, InviteUserForm, UserFilterForm
+
+
+def institution_choices():
+    return db.session.execute(select(PartnerInstitution.id, PartnerInstitution.name)
+                              .order_by(PartnerInstitution.name)).all()
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    filters = UserFilterForm(request.args)
+    role = Role(filters.role.data) if filters.role.data in Role.__members__ else None
+    query = accounts.search_users(filters.q.data, role)
+    if filters.active_only.data:
+        query = query.where(User.is_active_account.is_(True))
+    page = db.paginate(query, per_page=25, error_out=False)
+    return render_template("admin/users.html", page=page, filters=filters, action_form=EmptyForm())
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@admin_required
+def invite():
+    form = InviteUserForm(institutions=institution_choices())
+    if form.validate_on_submit():
+        try:
+            user = accounts.invite_user(form.email.data, form.name.data, Role(form.role.data),
+                                        form.institution_id.data, invited_by=current_user)
+        except WorkflowError as exc:
+            getattr(form, exc.field or "email").errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("An invitation has been sent to %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id):
+    user = db.get_or_404(User, user_id)
+    form = EditUserForm(obj=user, institutions=institution_choices())
+    if request.method == "GET":
+        form.role.data = user.role.value
+    if form.validate_on_submit():
+        try:
+            accounts.change_role(user, Role(form.role.data), form.institution_id.data, by=current_user)
+        except WorkflowError as exc:
+            getattr(form, exc.field or "role").errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("The account of %(name)s has been updated.", name=user.name), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/edit_user.html", user=user, form=form, action_form=EmptyForm()), (
+        422 if form.is_submitted() else 200)
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_required
+def set_active(user_id):
+    user = db.get_or_404(User, user_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash(_("Your form had expired. Please try again."), "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id)), 303
+    activate = request.form.get("active") == "1"
+    try:
+        accounts.set_active(user, activate, by=current_user)
+    except WorkflowError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    db.session.commit()
+    flash(_("%(name)s can log in again.", name=user.name) if activate
+          else _("%(name)s has been deactivated and signed out everywhere.", name=user.name), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log():
+    from ..core.audit import AuditEvent
+    action = request.args.get("action") or None
+    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action == action)
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("admin/audit.html", page=page, action=action)
+
+
+from flask_babel import lazy_gettext as _l  # noqa: E402
+from ..core.navigation import nav_item  # noqa: E402
+
+nav_item("admin.users", _l("Users"), roles=[Role.admin], order=90, match_prefix="/admin")

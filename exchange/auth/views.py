@@ -1,0 +1,186 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from ..core import audit
+from ..core.errors import WorkflowError
+from ..extensions import db, login_manager
+from . import bp, services
+from .forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm,
+                    SignupForm)
+from .models import Role, User
+
+login_manager.login_view = "auth.login"
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(session_token: str):
+    return db.session.scalar(select(User).where(User.session_token == session_token))
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    flash(_("Please log in to see this page."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no host, no protocol-relative '//' or backslash tricks."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")) \
+            or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def form_status(form) -> int:
+    return 422 if form.is_submitted() else 200
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    session.clear()  # a fresh session at every login
+    login_user(user, remember=remember)
+    session.permanent = True
+
+
+def demo_logins_available() -> bool:
+    return db.session.scalar(select(User.id).where(User.email == "student@demo.test")) is not None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except WorkflowError as exc:
+            db.session.commit()  # keep the failed attempt and the audit entry
+            if exc.code == "invalid":
+                form.password.errors.append(exc.message)
+            else:
+                flash(exc.message, "error")
+            status = exc.status
+        else:
+            db.session.commit()
+            start_session(user, remember=form.remember.data)
+            flash(_("Welcome, %(name)s.", name=user.name), "success")
+            return redirect(safe_next(request.args.get("next")) or url_for("core.index"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/login.html", form=form, demo=demo_logins_available()), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    user = current_user._get_current_object()
+    user.end_all_sessions()
+    audit.record("logout", user=user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have been logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.email.data, form.name.data, Role.student,
+                                        password=form.password.data, locale=session.get("lang"))
+        except WorkflowError as exc:
+            getattr(form, exc.field or "email").errors.append(exc.message)
+        else:
+            audit.record("signup", user=user)
+            db.session.commit()
+            start_session(user)
+            flash(_("Your account has been created. Welcome!"), "success")
+            return redirect(url_for("core.index"))
+    return render_template("auth/signup.html", form=form), form_status(form)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.send_password_reset(form.email.data)
+        db.session.commit()
+        flash(_("If an account exists for %(email)s, we have sent it a link to reset the password. "
+                "The link works once and expires in an hour.", email=form.email.data), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form), form_status(form)
+
+
+def _token_page(token: str, salt: str, max_age_key: str, action, template: str, success_message: str):
+    from flask import current_app
+    try:
+        services.user_from_token(token, salt, current_app.config[max_age_key])
+    except WorkflowError as exc:
+        return render_template("auth/token_invalid.html", message=exc.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = action(token, form.password.data)
+        except WorkflowError as exc:
+            return render_template("auth/token_invalid.html", message=exc.message), 400
+        db.session.commit()
+        logout_user()
+        start_session(user)
+        flash(success_message, "success")
+        return redirect(url_for("core.index"))
+    return render_template(template, form=form), form_status(form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    return _token_page(token, services.RESET_SALT, "PASSWORD_RESET_MAX_AGE", services.reset_password,
+                       "auth/reset.html", _("Your password has been changed."))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    return _token_page(token, services.INVITE_SALT, "INVITATION_MAX_AGE", services.accept_invitation,
+                       "auth/invitation.html", _("Your account is ready. Welcome!"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    user = current_user._get_current_object()
+    profile = ProfileForm(obj=user, prefix="profile")
+    password_form = ChangePasswordForm(prefix="password")
+    status = 200
+    if profile.submit.data and profile.validate_on_submit():
+        user.name = profile.name.data
+        user.locale = profile.locale.data
+        user.timezone = profile.timezone.data or None
+        db.session.commit()
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("auth.account"))
+    if password_form.submit.data and password_form.validate_on_submit():
+        if not user.check_password(password_form.current_password.data):
+            password_form.current_password.errors.append(_("This is not your current password."))
+        else:
+            services.change_password(user, password_form.password.data)
+            db.session.commit()
+            start_session(user)  # this browser stays signed in; every other session has ended
+            flash(_("Your password has been changed. Other devices have been signed out."), "success")
+            return redirect(url_for("auth.account"))
+    if request.method == "POST":
+        status = 422
+    return render_template("auth/account.html", profile=profile, password_form=password_form), status

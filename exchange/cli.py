@@ -1,0 +1,85 @@
+"""Command-line tools: `flask seed-demo`, `flask users create`, `flask translate ...`."""
+import os
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+translate_cli = AppGroup("translate", help="Extract, update and compile the translation catalogues.")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TRANSLATIONS = os.path.join(HERE, "translations")
+POT = os.path.join(TRANSLATIONS, "messages.pot")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Load demo data (idempotent): institutions, agreements, demo users and more."""
+    from .demo import DEMO_USERS, DEMO_PASSWORD, seed_demo
+    seed_demo()
+    click.echo("Demo data loaded. Demo logins (password: %s):" % DEMO_PASSWORD)
+    for email, _name, role in DEMO_USERS:
+        click.echo(f"  {role.value:<12} {email}")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["student", "coordinator", "partner", "admin"]), default="admin")
+@click.option("--institution-id", type=int, default=None)
+@click.password_option()
+def create_user_command(email, name, role, institution_id, password):
+    """Create an account (e.g. the first administrator)."""
+    from .auth.models import Role
+    from .auth.services import create_user
+    from .core.errors import WorkflowError
+    try:
+        user = create_user(email, name, Role(role), password=password, institution_id=institution_id)
+    except WorkflowError as exc:
+        raise click.ClickException(exc.message)
+    db.session.commit()
+    click.echo(f"Created {user.email} ({role}).")
+
+
+def _pybabel(*args: str) -> None:
+    pybabel = os.path.join(os.path.dirname(sys.executable), "pybabel")
+    subprocess.run([pybabel, "-q", *args], check=True, cwd=ROOT)
+
+
+@translate_cli.command("extract")
+def extract():
+    """Extract marked strings into messages.pot."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "--no-location",
+             "--sort-output", "--project", "exchange", "-o", POT, "exchange", "templates")
+
+
+@translate_cli.command("update")
+def update():
+    """Extract, then merge new strings into every catalogue."""
+    extract.callback()
+    _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-fuzzy-matching", "--ignore-obsolete")
+
+
+@translate_cli.command("compile")
+def compile_():
+    """Compile the .po catalogues into .mo files."""
+    _pybabel("compile", "-d", TRANSLATIONS, "--statistics")
+
+
+@translate_cli.command("init")
+@click.argument("lang")
+def init(lang):
+    """Start a catalogue for a new language."""
+    _pybabel("init", "-i", POT, "-d", TRANSLATIONS, "-l", lang)
+
+
+def init_app(app):
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(translate_cli)

@@ -1,0 +1,62 @@
+"""Domain errors and the friendly error pages."""
+from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+
+class WorkflowError(Exception):
+    """A rule of the domain forbids the action; the (translated) message is shown to the user.
+
+    `code` is a short machine-readable reason, `field` the form field the message belongs beside.
+    """
+
+    def __init__(self, message, code: str | None = None, field: str | None = None, status: int = 422):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.code = code
+        self.field = field
+        self.status = status
+
+
+class NotFound(Exception):
+    """Raised by services when a record is missing or not visible to the user."""
+
+
+ERROR_PAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    403: (_l("Access denied"), _l("You do not have permission to see this page.")),
+    404: (_l("Page not found"), _l("The page you asked for does not exist or is not available to you.")),
+    405: (_l("Not allowed"), _l("This action is not allowed here.")),
+    413: (_l("File too large"), _l("What you sent is larger than the site accepts. Files may be at most 10 MB.")),
+    429: (_l("Too many requests"), _l("Too many attempts. Please wait a little and try again.")),
+    500: (_l("Something went wrong"), _l("An unexpected error occurred. The office has been told; please try again later.")),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default_message = ERROR_PAGES.get(code, ERROR_PAGES[500])
+    return render_template("errors/error.html", code=code, title=title,
+                           message=message or default_message), code
+
+
+def init_app(app):
+    for code in ERROR_PAGES:
+        if code == 500:
+            continue
+        app.register_error_handler(code, lambda e, code=code: render_error(code))
+
+    @app.errorhandler(500)
+    def internal_error(e):
+        from ..extensions import db
+        db.session.rollback()
+        return render_error(500)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        app.logger.warning("CSRF failure on %s %s: %s", request.method, request.path, e.description)
+        from . import audit
+        audit.record("csrf_failure", detail=request.path)
+        from ..extensions import db
+        db.session.commit()
+        return render_error(400, str(_l("Your form had expired or was not sent from this site. "
+                                         "Please reload the page and try again.")))

@@ -1,0 +1,105 @@
+"""Form helpers shared by every domain: validators, the empty action form, common fields."""
+import re
+import zoneinfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import Email, Length, Optional, ValidationError
+
+from .reference import COUNTRY_CODES, LANGUAGE_CODES, isced_fields
+
+COMMON_PASSWORDS = {
+    "password", "password1", "password123", "1234567890", "123456789", "12345678", "qwertyuiop",
+    "iloveyou", "letmein123", "welcome123", "admin12345", "passw0rd", "qwerty123", "abc1234567",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class EmptyForm(FlaskForm):
+    """For buttons that only act: carries the CSRF token."""
+
+
+class NoControlCharacters:
+    def __call__(self, form, field):
+        if isinstance(field.data, str) and _CONTROL.search(field.data):
+            raise ValidationError(_l("Please remove invisible control characters."))
+
+
+def strip_filter(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def email_field(label=None, **kwargs):
+    return StringField(label or _l("Email address"), filters=[strip_filter], validators=[
+        *kwargs.pop("validators", []),
+        Length(max=254, message=_l("An email address can have at most 254 characters.")),
+        Email(message=_l("Please enter a valid email address, like name@example.org."),
+              check_deliverability=False),
+    ], render_kw={"autocomplete": "email", "inputmode": "email"}, **kwargs)
+
+
+class PasswordRules:
+    """At least 10 characters with a letter and a digit or symbol; not a common password; not the email."""
+
+    def __init__(self, email_field: str | None = "email"):
+        self.email_field = email_field
+
+    def __call__(self, form, field):
+        value = field.data or ""
+        if len(value) < 10:
+            raise ValidationError(_l("Use at least 10 characters."))
+        if len(value) > 128:
+            raise ValidationError(_l("Use at most 128 characters."))
+        if not re.search(r"[^\W\d_]", value) or not re.search(r"[\d\W_]", value):
+            raise ValidationError(_l("Use letters and at least one digit or symbol."))
+        if value.lower() in COMMON_PASSWORDS or len(set(value)) < 4:
+            raise ValidationError(_l("This password is too easy to guess."))
+        email_input = getattr(form, self.email_field, None) if self.email_field else None
+        local = (getattr(email_input, "data", None) or "").split("@")[0].lower()
+        if local and len(local) >= 4 and local in value.lower():
+            raise ValidationError(_l("The password must not contain your email address."))
+
+
+class CountryCode:
+    def __call__(self, form, field):
+        if field.data and field.data.upper() not in COUNTRY_CODES:
+            raise ValidationError(_l("Choose a country from the list (ISO 3166-1 code)."))
+
+
+class LanguageCode:
+    def __call__(self, form, field):
+        if field.data and field.data.lower() not in LANGUAGE_CODES:
+            raise ValidationError(_l("Choose a language from the list (ISO 639-1 code)."))
+
+
+class IscedCode:
+    def __call__(self, form, field):
+        if field.data and field.data not in isced_fields():
+            raise ValidationError(_l("Choose a subject area from the ISCED-F 2013 list."))
+
+
+class TimeZone:
+    def __call__(self, form, field):
+        if field.data and field.data not in zoneinfo.available_timezones():
+            raise ValidationError(_l("Choose a time zone from the list."))
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return [("", _l("Default (the office's time zone)"))] + [(z, z.replace("_", " ")) for z in zones]
+
+
+class LooseSelectField(SelectField):
+    """A select whose choices are validated by the field's own validators, with a clear message."""
+
+    def pre_validate(self, form):
+        if self.data in (None, "") or any(str(value) == str(self.data) for value, *_ in self.iter_choices()):
+            return
+        raise ValidationError(_l("Choose a value from the list."))
+
+
+def optional_text(max_length: int, label, **kwargs):
+    return StringField(label, filters=[strip_filter], validators=[
+        Optional(), Length(max=max_length, message=_l("Use at most %(max)d characters.", max=max_length)),
+        NoControlCharacters()], **kwargs)

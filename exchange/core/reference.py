@@ -1,0 +1,59 @@
+"""Reference lists: ISCED-F 2013 subject areas, countries, languages, CEFR and EQF levels."""
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+import pycountry
+from flask_babel import lazy_gettext as _l
+
+#: ISO 3166-1 alpha-2 codes.
+COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
+#: ISO 639-1 two-letter language codes.
+LANGUAGE_CODES = frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+
+CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
+
+EQF_LEVELS = {
+    5: _l("EQF 5 – short cycle"),
+    6: _l("EQF 6 – bachelor"),
+    7: _l("EQF 7 – master"),
+    8: _l("EQF 8 – doctorate"),
+}
+
+
+def cefr_rank(level: str | None) -> int:
+    """A1 → 1 … C2 → 6; unknown or empty → 0."""
+    try:
+        return CEFR_LEVELS.index((level or "").upper()) + 1
+    except ValueError:
+        return 0
+
+
+def cefr_meets(have: str | None, need: str | None) -> bool:
+    return cefr_rank(have) >= cefr_rank(need)
+
+
+@lru_cache(maxsize=1)
+def isced_fields() -> dict[str, str]:
+    """Four-digit ISCED-F 2013 code → English name (UNESCO ISCED Fields of Education and Training 2013)."""
+    path = Path(__file__).with_name("data") / "isced_f_2013.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["code"]: row["name"] for row in csv.DictReader(fh)}
+
+
+def isced_label(code: str | None) -> str:
+    if not code:
+        return ""
+    name = isced_fields().get(code)
+    return f"{code} – {name}" if name else code
+
+
+def isced_choices() -> list[tuple[str, str]]:
+    return [(code, f"{code} – {name}") for code, name in isced_fields().items()]
+
+
+def academic_year_label(first_year: int | None) -> str:
+    """2026 → '2026/27'."""
+    if first_year is None:
+        return ""
+    return f"{first_year}/{(first_year + 1) % 100:02d}"

@@ -1,0 +1,37 @@
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from ..extensions import db
+from . import bp
+from .dashboard import panels_for
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return render_template("core/landing.html")
+    return render_template("core/dashboard.html", panels=panels_for(current_user))
+
+
+@bp.post("/language")
+def set_language():
+    """The language switcher: saved on the account when signed in, in the session otherwise."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    from ..auth.views import safe_next
+    return redirect(safe_next(request.form.get("next")) or url_for("core.index"), code=303)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # the point is to report any failure
+        current_app.logger.error("Health check failed: %s", exc)
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(status="ok", database="ok")

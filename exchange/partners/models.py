@@ -1,0 +1,175 @@
+"""Partner institutions, their contacts, and inter-institutional agreements (after the EWP IIA)."""
+import enum
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.types import UTCDateTime, utcnow
+from ..extensions import db
+
+
+def current_academic_year(today: date | None = None) -> int:
+    """The first calendar year of the academic year in course: 1 Sept 2026 – 31 Aug 2027 → 2026."""
+    today = today or date.today()
+    return today.year if today.month >= 9 else today.year - 1
+
+
+class HomeInstitution(db.Model):
+    """The university running the platform (one row): shown on letters and certificates."""
+    __tablename__ = "home_institution"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(120))
+    schac_code: Mapped[str | None] = mapped_column(String(120))
+    erasmus_code: Mapped[str | None] = mapped_column(String(20))
+    website: Mapped[str | None] = mapped_column(String(300))
+    office_email: Mapped[str | None] = mapped_column(String(254))
+    logo_path: Mapped[str | None] = mapped_column(String(300))
+    signatory_name: Mapped[str | None] = mapped_column(String(120))
+    signatory_title: Mapped[str | None] = mapped_column(String(120))
+    signature_path: Mapped[str | None] = mapped_column(String(300))
+
+
+class PartnerInstitution(db.Model):
+    __tablename__ = "partner_institutions"
+    __table_args__ = (Index("ix_partner_institutions_country_name", "country", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(120))
+    website: Mapped[str | None] = mapped_column(String(300))
+    # SCHAC home organisation code, e.g. uni-bologna.it; stored lower-case.
+    schac_code: Mapped[str] = mapped_column(String(120), unique=True)
+    # Erasmus institution code, e.g. "I  BOLOGNA01".
+    erasmus_code: Mapped[str | None] = mapped_column(String(20), index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    contacts: Mapped[list["PartnerContact"]] = relationship(
+        back_populates="institution", cascade="all, delete-orphan", order_by="PartnerContact.name")
+    agreements: Mapped[list["Agreement"]] = relationship(
+        back_populates="partner", order_by="Agreement.first_year.desc()")
+
+    def __repr__(self) -> str:
+        return f"<PartnerInstitution {self.schac_code}>"
+
+
+class PartnerContact(db.Model):
+    __tablename__ = "partner_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("partner_institutions.id", ondelete="CASCADE"),
+                                                index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+    institution: Mapped[PartnerInstitution] = relationship(back_populates="contacts")
+
+
+class AgreementStatus(str, enum.Enum):
+    draft = "draft"
+    active = "active"
+    terminated = "terminated"
+    expired = "expired"  # never stored: an active agreement whose last year has passed
+
+
+class Direction(str, enum.Enum):
+    outgoing = "outgoing"  # our students go to the partner
+    incoming = "incoming"  # the partner's students come to us
+
+
+class MobilityType(str, enum.Enum):
+    study = "study"
+    traineeship = "traineeship"
+
+
+class Agreement(db.Model):
+    """An inter-institutional agreement between the home institution and one partner."""
+    __tablename__ = "agreements"
+    __table_args__ = (
+        CheckConstraint("first_year <= last_year", name="years_ordered"),
+        Index("ix_agreements_status_years", "status", "first_year", "last_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_institutions.id", ondelete="RESTRICT"),
+                                            index=True)
+    # Academic years as their first calendar year: 2026 means 2026/27.
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    # Stored: draft, active or terminated. "expired" is derived from the years (see effective_status).
+    status: Mapped[AgreementStatus] = mapped_column(
+        Enum(AgreementStatus, name="agreement_status", native_enum=False, length=20),
+        default=AgreementStatus.draft)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    terminated_at = mapped_column(UTCDateTime)
+    termination_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    partner: Mapped[PartnerInstitution] = relationship(back_populates="agreements")
+    conditions: Mapped[list["CooperationCondition"]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan",
+        order_by="(CooperationCondition.direction, CooperationCondition.isced_code, CooperationCondition.id)")
+
+    def effective_status(self, academic_year: int | None = None) -> AgreementStatus:
+        if self.status is AgreementStatus.active and self.last_year < (academic_year or current_academic_year()):
+            return AgreementStatus.expired
+        return self.status
+
+    def covers(self, academic_year: int) -> bool:
+        return self.first_year <= academic_year <= self.last_year
+
+
+class CooperationCondition(db.Model):
+    """One direction and mobility type of an agreement: subject area, levels, places, languages."""
+    __tablename__ = "cooperation_conditions"
+    __table_args__ = (
+        CheckConstraint("places_per_year >= 0", name="places_not_negative"),
+        CheckConstraint("months_per_place >= 0", name="months_not_negative"),
+        Index("ix_cooperation_conditions_direction_isced", "direction", "isced_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[Direction] = mapped_column(
+        Enum(Direction, name="direction", native_enum=False, length=20))
+    mobility_type: Mapped[MobilityType] = mapped_column(
+        Enum(MobilityType, name="mobility_type", native_enum=False, length=20), default=MobilityType.study)
+    isced_code: Mapped[str] = mapped_column(String(4))
+    # EQF levels as a sorted comma-separated list, e.g. "6,7".
+    eqf_levels: Mapped[str] = mapped_column(String(20), default="6,7")
+    places_per_year: Mapped[int] = mapped_column(Integer, default=1)
+    months_per_place: Mapped[int] = mapped_column(Integer, default=5)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="conditions")
+    languages: Mapped[list["LanguageRequirement"]] = relationship(
+        back_populates="condition", cascade="all, delete-orphan", order_by="LanguageRequirement.id")
+
+    @property
+    def eqf_level_list(self) -> list[int]:
+        return [int(v) for v in self.eqf_levels.split(",") if v.strip()]
+
+    @eqf_level_list.setter
+    def eqf_level_list(self, levels) -> None:
+        self.eqf_levels = ",".join(str(v) for v in sorted({int(v) for v in levels}))
+
+
+class LanguageRequirement(db.Model):
+    __tablename__ = "language_requirements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    condition_id: Mapped[int] = mapped_column(ForeignKey("cooperation_conditions.id", ondelete="CASCADE"),
+                                              index=True)
+    language: Mapped[str] = mapped_column(String(2))  # ISO 639-1
+    cefr_level: Mapped[str] = mapped_column(String(2))  # A1 … C2
+
+    condition: Mapped[CooperationCondition] = relationship(back_populates="languages")

@@ -1,0 +1,184 @@
+"""Fixtures shared by the whole suite.
+
+The suite runs on SQLite (in memory) by default and on PostgreSQL when TEST_DATABASE_URL is set. On
+PostgreSQL every run works in a schema of its own, created at the start and dropped at the end, so runs
+never see each other's tables or what an earlier run left behind.
+"""
+import os
+import shutil
+import tempfile
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from exchange import create_app
+from exchange.auth.models import Role, User
+from exchange.config import TestConfig
+from exchange.extensions import db as _db
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    return TestConfig.SQLALCHEMY_DATABASE_URI
+
+
+@pytest.fixture(scope="session")
+def pg_schema(database_url):
+    """On PostgreSQL: a fresh schema for this run (None on SQLite)."""
+    if not _is_postgres(database_url):
+        yield None
+        return
+    schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def engine_options_for(database_url: str, schema: str | None) -> dict:
+    options = {"pool_pre_ping": True}
+    if schema:
+        options["connect_args"] = {"options": f"-csearch_path={schema}"}
+    return options
+
+
+@pytest.fixture(scope="session")
+def app(database_url, pg_schema):
+    tmp = tempfile.mkdtemp(prefix="exchange-test-")
+    app = create_app(TestConfig,
+                     SQLALCHEMY_ENGINE_OPTIONS=engine_options_for(database_url, pg_schema),
+                     UPLOAD_FOLDER=os.path.join(tmp, "uploads"),
+                     MAIL_FOLDER=os.path.join(tmp, "mail"))
+    with app.app_context():
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clean_tables():
+    _db.session.rollback()
+    _db.session.remove()
+    with _db.engine.begin() as conn:
+        for table in reversed(_db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    """The database, empty at the start of every test."""
+    _clean_tables()
+    yield _db
+    _clean_tables()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_institution(db):
+    from exchange.partners.models import PartnerInstitution
+
+    def _make(**kw):
+        kw.setdefault("name", f"University {uuid.uuid4().hex[:6]}")
+        kw.setdefault("country", "IT")
+        kw.setdefault("schac_code", f"{uuid.uuid4().hex[:10]}.example")
+        institution = PartnerInstitution(**kw)
+        db.session.add(institution)
+        db.session.flush()
+        return institution
+    return _make
+
+
+@pytest.fixture
+def make_user(db, make_institution):
+    def _make(role=Role.student, password="correct-horse-9", **kw):
+        kw.setdefault("email", f"{uuid.uuid4().hex[:8]}@example.test")
+        kw.setdefault("name", f"{role.value.title()} {uuid.uuid4().hex[:4]}")
+        if role is Role.partner and "institution_id" not in kw and "institution" not in kw:
+            kw["institution"] = make_institution()
+        user = User(role=role, **kw)
+        if password:
+            user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+        return user
+    return _make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user):
+        """Sign in without a password round trip (fast); the session holds the user's session token."""
+        _db.session.commit()
+        with self.client.session_transaction() as session:
+            session["_user_id"] = user.session_token
+            session["_fresh"] = True
+        return user
+
+    def login_with_password(self, email, password, **extra):
+        return self.client.post("/auth/login", data={"email": email, "password": password, **extra})
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def login(auth, make_user):
+    """login(role_or_user) signs a user in and returns it."""
+    def _login(who=Role.student, **kw):
+        user = who if isinstance(who, User) else make_user(who, **kw)
+        return auth.login(user)
+    return _login
+
+
+@pytest.fixture
+def outbox(app):
+    """Messages written to the mail folder during the test, parsed."""
+    import email
+    import glob
+    folder = app.config["MAIL_FOLDER"]
+    shutil.rmtree(folder, ignore_errors=True)
+
+    class Outbox:
+        def messages(self):
+            result = []
+            for path in sorted(glob.glob(os.path.join(folder, "*.eml")), key=os.path.getmtime):
+                with open(path, "rb") as fh:
+                    result.append(email.message_from_bytes(fh.read(), policy=email.policy.default))
+            return result
+
+        def __len__(self):
+            return len(self.messages())
+
+        def last(self):
+            messages = self.messages()
+            return messages[-1] if messages else None
+    return Outbox()
+
+
+def text_of(message) -> str:
+    """The plain text body of an email.message.EmailMessage."""
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part else ""
