@@ -35,12 +35,14 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     errors.init_app(app)
     filters.init_app(app)
 
-    from . import auth, admin, core, partners
+    from . import admin, applications, auth, core, events, partners
     for blueprint, prefix in [
         (core.bp, None),
         (auth.bp, "/auth"),
         (admin.bp, "/admin"),
         (partners.bp, "/partners"),
+        (applications.bp, "/applications"),
+        (events.bp, "/events"),
     ]:
         app.register_blueprint(blueprint, url_prefix=prefix)
 

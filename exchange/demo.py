@@ -38,7 +38,7 @@ def _seeders():
     # Order matters: institutions and agreements first, then what builds on them.
     from .partners import demo as partners_demo
     seeders = [partners_demo.seed]
-    for module_name in ("applications", "matching", "events", "certificates"):
+    for module_name in ("applications", "placements", "events", "certificates"):
         try:
             module = __import__(f"exchange.{module_name}.demo", fromlist=["seed"])
         except ModuleNotFoundError:

@@ -182,3 +182,8 @@ def text_of(message) -> str:
     """The plain text body of an email.message.EmailMessage."""
     part = message.get_body(preferencelist=("plain",))
     return part.get_content() if part else ""
+
+
+def pytest_addoption(parser):
+    parser.addoption("--require-browser", action="store_true", default=False,
+                     help="fail (instead of skipping) the browser tests when Chromium is missing")

@@ -1,0 +1,2 @@
+"""Views (being written)."""
+from . import bp  # noqa: F401
