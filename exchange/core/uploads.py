@@ -1,0 +1,95 @@
+"""Uploaded files: checked by content (not by name), size-limited, stored outside static/ under random names."""
+import os
+import secrets
+from dataclasses import dataclass
+
+import filetype
+from flask import current_app
+from flask_babel import gettext as _
+
+from .errors import WorkflowError
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+KINDS = {
+    "pdf": ("application/pdf", ".pdf"),
+    "jpeg": ("image/jpeg", ".jpg"),
+    "png": ("image/png", ".png"),
+}
+DOCUMENT_KINDS = ("pdf", "jpeg", "png")
+IMAGE_KINDS = ("jpeg", "png")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    stored_name: str  # random, relative to the upload folder
+    original_name: str
+    mimetype: str
+    size: int
+
+
+def upload_folder() -> str:
+    folder = current_app.config["UPLOAD_FOLDER"]
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def detect_kind(head: bytes) -> str | None:
+    kind = filetype.guess(head)
+    if kind is None:
+        return None
+    return {"application/pdf": "pdf", "image/jpeg": "jpeg", "image/png": "png"}.get(kind.mime)
+
+
+def clean_filename(name: str | None) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip()
+    name = "".join(c for c in name if c.isprintable() and c not in '<>:"/\\|?*')
+    return name[:200] or "file"
+
+
+def save_upload(storage, kinds=DOCUMENT_KINDS, max_bytes: int = MAX_UPLOAD_BYTES, field: str | None = None) -> StoredFile:
+    """Check and store a werkzeug FileStorage; raise WorkflowError (shown beside `field`) when it is refused."""
+    if storage is None or not getattr(storage, "filename", None):
+        raise WorkflowError(_("Please choose a file."), code="no-file", field=field)
+    data = storage.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise WorkflowError(_("The file is too large: at most %(mb)s MB.", mb=max_bytes // (1024 * 1024)),
+                            code="too-large", field=field, status=413)
+    if not data:
+        raise WorkflowError(_("The file is empty."), code="empty", field=field)
+    kind = detect_kind(data[:4096])
+    if kind not in kinds:
+        allowed = ", ".join(k.upper() for k in kinds)
+        raise WorkflowError(_("This file is not a real %(kinds)s file. Please upload a %(kinds)s.", kinds=allowed),
+                            code="bad-type", field=field, status=415)
+    mimetype, extension = KINDS[kind]
+    stored_name = secrets.token_hex(16) + extension
+    with open(os.path.join(upload_folder(), stored_name), "wb") as fh:
+        fh.write(data)
+    return StoredFile(stored_name, clean_filename(storage.filename), mimetype, len(data))
+
+
+def path_of(stored_name: str) -> str:
+    """Absolute path of a stored file; refuses anything that is not a plain stored name."""
+    if not stored_name or os.path.basename(stored_name) != stored_name or stored_name.startswith("."):
+        raise ValueError("bad stored name")
+    return os.path.join(upload_folder(), stored_name)
+
+
+def delete_upload(stored_name: str | None) -> None:
+    if not stored_name:
+        return
+    try:
+        os.remove(path_of(stored_name))
+    except (FileNotFoundError, ValueError):
+        pass
+
+
+def send_upload(stored_name: str, mimetype: str, download_name: str, as_attachment: bool = False):
+    """Serve a stored file to someone the view has already checked may see it."""
+    from flask import send_file
+    response = send_file(path_of(stored_name), mimetype=mimetype, download_name=download_name,
+                         as_attachment=as_attachment, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
