@@ -10,6 +10,8 @@ import tempfile
 import uuid
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from exchange import create_app
@@ -52,6 +54,23 @@ def engine_options_for(database_url: str, schema: str | None) -> dict:
     return options
 
 
+class TestClient(FlaskClient):
+    """Each request loads the signed-in user afresh, as it would in its own app context in production.
+
+    Tests run inside one app context per test, which requests reuse; without this, Flask-Login's user
+    cached on `g` would leak from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():
+                g.pop("_login_user", None)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, pg_schema):
     tmp = tempfile.mkdtemp(prefix="exchange-test-")
@@ -59,9 +78,11 @@ def app(database_url, pg_schema):
                      SQLALCHEMY_ENGINE_OPTIONS=engine_options_for(database_url, pg_schema),
                      UPLOAD_FOLDER=os.path.join(tmp, "uploads"),
                      MAIL_FOLDER=os.path.join(tmp, "mail"))
+    app.test_client_class = TestClient
     with app.app_context():
         _db.create_all()
-        yield app
+    yield app
+    with app.app_context():
         _db.session.remove()
         _db.drop_all()
         _db.engine.dispose()
@@ -78,10 +99,11 @@ def _clean_tables():
 
 @pytest.fixture
 def db(app):
-    """The database, empty at the start of every test."""
-    _clean_tables()
-    yield _db
-    _clean_tables()
+    """The database, empty at the start of every test, inside an app context of the test's own."""
+    with app.app_context():
+        _clean_tables()
+        yield _db
+        _clean_tables()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Language and time-zone selection, and locale-aware names of countries and languages."""
 from babel import Locale
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -11,6 +11,8 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI, background jobs: callers use force_locale when it matters
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     user = current_user if current_user and current_user.is_authenticated else None
     if user is not None and user.locale in languages:
         return user.locale
@@ -21,6 +23,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
+    if not has_request_context():
+        return None
     user = current_user if current_user and current_user.is_authenticated else None
     if user is not None and user.timezone:
         return user.timezone

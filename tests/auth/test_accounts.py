@@ -1,0 +1,269 @@
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from exchange.auth import services
+from exchange.auth.models import LoginAttempt, Role, User
+from exchange.core.audit import AuditEvent
+from exchange.core.errors import WorkflowError
+from tests.conftest import text_of
+
+GOOD_PASSWORD = "Bright-Lantern-42"
+
+
+def signup(client, **overrides):
+    data = {"name": "Ana Pérez", "email": "Ana.Perez@Example.org", "password": GOOD_PASSWORD,
+            "confirm": GOOD_PASSWORD}
+    data.update(overrides)
+    return client.post("/auth/signup", data=data)
+
+
+def test_signup_creates_a_student_and_signs_in(client, db):
+    response = signup(client)
+    assert response.status_code == 302
+    user = db.session.scalar(select(User))
+    assert user.email == "ana.perez@example.org"
+    assert user.role is Role.student
+    assert user.password_hash and GOOD_PASSWORD not in user.password_hash
+    assert client.get("/").status_code == 200
+    assert "Ana Pérez" in client.get("/").get_data(as_text=True)
+
+
+def test_signup_email_is_unique_case_insensitively(client, make_user):
+    make_user(email="ana.perez@example.org")
+    response = signup(client, email="ANA.PEREZ@example.org")
+    assert response.status_code == 422
+    assert "already exists" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("email", "not-an-email", "valid email address"),
+    ("email", "", "This field is required"),
+    ("name", "", "This field is required"),
+    ("name", "x" * 10_000, "at most 120 characters"),
+    ("password", "short1", "at least 10 characters"),
+    ("password", "onlyletterslong", "digit or symbol"),
+    ("password", "password123", "too easy"),
+    ("confirm", "Different-Pass-99", "do not match"),
+])
+def test_signup_bad_input_is_shown_beside_the_field(client, db, field, value, message):
+    data = {field: value}
+    if field == "password":
+        data["confirm"] = value
+    response = signup(client, **data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html
+    assert db.session.scalar(select(User)) is None
+    if field != "email":
+        assert 'value="Ana.Perez@Example.org"' in html  # what was typed survives
+
+
+def test_signup_name_with_html_is_escaped(client, db):
+    signup(client, name="<script>alert(1)</script>")
+    html = client.get("/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_login_and_logout(client, make_user, auth, db):
+    user = make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    response = auth.login_with_password("Carla@Example.org", GOOD_PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/auth/account").status_code == 200
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login")).user_id == user.id
+    auth.logout()
+    assert client.get("/auth/account").status_code == 302
+
+
+def test_wrong_password_is_refused_with_message(client, make_user, auth, db):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    response = auth.login_with_password("carla@example.org", "wrong-password-1")
+    assert response.status_code == 401
+    assert "Wrong email address or password" in response.get_data(as_text=True)
+    assert 'value="carla@example.org"' in response.get_data(as_text=True)
+    events = db.session.scalars(select(AuditEvent.action)).all()
+    assert "login_failed" in events
+    assert all("wrong-password-1" not in (e.detail or "") for e in db.session.scalars(select(AuditEvent)))
+
+
+def test_repeated_failures_for_an_account_are_slowed_down(client, make_user, auth, db, app):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login_with_password("carla@example.org", "wrong-password-1")
+    # Even the right password is refused now, with a clear message.
+    response = auth.login_with_password("carla@example.org", GOOD_PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    # Once the window has passed, the account can log in again.
+    for attempt in db.session.scalars(select(LoginAttempt)):
+        attempt.at = attempt.at - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
+    db.session.commit()
+    assert auth.login_with_password("carla@example.org", GOOD_PASSWORD).status_code == 302
+
+
+def test_repeated_failures_from_an_address_are_slowed_down(client, make_user, auth, db, app):
+    make_user(email="victim@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    for n in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login_with_password(f"guess{n}@example.org", "wrong-password-1")
+    response = auth.login_with_password("victim@example.org", GOOD_PASSWORD)
+    assert response.status_code == 429
+    other = app.test_client()
+    response = other.post("/auth/login", data={"email": "victim@example.org", "password": GOOD_PASSWORD},
+                          environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert response.status_code == 302
+
+
+def test_deactivated_account_cannot_log_in(client, make_user, auth, db):
+    make_user(email="old@example.org", password=GOOD_PASSWORD, is_active_account=False)
+    db.session.commit()
+    response = auth.login_with_password("old@example.org", GOOD_PASSWORD)
+    assert response.status_code == 403
+    assert "deactivated" in response.get_data(as_text=True)
+
+
+def test_remember_me_sets_a_lasting_cookie(client, make_user, auth, db):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    response = auth.login_with_password("carla@example.org", GOOD_PASSWORD, remember="y")
+    cookies = response.headers.getlist("Set-Cookie")
+    remember = [c for c in cookies if c.startswith("remember_token=")]
+    assert remember and "HttpOnly" in remember[0] and "SameSite=Lax" in remember[0]
+    session_cookie = [c for c in cookies if c.startswith("session=")][0]
+    assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+
+
+def test_logout_ends_every_session_server_side(app, make_user, db):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    laptop, phone = app.test_client(), app.test_client()
+    for c in (laptop, phone):
+        c.post("/auth/login", data={"email": "carla@example.org", "password": GOOD_PASSWORD, "remember": "y"})
+    stolen = phone.get_cookie("session").value
+    stolen_remember = phone.get_cookie("remember_token").value
+    laptop.post("/auth/logout")
+    assert phone.get("/auth/account").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    replay.set_cookie("remember_token", stolen_remember)
+    assert replay.get("/auth/account").status_code == 302
+
+
+def test_change_password_ends_other_sessions_but_keeps_this_one(app, make_user, db):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    laptop, phone = app.test_client(), app.test_client()
+    for c in (laptop, phone):
+        c.post("/auth/login", data={"email": "carla@example.org", "password": GOOD_PASSWORD})
+    response = laptop.post("/auth/account", data={
+        "password-current_password": GOOD_PASSWORD, "password-password": "New-Harbour-77",
+        "password-confirm": "New-Harbour-77", "password-submit": "1"})
+    assert response.status_code == 302
+    assert laptop.get("/auth/account").status_code == 200
+    assert phone.get("/auth/account").status_code == 302
+
+
+def test_change_password_needs_the_current_one(client, login, db):
+    login(Role.student, password=GOOD_PASSWORD)
+    response = client.post("/auth/account", data={
+        "password-current_password": "not-it-at-all-1", "password-password": "New-Harbour-77",
+        "password-confirm": "New-Harbour-77", "password-submit": "1"})
+    assert response.status_code == 422
+    assert "not your current password" in response.get_data(as_text=True)
+
+
+def test_profile_saves_language_and_time_zone(client, login, db):
+    user = login(Role.student)
+    response = client.post("/auth/account", data={
+        "profile-name": "Nuevo Nombre", "profile-locale": "es", "profile-timezone": "America/Mexico_City",
+        "profile-submit": "1"})
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert (user.name, user.locale, user.timezone) == ("Nuevo Nombre", "es", "America/Mexico_City")
+    assert 'lang="es"' in client.get("/").get_data(as_text=True)
+
+
+def test_profile_rejects_unknown_time_zone(client, login):
+    login(Role.student)
+    response = client.post("/auth/account", data={
+        "profile-name": "X", "profile-locale": "en", "profile-timezone": "Mars/Olympus", "profile-submit": "1"})
+    assert response.status_code == 422
+
+
+# --- Password reset, end to end --------------------------------------------------------------------
+
+def reset_link_from(outbox):
+    body = text_of(outbox.last())
+    return re.search(r"http://exchange\.test(/auth/reset/\S+)", body).group(1)
+
+
+def test_password_reset_end_to_end(client, make_user, db, outbox):
+    user = make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    response = client.post("/auth/forgot", data={"email": "Carla@example.org"},
+                           headers={"Host": "evil.example"})
+    assert response.status_code == 302
+    message = outbox.last()
+    assert message["To"] == "carla@example.org"
+    assert "evil.example" not in text_of(message)  # built from BASE_URL, never from the Host header
+    path = reset_link_from(outbox)
+    assert client.get(path).status_code == 200
+    response = client.post(path, data={"password": "Fresh-Meadow-31", "confirm": "Fresh-Meadow-31"})
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.check_password("Fresh-Meadow-31")
+    # Single use: the same link no longer works.
+    again = client.post(path, data={"password": "Other-Meadow-32", "confirm": "Other-Meadow-32"})
+    assert again.status_code == 400
+    assert "not valid or has already been used" in again.get_data(as_text=True)
+
+
+def test_password_reset_for_unknown_email_says_the_same_and_sends_nothing(client, db, outbox):
+    response = client.post("/auth/forgot", data={"email": "nobody@example.org"}, follow_redirects=True)
+    assert "If an account exists" in response.get_data(as_text=True)
+    assert len(outbox) == 0
+
+
+def test_password_reset_token_expires(app, make_user, db):
+    user = make_user(email="carla@example.org")
+    token = services.make_token(user, services.RESET_SALT)
+    with pytest.raises(WorkflowError) as exc:
+        services.user_from_token(token, services.RESET_SALT, max_age=-1)
+    assert exc.value.code == "expired"
+
+
+def test_tampered_reset_token_is_refused(client, db):
+    response = client.get("/auth/reset/not-a-real-token")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)", "evil.example"])
+def test_next_parameter_only_leads_to_this_site(client, make_user, auth, db, target):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    response = client.post("/auth/login?next=" + target,
+                           data={"email": "carla@example.org", "password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_next_parameter_to_a_local_page_is_followed(client, make_user, db):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    response = client.post("/auth/login?next=/auth/account",
+                           data={"email": "carla@example.org", "password": GOOD_PASSWORD})
+    assert response.headers["Location"] == "/auth/account"
+
+
+def test_login_page_shows_demo_logins_only_with_demo_data(client, make_user, db):
+    assert "student@demo.test" not in client.get("/auth/login").get_data(as_text=True)
+    make_user(email="student@demo.test")
+    db.session.commit()
+    assert "student@demo.test" in client.get("/auth/login").get_data(as_text=True)
