@@ -15,8 +15,9 @@ from .forms import EditUserForm, InviteUserForm, UserFilterForm
 
 
 def institution_choices():
-    return db.session.execute(select(PartnerInstitution.id, PartnerInstitution.name)
-                              .order_by(PartnerInstitution.name)).all()
+    rows = db.session.execute(select(PartnerInstitution.id, PartnerInstitution.name)
+                              .order_by(PartnerInstitution.name))
+    return [(row.id, row.name) for row in rows]
 
 
 @bp.get("/users")

@@ -16,8 +16,8 @@ def name_field():
         render_kw={"autocomplete": "name"})
 
 
-def new_password_fields():
-    password = PasswordField(_l("Password"), validators=[InputRequired(message=REQUIRED), PasswordRules()],
+def new_password_fields(label=_l("Password")):
+    password = PasswordField(label, validators=[InputRequired(message=REQUIRED), PasswordRules()],
                              description=_l("At least 10 characters, with letters and a digit or symbol."),
                              render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Repeat the password"), validators=[
@@ -49,7 +49,7 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     email = None  # the PasswordRules look for it; absent here
-    password, confirm = new_password_fields()
+    password, confirm = new_password_fields(_l("New password"))
     submit = SubmitField(_l("Set new password"))
 
 
@@ -57,7 +57,7 @@ class ChangePasswordForm(FlaskForm):
     email = None
     current_password = PasswordField(_l("Current password"), validators=[InputRequired(message=REQUIRED)],
                                      render_kw={"autocomplete": "current-password"})
-    password, confirm = new_password_fields()
+    password, confirm = new_password_fields(_l("New password"))
     submit = SubmitField(_l("Change password"))
 
 

@@ -9,6 +9,7 @@ from ..core import audit
 from ..core.errors import WorkflowError
 from ..extensions import db, login_manager
 from . import bp, services
+from .permissions import public
 from .forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm,
                     SignupForm)
 from .models import Role, User
@@ -56,6 +57,7 @@ def demo_logins_available() -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
@@ -95,6 +97,7 @@ def logout():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@public
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
@@ -115,6 +118,7 @@ def signup():
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@public
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -147,12 +151,14 @@ def _token_page(token: str, salt: str, max_age_key: str, action, template: str, 
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
 def reset_password(token):
     return _token_page(token, services.RESET_SALT, "PASSWORD_RESET_MAX_AGE", services.reset_password,
                        "auth/reset.html", _("Your password has been changed."))
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
 def accept_invitation(token):
     return _token_page(token, services.INVITE_SALT, "INVITATION_MAX_AGE", services.accept_invitation,
                        "auth/invitation.html", _("Your account is ready. Welcome!"))

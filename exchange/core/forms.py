@@ -2,12 +2,18 @@
 import re
 import zoneinfo
 
+import email_validator
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Email, Length, Optional, ValidationError
 
 from .reference import COUNTRY_CODES, LANGUAGE_CODES, isced_fields
+
+# The demo accounts (student@demo.test, …) use the reserved .test domain: accept it in forms.
+if "test" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("test")
 
 COMMON_PASSWORDS = {
     "password", "password1", "password123", "1234567890", "123456789", "12345678", "qwertyuiop",

@@ -2,12 +2,14 @@ from flask import current_app, jsonify, redirect, render_template, request, sess
 from flask_login import current_user
 from sqlalchemy import text
 
+from ..auth.permissions import public
 from ..extensions import db
 from . import bp
 from .dashboard import panels_for
 
 
 @bp.get("/")
+@public
 def index():
     if not current_user.is_authenticated:
         return render_template("core/landing.html")
@@ -15,6 +17,7 @@ def index():
 
 
 @bp.post("/language")
+@public
 def set_language():
     """The language switcher: saved on the account when signed in, in the session otherwise."""
     lang = request.form.get("lang", "")
@@ -28,6 +31,7 @@ def set_language():
 
 
 @bp.get("/healthz")
+@public
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))

@@ -267,3 +267,10 @@ def test_login_page_shows_demo_logins_only_with_demo_data(client, make_user, db)
     make_user(email="student@demo.test")
     db.session.commit()
     assert "student@demo.test" in client.get("/auth/login").get_data(as_text=True)
+
+
+def test_demo_accounts_can_log_in_through_the_form(client, db):
+    from exchange.demo import seed_demo
+    seed_demo()
+    response = client.post("/auth/login", data={"email": "student@demo.test", "password": "demo-password"})
+    assert response.status_code == 302
