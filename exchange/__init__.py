@@ -5,7 +5,7 @@ import os
 from flask import Flask
 
 from .config import Config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config_class: type = Config, **overrides) -> Flask:
@@ -28,6 +28,9 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    if app.config.get("REDIS_URL") and app.config.get("RATELIMIT_STORAGE_URI") == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    limiter.init_app(app)
 
     from .core import i18n, security, errors, filters
     i18n.init_app(app)
@@ -35,7 +38,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     errors.init_app(app)
     filters.init_app(app)
 
-    from . import admin, applications, auth, core, events, partners
+    from . import admin, applications, auth, core, events, jobs, partners
     for blueprint, prefix in [
         (core.bp, None),
         (auth.bp, "/auth"),
@@ -43,6 +46,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         (partners.bp, "/partners"),
         (applications.bp, "/applications"),
         (events.bp, "/events"),
+        (jobs.bp, "/jobs"),
     ]:
         app.register_blueprint(blueprint, url_prefix=prefix)
 

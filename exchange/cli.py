@@ -79,7 +79,21 @@ def init(lang):
     _pybabel("init", "-i", POT, "-d", TRANSLATIONS, "-l", lang)
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst):
+    """Run background jobs from the Redis queue (needs REDIS_URL)."""
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it jobs run in-process.")
+    from rq import SimpleWorker
+
+    from .jobs.services import queue, redis_connection
+    click.echo(f"Worker listening on {current_app.config['REDIS_URL']}")
+    SimpleWorker([queue()], connection=redis_connection()).work(burst=burst)
+
+
 def init_app(app):
+    app.cli.add_command(worker_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(translate_cli)

@@ -40,6 +40,10 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # default: instance/uploads
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)))
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Per address, on the forms that guessers and spammers use (a sign-in, sign-up, reset request).
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "30 per minute")
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -78,3 +82,5 @@ class TestConfig(Config):
     MAIL_SERVER = ""
     BASE_URL = "http://exchange.test"
     REDIS_URL = ""
+    RATELIMIT_STORAGE_URI = "memory://"
+    AUTH_RATE_LIMIT = "10000 per minute"  # the tests that check the limit lower it

@@ -1,5 +1,7 @@
 """Extension objects, created unbound and attached in create_app()."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -20,3 +22,6 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Request rate limits (per address). Counters live in Redis when REDIS_URL is set, so every process
+# of the app shares them; in memory otherwise.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

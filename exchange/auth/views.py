@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ..core import audit
 from ..core.errors import WorkflowError
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from . import bp, services
 from .permissions import public
 from .forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm,
@@ -42,6 +42,14 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def auth_rate_limit() -> str:
+    from flask import current_app
+    return current_app.config["AUTH_RATE_LIMIT"]
+
+
+limit_posts = limiter.limit(auth_rate_limit, methods=["POST"])
+
+
 def form_status(form) -> int:
     return 422 if form.is_submitted() else 200
 
@@ -58,6 +66,7 @@ def demo_logins_available() -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limit_posts
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
@@ -98,6 +107,7 @@ def logout():
 
 @bp.route("/signup", methods=["GET", "POST"])
 @public
+@limit_posts
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
@@ -119,6 +129,7 @@ def signup():
 
 @bp.route("/forgot", methods=["GET", "POST"])
 @public
+@limit_posts
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():

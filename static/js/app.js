@@ -27,3 +27,24 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   });
 });
+
+// Background job pages: poll the status and reload when the job is over.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.querySelector(".job[data-status-url]");
+  if (!box || box.dataset.over === "true") return;
+  const bar = box.querySelector("progress");
+  const count = box.querySelector(".job-count");
+  const message = box.querySelector(".job-message");
+  const poll = async () => {
+    try {
+      const response = await fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } });
+      const data = await response.json();
+      if (bar) bar.value = data.percent;
+      if (count) count.textContent = data.done;
+      if (message && data.message) message.textContent = data.message;
+      if (data.over) { window.location.reload(); return; }
+    } catch (e) { /* try again */ }
+    setTimeout(poll, 1500);
+  };
+  setTimeout(poll, 1000);
+});

@@ -274,3 +274,17 @@ def test_demo_accounts_can_log_in_through_the_form(client, db):
     seed_demo()
     response = client.post("/auth/login", data={"email": "student@demo.test", "password": "demo-password"})
     assert response.status_code == 302
+
+
+def test_login_posts_are_rate_limited_per_address(app, client, db, monkeypatch):
+    from exchange.extensions import limiter
+    monkeypatch.setitem(app.config, "AUTH_RATE_LIMIT", "3 per minute")
+    limiter.reset()
+    try:
+        codes = [client.post("/auth/login", data={"email": f"x{n}@example.org", "password": "x"}).status_code
+                 for n in range(4)]
+        assert codes[:3] == [401, 401, 401] and codes[3] == 429
+        assert "Too many" in client.post("/auth/login", data={}).get_data(as_text=True)
+        assert client.get("/auth/login").status_code == 200  # reading the page is not limited
+    finally:
+        limiter.reset()

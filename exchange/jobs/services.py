@@ -1,0 +1,100 @@
+"""Start jobs, run them (in-process or on an RQ worker), report progress and store results."""
+import importlib
+import json
+import logging
+import traceback
+
+from flask import current_app, has_app_context
+from sqlalchemy import update
+
+from ..core.types import utcnow
+from ..extensions import db
+from .models import Job, JobStatus
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "exchange"
+
+
+def redis_connection():
+    from redis import Redis
+    return Redis.from_url(current_app.config["REDIS_URL"])
+
+
+def queue():
+    from rq import Queue
+    return Queue(current_app.config.get("RQ_QUEUE", QUEUE_NAME), connection=redis_connection())
+
+
+def uses_redis() -> bool:
+    return bool(current_app.config.get("REDIS_URL"))
+
+
+def start_job(kind: str, title: str, func: str, *args, user=None, total: int = 0) -> Job:
+    """Create a Job and run `func(job_id, *args)` ('package.module:function').
+
+    Commits the job row first so that a worker (another process) can see it.
+    """
+    job = Job(kind=kind, title=title, total=total, created_by_id=getattr(user, "id", None))
+    db.session.add(job)
+    db.session.commit()
+    if uses_redis():
+        queue().enqueue(run_job, job.id, func, list(args), job_id=f"exchange-{job.id}",
+                        job_timeout=current_app.config.get("JOB_TIMEOUT", 3600))
+    else:
+        run_job(job.id, func, list(args))
+        db.session.refresh(job)
+    return job
+
+
+def _resolve(func: str):
+    module_name, _, name = func.partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def run_job(job_id: str, func: str, args: list) -> None:
+    """Run one job; used in-process and by the RQ worker (which may have no app context yet)."""
+    if not has_app_context():
+        from .. import create_app
+        with create_app().app_context():
+            return run_job(job_id, func, args)
+    _set(job_id, status=JobStatus.running, started_at=utcnow())
+    try:
+        result = _resolve(func)(job_id, *args)
+    except Exception as exc:  # a job's failure is recorded, not raised into the worker loop
+        db.session.rollback()
+        log.error("Job %s failed: %s", job_id, traceback.format_exc())
+        _set(job_id, status=JobStatus.failed, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=utcnow())
+        return None
+    db.session.commit()
+    values = {"status": JobStatus.finished, "finished_at": utcnow()}
+    if result is not None:
+        values["result_json"] = json.dumps(result)
+    _set(job_id, **values)
+    return None
+
+
+def _set(job_id: str, **values) -> None:
+    """Write job fields in a transaction of their own, visible at once to other processes."""
+    with db.engine.begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def report_progress(job_id: str, done: int, total: int | None = None, message: str | None = None) -> None:
+    values = {"done": done}
+    if total is not None:
+        values["total"] = total
+    if message is not None:
+        values["message"] = message[:500]
+    _set(job_id, **values)
+
+
+def store_result_file(content: bytes, filename: str, mimetype: str) -> dict:
+    """Save a job's output under the upload folder; returns the entry for result["files"][key]."""
+    import os
+    import secrets
+
+    from ..core.uploads import upload_folder
+    stored_name = "job-" + secrets.token_hex(16) + os.path.splitext(filename)[1]
+    with open(os.path.join(upload_folder(), stored_name), "wb") as fh:
+        fh.write(content)
+    return {"stored_name": stored_name, "filename": filename, "mimetype": mimetype}

@@ -1,0 +1,39 @@
+from flask import abort, jsonify, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..auth.permissions import scoped_first_or_404
+from ..core.uploads import send_upload
+from . import bp
+from .models import Job
+
+
+def job_for(user, job_id: str) -> Job:
+    query = select(Job).where(Job.id == job_id)
+    if not user.is_staff:
+        query = query.where(Job.created_by_id == user.id)
+    return scoped_first_or_404(query)
+
+
+@bp.get("/<job_id>")
+@login_required
+def detail(job_id):
+    return render_template("jobs/detail.html", job=job_for(current_user, job_id))
+
+
+@bp.get("/<job_id>/status.json")
+@login_required
+def status(job_id):
+    job = job_for(current_user, job_id)
+    return jsonify(status=job.status.value, done=job.done, total=job.total, percent=job.percent,
+                   message=job.message, over=job.is_over)
+
+
+@bp.get("/<job_id>/files/<key>")
+@login_required
+def download(job_id, key):
+    job = job_for(current_user, job_id)
+    file = job.result.get("files", {}).get(key)
+    if not file:
+        abort(404)
+    return send_upload(file["stored_name"], file["mimetype"], file["filename"], as_attachment=True)
