@@ -6,7 +6,7 @@ import email_validator
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import Email, Length, Optional, ValidationError
 
 from .reference import COUNTRY_CODES, LANGUAGE_CODES, isced_fields
@@ -37,7 +37,7 @@ def strip_filter(value):
 
 
 def email_field(label=None, **kwargs):
-    return StringField(label or _l("Email address"), filters=[strip_filter], validators=[
+    return EmailField(label or _l("Email address"), filters=[strip_filter], validators=[
         *kwargs.pop("validators", []),
         Length(max=254, message=_l("An email address can have at most 254 characters.")),
         Email(message=_l("Please enter a valid email address, like name@example.org."),
