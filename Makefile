@@ -41,7 +41,8 @@ test: install-dev translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgres: install-dev translations
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS)
 
 test-browser: install-dev translations
 	$(BIN)/python -m pytest tests/browser --require-browser $(PYTEST_ARGS)
