@@ -14,10 +14,15 @@ def role_choices(include_student: bool = True):
 
 
 class _InstitutionMixin:
-    def validate_institution_id(self, field):
-        if self.role.data == Role.partner.value and not field.data:
-            from wtforms.validators import ValidationError
-            raise ValidationError(_l("Choose the partner institution this user belongs to."))
+    """A partner user must belong to an institution (checked after the fields, as Optional stops the chain)."""
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.role.data == Role.partner.value and not self.institution_id.data:
+            self.institution_id.errors = list(self.institution_id.errors) + [
+                _l("Choose the partner institution this user belongs to.")]
+            return False
+        return valid
 
 
 class InviteUserForm(_InstitutionMixin, FlaskForm):

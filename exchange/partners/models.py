@@ -8,6 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..core.types import UTCDateTime, utcnow
 from ..extensions import db
 
+#: Sane limits for agreements and their cooperation conditions (checked by forms and services alike).
+MIN_ACADEMIC_YEAR = 2000
+YEARS_AHEAD = 10          # the first year may be at most this many years after the current one
+MAX_AGREEMENT_YEARS = 10  # an agreement covers at most this many academic years
+MAX_PLACES = 100
+MAX_MONTHS = 24
+MAX_LANGUAGES = 3
+
 
 def current_academic_year(today: date | None = None) -> int:
     """The first calendar year of the academic year in course: 1 Sept 2026 – 31 Aug 2027 → 2026."""
@@ -79,15 +87,39 @@ class AgreementStatus(str, enum.Enum):
     terminated = "terminated"
     expired = "expired"  # never stored: an active agreement whose last year has passed
 
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+        return {"draft": _("Draft"), "active": _("Active"), "terminated": _("Terminated"),
+                "expired": _("Expired")}[self.value]
+
+
+#: Stored status → stored statuses an edit may move it to (termination has its own action).
+TRANSITIONS = {
+    AgreementStatus.draft: {AgreementStatus.draft, AgreementStatus.active},
+    AgreementStatus.active: {AgreementStatus.active},
+    AgreementStatus.terminated: set(),
+}
+
 
 class Direction(str, enum.Enum):
     outgoing = "outgoing"  # our students go to the partner
     incoming = "incoming"  # the partner's students come to us
 
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+        return {"outgoing": _("Outgoing"), "incoming": _("Incoming")}[self.value]
+
 
 class MobilityType(str, enum.Enum):
     study = "study"
     traineeship = "traineeship"
+
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+        return {"study": _("Studies"), "traineeship": _("Traineeship")}[self.value]
 
 
 class Agreement(db.Model):
@@ -128,6 +160,24 @@ class Agreement(db.Model):
     def covers(self, academic_year: int) -> bool:
         return self.first_year <= academic_year <= self.last_year
 
+    @property
+    def is_editable(self) -> bool:
+        """Terminated agreements are kept as they were."""
+        return self.status is not AgreementStatus.terminated
+
+    def can_terminate(self, academic_year: int | None = None) -> bool:
+        return self.effective_status(academic_year) in (AgreementStatus.draft, AgreementStatus.active)
+
+    @property
+    def outgoing_places(self) -> int:
+        """Places per year for our students, over all conditions."""
+        return sum(c.places_per_year for c in self.conditions if c.direction is Direction.outgoing)
+
+    @property
+    def incoming_places(self) -> int:
+        """Places per year for the partner's students, over all conditions."""
+        return sum(c.places_per_year for c in self.conditions if c.direction is Direction.incoming)
+
 
 class CooperationCondition(db.Model):
     """One direction and mobility type of an agreement: subject area, levels, places, languages."""
@@ -136,6 +186,7 @@ class CooperationCondition(db.Model):
         CheckConstraint("places_per_year >= 0", name="places_not_negative"),
         CheckConstraint("months_per_place >= 0", name="months_not_negative"),
         Index("ix_cooperation_conditions_direction_isced", "direction", "isced_code"),
+        Index("ix_cooperation_conditions_isced_code", "isced_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

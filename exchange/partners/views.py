@@ -1,8 +1,417 @@
-"""Partner institutions and agreements (coordinators)."""
+"""Partner institutions and agreements: coordinators manage them, partner users read their own."""
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
 
-from ..auth.models import STAFF
+from ..auth.models import STAFF, Role
+from ..auth.permissions import role_required, scoped_first_or_404, staff_required
+from ..core.dashboard import Panel, panel
+from ..core.errors import WorkflowError
+from ..core.forms import EmptyForm
 from ..core.navigation import nav_item
-from . import bp  # noqa: F401
+from ..extensions import db
+from . import bp, csv_import, services
+from .forms import (AgreementFilterForm, AgreementForm, BalanceFilterForm, ConditionForm, ContactForm,
+                    ImportForm, InstitutionFilterForm, InstitutionForm, NewAgreementForm, TerminateForm)
+from .models import (TRANSITIONS, AgreementStatus, CooperationCondition, Direction, MobilityType, PartnerContact,
+                     PartnerInstitution, current_academic_year)
 
 nav_item("partners.index", _l("Partners"), roles=STAFF, order=20, match_prefix="/partners/institutions")
+nav_item("partners.agreements", _l("Agreements"), roles=STAFF, order=25, match_prefix="/partners/agreements")
+nav_item("partners.agreements", _l("Our agreements"), roles=[Role.partner], order=25, match_prefix="/partners")
+
+#: Staff manage; partner users read their own institution and its agreements.
+READERS = (*STAFF, Role.partner)
+PER_PAGE = 25
+
+
+def form_status(form) -> int:
+    return 422 if form.is_submitted() else 200
+
+
+def put_error(form, exc: WorkflowError, default: str) -> None:
+    """Show a service error beside its field (or the default one)."""
+    name = exc.field if exc.field and exc.field in form else default
+    form[name].errors = [*form[name].errors, exc.message]
+
+
+def get_institution(institution_id: int) -> PartnerInstitution:
+    return scoped_first_or_404(services.institution_query(current_user, institution_id))
+
+
+def get_agreement(agreement_id: int):
+    return scoped_first_or_404(services.agreement_query(current_user, agreement_id))
+
+
+def get_contact(institution_id: int, contact_id: int) -> PartnerContact:
+    return scoped_first_or_404(select(PartnerContact).where(PartnerContact.id == contact_id,
+                                                            PartnerContact.institution_id == institution_id))
+
+
+def get_condition(agreement_id: int, condition_id: int) -> CooperationCondition:
+    return scoped_first_or_404(select(CooperationCondition).where(CooperationCondition.id == condition_id,
+                                                                  CooperationCondition.agreement_id == agreement_id))
+
+
+# --- Institutions -----------------------------------------------------------------------------
+
+@bp.get("/institutions/")
+@staff_required
+def index():
+    filters = InstitutionFilterForm(request.args, countries=services.partner_countries())
+    filters.validate()
+    sort = filters.sort.data or "name"
+    query = services.search_institutions(filters.q.data if not filters.q.errors else None,
+                                         filters.country.data if not filters.country.errors else None, sort)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    counts = services.active_agreement_counts(i.id for i in page.items)
+    return render_template("partners/index.html", page=page, filters=filters, sort=sort, counts=counts)
+
+
+def _institution_data(form: InstitutionForm) -> services.InstitutionData:
+    return services.InstitutionData(name=form.name.data, country=form.country.data, city=form.city.data,
+                                    website=form.website.data, schac_code=form.schac_code.data,
+                                    erasmus_code=form.erasmus_code.data, notes=form.notes.data)
+
+
+@bp.route("/institutions/new", methods=["GET", "POST"])
+@staff_required
+def create():
+    form = InstitutionForm()
+    if form.validate_on_submit():
+        try:
+            institution = services.create_institution(_institution_data(form))
+        except WorkflowError as exc:
+            put_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been added.", name=institution.name), "success")
+            return redirect(url_for("partners.detail", institution_id=institution.id))
+    return render_template("partners/form.html", form=form, institution=None), form_status(form)
+
+
+@bp.get("/institutions/<int:institution_id>")
+@role_required(*READERS)
+def detail(institution_id):
+    institution = get_institution(institution_id)
+    years = services.balance_years()
+    balance = services.exchange_balance(institution.id, years)
+    return render_template("partners/detail.html", institution=institution, years=years,
+                           balance=balance[0] if balance else None, can_edit=current_user.is_staff,
+                           current_year=current_academic_year(), contact_form=ContactForm(formdata=None),
+                           action_form=EmptyForm())
+
+
+@bp.route("/institutions/<int:institution_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(institution_id):
+    institution = get_institution(institution_id)
+    form = InstitutionForm(obj=institution)
+    if form.validate_on_submit():
+        try:
+            services.update_institution(institution, _institution_data(form))
+        except WorkflowError as exc:
+            put_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been updated.", name=institution.name), "success")
+            return redirect(url_for("partners.detail", institution_id=institution.id))
+    return render_template("partners/form.html", form=form, institution=institution), form_status(form)
+
+
+@bp.route("/institutions/<int:institution_id>/contacts/new", methods=["GET", "POST"])
+@staff_required
+def add_contact(institution_id):
+    institution = get_institution(institution_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            services.add_contact(institution, form.name.data, form.role.data, form.email.data, form.phone.data)
+        except WorkflowError as exc:
+            put_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(_("The contact has been added."), "success")
+            return redirect(url_for("partners.detail", institution_id=institution.id, _anchor="contacts"))
+    return render_template("partners/contact_form.html", form=form, institution=institution,
+                           contact=None), form_status(form)
+
+
+@bp.route("/institutions/<int:institution_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit_contact(institution_id, contact_id):
+    institution = get_institution(institution_id)
+    contact = get_contact(institution.id, contact_id)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            services.update_contact(contact, form.name.data, form.role.data, form.email.data, form.phone.data)
+        except WorkflowError as exc:
+            put_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(_("The contact has been updated."), "success")
+            return redirect(url_for("partners.detail", institution_id=institution.id, _anchor="contacts"))
+    return render_template("partners/contact_form.html", form=form, institution=institution,
+                           contact=contact), form_status(form)
+
+
+@bp.post("/institutions/<int:institution_id>/contacts/<int:contact_id>/delete")
+@staff_required
+def delete_contact(institution_id, contact_id):
+    institution = get_institution(institution_id)
+    contact = get_contact(institution.id, contact_id)
+    if EmptyForm().validate_on_submit():
+        services.delete_contact(contact)
+        db.session.commit()
+        flash(_("The contact %(name)s has been removed.", name=contact.name), "success")
+    return redirect(url_for("partners.detail", institution_id=institution.id, _anchor="contacts"), code=303)
+
+
+@bp.route("/institutions/import", methods=["GET", "POST"])
+@staff_required
+def import_csv():
+    form = ImportForm()
+    check = None
+    status = form_status(form)
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            check = csv_import.check_csv(upload.read(csv_import.MAX_BYTES + 1), upload.filename or "")
+        except csv_import.ImportRefused as exc:
+            form.file.errors = [*form.file.errors, exc.message]
+        else:
+            if check.ok:
+                created = services.import_institutions(check.rows, by=current_user)
+                db.session.commit()
+                flash(_("%(count)d institutions have been imported.", count=len(created)), "success")
+                return redirect(url_for("partners.index"))
+            db.session.rollback()
+    return render_template("partners/import.html", form=form, check=check, columns=csv_import.COLUMNS,
+                           required=csv_import.REQUIRED_COLUMNS, max_rows=csv_import.MAX_ROWS), status
+
+
+@bp.get("/institutions/import/sample.csv")
+@staff_required
+def sample_csv():
+    return Response(csv_import.sample_csv().encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=partner-institutions-sample.csv"})
+
+
+# --- Agreements -------------------------------------------------------------------------------
+
+@bp.get("/agreements/")
+@role_required(*READERS)
+def agreements():
+    staff = current_user.is_staff
+    filters = AgreementFilterForm(request.args, partners=services.partner_choices() if staff else (),
+                                  countries=services.partner_countries() if staff else ())
+    filters.validate()
+    direction, status = filters.value("direction"), filters.value("status")
+    query = services.search_agreements(current_user, services.AgreementFilters(
+        partner_id=filters.value("partner_id") if staff else None,
+        country=filters.value("country") if staff else None,
+        isced_code=filters.value("isced"),
+        direction=Direction(direction) if direction else None,
+        status=AgreementStatus(status) if status else None,
+        academic_year=filters.value("year"),
+        ending_year=filters.value("ending")), sort=filters.sort.data or "partner")
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    institution = current_user.institution if current_user.role is Role.partner else None
+    return render_template("partners/agreements.html", page=page, filters=filters, staff=staff,
+                           sort=filters.sort.data or "partner", institution=institution,
+                           current_year=current_academic_year())
+
+
+def _condition_data(form) -> services.ConditionData:
+    return services.ConditionData(
+        direction=Direction(form.direction.data), mobility_type=MobilityType(form.mobility_type.data),
+        isced_code=form.isced_code.data, eqf_levels=form.eqf_levels.data or [],
+        places_per_year=form.places_per_year.data, months_per_place=form.months_per_place.data,
+        languages=form.language_pairs())
+
+
+def _partner_or_error(form):
+    partner = db.session.get(PartnerInstitution, form.partner_id.data)
+    if partner is None:
+        form.partner_id.errors = [*form.partner_id.errors, _("Choose a value from the list.")]
+    return partner
+
+
+@bp.route("/agreements/new", methods=["GET", "POST"])
+@staff_required
+def create_agreement():
+    form = NewAgreementForm(partners=services.partner_choices())
+    if request.method == "GET" and request.args.get("partner_id", "").isdigit():
+        form.partner_id.data = int(request.args["partner_id"])
+    if form.validate_on_submit() and (partner := _partner_or_error(form)) is not None:
+        try:
+            agreement = services.create_agreement(
+                partner, first_year=form.first_year.data, last_year=form.last_year.data,
+                status=AgreementStatus(form.status.data), reference=form.reference.data, notes=form.notes.data,
+                condition=_condition_data(form.condition.form))
+        except WorkflowError as exc:
+            db.session.rollback()
+            if exc.field in form.condition.form:
+                put_error(form.condition.form, exc, exc.field)
+            else:
+                put_error(form, exc, "first_year")
+        else:
+            db.session.commit()
+            flash(_("The agreement with %(name)s has been saved.", name=partner.name), "success")
+            return redirect(url_for("partners.agreement", agreement_id=agreement.id))
+    return render_template("partners/agreement_form.html", form=form, agreement=None), form_status(form)
+
+
+@bp.get("/agreements/<int:agreement_id>")
+@role_required(*READERS)
+def agreement(agreement_id):
+    agreement = get_agreement(agreement_id)
+    return render_template("partners/agreement.html", agreement=agreement, can_edit=current_user.is_staff,
+                           current_year=current_academic_year(), action_form=EmptyForm())
+
+
+@bp.route("/agreements/<int:agreement_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit_agreement(agreement_id):
+    agreement = get_agreement(agreement_id)
+    if not agreement.is_editable:
+        flash(_("This agreement has been terminated and can no longer be changed."), "error")
+        return redirect(url_for("partners.agreement", agreement_id=agreement.id))
+    statuses = [s for s in AgreementStatus if s in TRANSITIONS[agreement.status] or s is agreement.status]
+    form = AgreementForm(partners=services.partner_choices(), agreement=agreement, statuses=statuses)
+    if form.validate_on_submit() and (partner := _partner_or_error(form)) is not None:
+        try:
+            services.update_agreement(agreement, partner=partner, first_year=form.first_year.data,
+                                      last_year=form.last_year.data, status=AgreementStatus(form.status.data),
+                                      reference=form.reference.data, notes=form.notes.data)
+        except WorkflowError as exc:
+            db.session.rollback()
+            put_error(form, exc, "first_year")
+        else:
+            db.session.commit()
+            flash(_("The agreement has been updated."), "success")
+            return redirect(url_for("partners.agreement", agreement_id=agreement.id))
+    return render_template("partners/agreement_form.html", form=form, agreement=agreement), form_status(form)
+
+
+@bp.route("/agreements/<int:agreement_id>/terminate", methods=["GET", "POST"])
+@staff_required
+def terminate_agreement(agreement_id):
+    agreement = get_agreement(agreement_id)
+    form = TerminateForm()
+    status = form_status(form)
+    if form.validate_on_submit():
+        try:
+            services.terminate_agreement(agreement, form.reason.data, by=current_user)
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("partners.agreement", agreement_id=agreement_id))
+        db.session.commit()
+        flash(_("The agreement has been terminated."), "success")
+        return redirect(url_for("partners.agreement", agreement_id=agreement.id))
+    if not agreement.can_terminate():
+        flash(_("This agreement can no longer be terminated."), "error")
+        return redirect(url_for("partners.agreement", agreement_id=agreement.id))
+    return render_template("partners/terminate.html", form=form, agreement=agreement), status
+
+
+@bp.route("/agreements/<int:agreement_id>/conditions/new", methods=["GET", "POST"])
+@staff_required
+def add_condition(agreement_id):
+    agreement = get_agreement(agreement_id)
+    form = ConditionForm()
+    if form.validate_on_submit():
+        try:
+            services.add_condition(agreement, _condition_data(form))
+        except WorkflowError as exc:
+            db.session.rollback()
+            if exc.code == "terminated":
+                flash(exc.message, "error")
+                return redirect(url_for("partners.agreement", agreement_id=agreement_id))
+            put_error(form, exc, "isced_code")
+        else:
+            db.session.commit()
+            flash(_("The cooperation condition has been added."), "success")
+            return redirect(url_for("partners.agreement", agreement_id=agreement.id, _anchor="conditions"))
+    return render_template("partners/condition_form.html", form=form, agreement=agreement,
+                           condition=None), form_status(form)
+
+
+@bp.route("/agreements/<int:agreement_id>/conditions/<int:condition_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit_condition(agreement_id, condition_id):
+    agreement = get_agreement(agreement_id)
+    condition = get_condition(agreement.id, condition_id)
+    form = ConditionForm(condition=condition)
+    if form.validate_on_submit():
+        try:
+            services.update_condition(condition, _condition_data(form))
+        except WorkflowError as exc:
+            db.session.rollback()
+            if exc.code == "terminated":
+                flash(exc.message, "error")
+                return redirect(url_for("partners.agreement", agreement_id=agreement_id))
+            put_error(form, exc, "isced_code")
+        else:
+            db.session.commit()
+            flash(_("The cooperation condition has been updated."), "success")
+            return redirect(url_for("partners.agreement", agreement_id=agreement.id, _anchor="conditions"))
+    return render_template("partners/condition_form.html", form=form, agreement=agreement,
+                           condition=condition), form_status(form)
+
+
+@bp.post("/agreements/<int:agreement_id>/conditions/<int:condition_id>/delete")
+@staff_required
+def delete_condition(agreement_id, condition_id):
+    agreement = get_agreement(agreement_id)
+    condition = get_condition(agreement.id, condition_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.delete_condition(condition)
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The cooperation condition has been removed."), "success")
+    return redirect(url_for("partners.agreement", agreement_id=agreement_id, _anchor="conditions"), code=303)
+
+
+# --- Exchange balance -------------------------------------------------------------------------
+
+@bp.get("/balance")
+@staff_required
+def balance():
+    filters = BalanceFilterForm(request.args, countries=services.partner_countries())
+    filters.validate()
+    years = services.balance_years(filters.value("start"))
+    page = db.paginate(services.partners_with_places(years, filters.value("country")), per_page=PER_PAGE,
+                       error_out=False)
+    rows = services.exchange_balance(years=years, partner_ids=[p.id for p in page.items])
+    return render_template("partners/balance.html", page=page, rows=rows, years=years, filters=filters,
+                           totals=services.balance_totals(years))
+
+
+# --- Home page panels -------------------------------------------------------------------------
+
+@panel(order=20)
+def partners_panel(user):
+    if user.is_staff:
+        year = current_academic_year()
+        return Panel("partners/_panel_staff.html", {"counts": services.agreement_counts(year), "year": year})
+    if user.role is Role.partner and user.institution_id:
+        institution = db.session.get(PartnerInstitution, user.institution_id)
+        if institution is None:
+            return None
+        year = current_academic_year()
+        query = services.search_agreements(user, services.AgreementFilters(status=AgreementStatus.active),
+                                           sort="-last_year")
+        active = db.session.scalars(query.limit(5)).all()
+        count = services.active_agreement_counts([institution.id], year).get(institution.id, 0)
+        return Panel("partners/_panel_partner.html", {"institution": institution, "agreements": active,
+                                                      "count": count, "year": year})
+    return None
