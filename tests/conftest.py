@@ -58,17 +58,21 @@ class TestClient(FlaskClient):
     """Each request loads the signed-in user afresh, as it would in its own app context in production.
 
     Tests run inside one app context per test, which requests reuse; without this, Flask-Login's user
-    cached on `g` would leak from one request into the next.
+    and Flask-Babel's locale cached on `g` would leak from one request into the next.
     """
 
     def open(self, *args, **kwargs):
-        if has_app_context():
-            g.pop("_login_user", None)
+        self._forget_request_state()
         try:
             return super().open(*args, **kwargs)
         finally:
-            if has_app_context():
-                g.pop("_login_user", None)
+            self._forget_request_state()
+
+    @staticmethod
+    def _forget_request_state():
+        if has_app_context():
+            g.pop("_login_user", None)
+            g.pop("_flask_babel", None)  # the locale and time zone chosen for the last request
 
 
 @pytest.fixture(scope="session")

@@ -1,2 +1,532 @@
-"""Views (being written)."""
-from . import bp  # noqa: F401
+"""Pages of the cultural programme: finding events, registering, the organiser's tools and check-in."""
+from datetime import date, datetime, time, timedelta, timezone
+
+import segno
+from babel.dates import format_skeleton
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..auth.permissions import scoped_first_or_404, staff_required
+from ..core.dashboard import Panel, panel
+from ..core.errors import WorkflowError
+from ..core.i18n import country_choices
+from ..core.mail import external_url
+from ..core.navigation import nav_item
+from ..core.types import utcnow
+from ..core.uploads import IMAGE_KINDS, delete_upload, save_upload, send_upload
+from ..extensions import db
+from ..partners.models import PartnerInstitution
+from . import bp, display, ical, monthgrid, services
+from .forms import (CancelEventForm, CheckInForm, EventFilterForm, EventForm, MessageForm, QuestionForm,
+                    registration_form)
+from .markup import render_markdown
+from .models import Audience, Event, EventCategory, EventStatus, QuestionKind, Registration, RegistrationStatus
+
+
+def _local_part(value: datetime, skeleton: str) -> str:
+    return format_skeleton(skeleton, value, tzinfo=display.zone(), locale=display.viewer_locale())
+
+
+@bp.context_processor
+def _helpers():
+    return {"event_when": lambda event: display.when(event.starts_at, event.ends_at),
+            "event_time": lambda value: display.short_time(value),
+            "local_part": _local_part, "now": utcnow(),
+            "markdown": render_markdown, "can_manage_events": services.can_manage(current_user),
+            "call_label": services.call_label}  # takes a loaded Call (event.call, eager-loaded)
+
+
+def _visible_event(event_id: int) -> Event:
+    return scoped_first_or_404(services.event_query_for(current_user, event_id))
+
+
+def _managed_event(event_id: int) -> Event:
+    """Staff only (checked by the decorator before this look-up)."""
+    return scoped_first_or_404(select(Event).where(Event.id == event_id).options(*services.event_page_options()))
+
+
+def _field_error(form, exc: WorkflowError) -> bool:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is None:
+        return False
+    field.errors = list(field.errors) + [exc.message]
+    return True
+
+
+def _ics_response(events, filename: str, name: str | None = None) -> Response:
+    response = Response(ical.calendar_bytes(events, name=name), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Finding events ----------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def index():
+    filters = EventFilterForm(request.args)
+    category = filters.selected(EventCategory, filters.category)
+    audience = filters.selected(Audience, filters.audience)
+    when_ = "past" if filters.when.data == "past" else "upcoming"
+    query = services.list_query(current_user, when_, category, audience).options(
+        selectinload(Event.partner_institution))
+    page = db.paginate(query, per_page=20, error_out=False)
+    ids = [event.id for event in page.items]
+    return render_template("events/index.html", page=page, filters=filters, when=when_,
+                           seats=services.seat_counts(ids), mine=services.my_registrations(current_user, ids))
+
+
+def _parse_month(value: str | None, today: date) -> tuple[int, int]:
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        if 1900 <= year <= 2200 and 1 <= month <= 12:
+            return year, month
+    except ValueError:
+        pass
+    return today.year, today.month
+
+
+@bp.get("/calendar")
+@login_required
+def calendar():
+    filters = EventFilterForm(request.args)
+    category = filters.selected(EventCategory, filters.category)
+    audience = filters.selected(Audience, filters.audience)
+    tz = display.zone()
+    locale = display.viewer_locale()
+    today = utcnow().astimezone(tz).date()
+    year, month = _parse_month(request.args.get("month"), today)
+    first_weekday = locale.first_week_day
+    first_shown, last_shown = monthgrid.grid_bounds(year, month, first_weekday)
+    start = datetime.combine(first_shown, time.min, tz).astimezone(timezone.utc)
+    end = datetime.combine(last_shown + timedelta(days=1), time.min, tz).astimezone(timezone.utc)
+    events = services.events_between(current_user, start, end, category, audience)
+    entries = [(e.starts_at.astimezone(tz).date(), (e.ends_at - timedelta(microseconds=1)).astimezone(tz).date(), e)
+               for e in events]
+    weeks = monthgrid.month_grid(year, month, entries, today, first_weekday)
+    first_days = {event.id: first_day for first_day, _last, event in entries}
+    day_names = locale.days["format"]["abbreviated"]
+    weekdays = [day_names[(first_weekday + i) % 7] for i in range(7)]
+    prev_year, prev_month = monthgrid.shift_month(year, month, -1)
+    next_year, next_month = monthgrid.shift_month(year, month, 1)
+    args = {k: v for k, v in request.args.items() if k in ("category", "audience") and v}
+    return render_template(
+        "events/calendar.html", weeks=weeks, weekdays=weekdays, filters=filters, args=args,
+        month_label=format_skeleton("yMMMM", date(year, month, 1), locale=locale),
+        prev_month=f"{prev_year:04d}-{prev_month:02d}", next_month=f"{next_year:04d}-{next_month:02d}",
+        this_month=f"{today.year:04d}-{today.month:02d}", is_this_month=(year, month) == (today.year, today.month),
+        seats=services.seat_counts(e.id for e in events), first_days=first_days,
+        mine=services.my_registrations(current_user, [e.id for e in events]))
+
+
+@bp.get("/calendar.ics")
+@login_required
+def calendar_ics():
+    filters = EventFilterForm(request.args)
+    events = services.feed_events(current_user, category=filters.selected(EventCategory, filters.category),
+                                  audience=filters.selected(Audience, filters.audience))
+    return _ics_response(events, "events.ics", name=_("Cultural programme"))
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    now = utcnow()
+    rows = services.registrations_of_user(current_user, now)
+    upcoming = [row for row in rows if row[1].ends_at >= now and row[0].is_active]
+    upcoming.reverse()
+    past = [row for row in rows if row[1].ends_at < now and row[0].is_active]
+    return render_template("events/mine.html", upcoming=upcoming, past=past)
+
+
+# --- One event: reading, registering, cancelling ----------------------------------------------------
+
+def _qr_data_uri(event: Event, registration: Registration) -> str:
+    link = external_url("events.checkin", event_id=event.id, code=registration.checkin_code)
+    return segno.make(link, error="m").svg_data_uri(scale=5, border=2, dark="#1b2430", light="#ffffff")
+
+
+def _render_detail(event: Event, form=None, status: int = 200, error: str | None = None):
+    now = utcnow()
+    registration = services.registration_of(event.id, current_user.id)
+    if registration is not None and not registration.is_active:
+        registration = None
+    seats = services.seat_counts([event.id])[event.id]
+    problem = services.registration_problem(event, current_user, now, registration)
+    return render_template(
+        "events/detail.html", event=event, registration=registration, seats=seats,
+        seats_left=services.seats_left(event, seats), problem=problem, error=error,
+        form=form or registration_form(event.questions),
+        position=services.waitlist_position(registration) if registration else None,
+        qr=_qr_data_uri(event, registration) if registration and registration.is_confirmed else None,
+        can_cancel=(registration is not None and event.status is EventStatus.published and now < event.closes_at),
+        is_past=event.ends_at < now, now=now), status
+
+
+@bp.get("/<int:event_id>")
+@login_required
+def detail(event_id):
+    return _render_detail(_visible_event(event_id))
+
+
+@bp.get("/<int:event_id>.ics")
+@login_required
+def event_ics(event_id):
+    event = _visible_event(event_id)
+    return _ics_response([event], ical.filename_for(event))
+
+
+@bp.get("/<int:event_id>/cover")
+@login_required
+def cover(event_id):
+    event = _visible_event(event_id)
+    if not event.cover_image:
+        return render_template("errors/error.html", code=404, title=_("Page not found"),
+                               message=_("This event has no cover image.")), 404
+    return send_upload(event.cover_image, event.cover_mimetype, f"event-{event.id}-cover")
+
+
+@bp.post("/<int:event_id>/register")
+@login_required
+def register(event_id):
+    event = _visible_event(event_id)
+    form = registration_form(event.questions, formdata=request.form)
+    if not form.validate():
+        return _render_detail(event, form=form, status=422)
+    user = current_user._get_current_object()
+    try:
+        registration = services.commit_with_retry(lambda: services.register(event.id, user, form.answers()))
+    except WorkflowError as exc:
+        _field_error(form, exc)
+        return _render_detail(event, form=form, status=exc.status, error=exc.message)
+    if registration.status is RegistrationStatus.confirmed:
+        flash(_("You are registered. We have emailed you the details and a calendar file."), "success")
+    else:
+        flash(_("The event is full: you are on the waitlist. We will email you if a seat frees up."), "info")
+    return redirect(url_for("events.detail", event_id=event.id), code=303)
+
+
+@bp.post("/<int:event_id>/cancel-registration")
+@login_required
+def cancel_registration(event_id):
+    event = _visible_event(event_id)
+    user = current_user._get_current_object()
+    try:
+        services.commit_with_retry(lambda: services.cancel_registration(event.id, user))
+    except WorkflowError as exc:
+        return _render_detail(event, status=exc.status, error=exc.message)
+    flash(_("Your registration has been cancelled."), "success")
+    return redirect(url_for("events.detail", event_id=event.id), code=303)
+
+
+# --- Creating and editing (staff) ---------------------------------------------------------------------
+
+def _event_form(**kwargs) -> EventForm:
+    institutions = db.session.execute(select(PartnerInstitution.id, PartnerInstitution.name)
+                                      .order_by(PartnerInstitution.name)).all()
+    return EventForm(calls=services.call_choices(), institutions=[tuple(row) for row in institutions],
+                     countries=country_choices(), **kwargs)
+
+
+def _event_data(form: EventForm) -> services.EventData:
+    tz = display.zone()
+    return services.EventData(
+        title=form.title.data, description=form.description.data or "",
+        category=EventCategory(form.category.data),
+        starts_at=display.from_local_naive(form.starts_at.data, tz),
+        ends_at=display.from_local_naive(form.ends_at.data, tz),
+        venue=form.venue.data or None, online_url=form.online_url.data or None, capacity=form.capacity.data,
+        registration_opens_at=display.from_local_naive(form.registration_opens_at.data, tz),
+        registration_closes_at=display.from_local_naive(form.registration_closes_at.data, tz),
+        audience=Audience(form.audience.data), call_id=form.call_id.data,
+        partner_institution_id=form.partner_institution_id.data, country=form.country.data or None)
+
+
+def _fill_local_times(form: EventForm, event: Event) -> None:
+    tz = display.zone()
+    for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+        getattr(form, name).data = display.to_local_naive(getattr(event, name), tz)
+    form.category.data = event.category.value
+    form.audience.data = event.audience.value
+
+
+def _save_event(form: EventForm, event: Event | None):
+    """Store the cover (if any), then create or update; returns (event, promoted)."""
+    stored = None
+    data = _event_data(form)
+    user = current_user._get_current_object()
+    try:
+        if form.cover.data and getattr(form.cover.data, "filename", ""):
+            stored = save_upload(form.cover.data, kinds=IMAGE_KINDS, field="cover")
+        if event is None:
+            def action():
+                return services.create_event(data, by=user, cover=stored), []
+        else:
+            def action():
+                return event, services.update_event(event, data, by=user, cover=stored,
+                                                    remove_cover=form.remove_cover.data)
+        return services.commit_with_retry(action)
+    except WorkflowError:
+        if stored is not None:
+            delete_upload(stored.stored_name)
+        raise
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required
+def create():
+    form = _event_form()
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            event, _promoted = _save_event(form, None)
+        except WorkflowError as exc:
+            if not _field_error(form, exc):
+                flash(exc.message, "error")
+            status = exc.status
+        else:
+            flash(_("The event has been saved as a draft. Publish it when it is ready."), "success")
+            return redirect(url_for("events.detail", event_id=event.id), code=303)
+    return render_template("events/form.html", form=form, event=None), status
+
+
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(event_id):
+    event = _managed_event(event_id)
+    form = _event_form(obj=event)
+    if not form.is_submitted():
+        _fill_local_times(form, event)
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            event, promoted = _save_event(form, event)
+        except WorkflowError as exc:
+            if not _field_error(form, exc):
+                flash(exc.message, "error")
+            status = exc.status
+        else:
+            flash(_("The event has been saved."), "success")
+            if promoted:
+                flash(_("%(count)s people moved up from the waitlist and have been told.", count=len(promoted)), "info")
+            return redirect(url_for("events.detail", event_id=event.id), code=303)
+    return render_template("events/form.html", form=form, event=event), status
+
+
+@bp.post("/<int:event_id>/publish")
+@staff_required
+def publish(event_id):
+    event = _managed_event(event_id)
+    try:
+        services.publish_event(event, by=current_user)
+    except WorkflowError as exc:
+        db.session.rollback()
+        return _render_detail(event, status=exc.status, error=exc.message)
+    db.session.commit()
+    flash(_("The event is published."), "success")
+    return redirect(url_for("events.detail", event_id=event.id), code=303)
+
+
+@bp.route("/<int:event_id>/cancel", methods=["GET", "POST"])
+@staff_required
+def cancel(event_id):
+    event = _managed_event(event_id)
+    form = CancelEventForm()
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            told = services.commit_with_retry(lambda: services.cancel_event(event, form.reason.data, by=user))
+        except WorkflowError as exc:
+            flash(exc.message, "error")
+            status = exc.status
+        else:
+            flash(_("The event is cancelled. %(count)s people have been told.", count=told), "success")
+            return redirect(url_for("events.detail", event_id=event.id), code=303)
+    counts = services.seat_counts([event.id])[event.id]
+    return render_template("events/cancel.html", event=event, form=form, seats=counts), status
+
+
+# --- Organiser's tools (staff) ------------------------------------------------------------------------
+
+@bp.get("/<int:event_id>/registrations")
+@staff_required
+def registrations(event_id):
+    event = _managed_event(event_id)
+    rows = services.registrations_for(event.id)
+    confirmed = [r for r in rows if r.status is RegistrationStatus.confirmed]
+    confirmed.sort(key=lambda r: (r.user.name.lower(), r.id))
+    waiting = [r for r in rows if r.status is RegistrationStatus.waitlisted]
+    cancelled = [r for r in rows if r.status is RegistrationStatus.cancelled]
+    seats = services.seat_counts([event.id])[event.id]
+    return render_template("events/registrations.html", event=event, confirmed=confirmed, waiting=waiting,
+                           cancelled=cancelled, seats=seats, seats_left=services.seats_left(event, seats))
+
+
+@bp.get("/<int:event_id>/registrations.csv")
+@staff_required
+def registrations_csv(event_id):
+    event = _managed_event(event_id)
+    body = "\ufeff" + services.registrations_csv(event, services.registrations_for(event.id))
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="event-{event.id}-registrations.csv"'
+    return response
+
+
+@bp.route("/<int:event_id>/questions", methods=["GET", "POST"])
+@staff_required
+def questions(event_id):
+    event = _managed_event(event_id)
+    form = QuestionForm()
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            services.add_question(event, form.label.data, QuestionKind(form.kind.data), form.options.data,
+                                  form.is_required.data)
+        except WorkflowError as exc:
+            db.session.rollback()
+            if not _field_error(form, exc):
+                flash(exc.message, "error")
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("The question has been added."), "success")
+            return redirect(url_for("events.questions", event_id=event.id), code=303)
+    return render_template("events/questions.html", event=event, form=form), status
+
+
+@bp.post("/<int:event_id>/questions/<int:question_id>/delete")
+@staff_required
+def delete_question(event_id, question_id):
+    event = _managed_event(event_id)
+    try:
+        services.delete_question(event, question_id)
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render_template("events/questions.html", event=event, form=QuestionForm(formdata=None)), exc.status
+    db.session.commit()
+    flash(_("The question and its answers have been removed."), "success")
+    return redirect(url_for("events.questions", event_id=event.id), code=303)
+
+
+@bp.route("/<int:event_id>/message", methods=["GET", "POST"])
+@staff_required
+def message(event_id):
+    event = _managed_event(event_id)
+    form = MessageForm()
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            sent = services.message_registrants(event, form.subject.data, form.body.data,
+                                                form.include_waitlist.data, by=current_user)
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Your message has been sent to %(count)s people.", count=sent), "success")
+            return redirect(url_for("events.registrations", event_id=event.id), code=303)
+    seats = services.seat_counts([event.id])[event.id]
+    return render_template("events/message.html", event=event, form=form, seats=seats), status
+
+
+def _render_checkin(event: Event, form: CheckInForm, status: int = 200, found: Registration | None = None,
+                    error: str | None = None):
+    rows = [r for r in services.registrations_for(event.id) if r.status is RegistrationStatus.confirmed]
+    rows.sort(key=lambda r: (r.checked_in_at is not None, r.user.name.lower(), r.id))
+    arrived = sorted((r for r in rows if r.checked_in_at), key=lambda r: r.checked_in_at, reverse=True)
+    return render_template("events/checkin.html", event=event, form=form, attendees=rows, arrived=arrived,
+                           found=found, error=error), status
+
+
+@bp.route("/<int:event_id>/checkin", methods=["GET", "POST"])
+@staff_required
+def checkin(event_id):
+    """Type a code, or open the link in a participant's QR code (a phone's camera app does)."""
+    event = _managed_event(event_id)
+    if request.method == "GET":
+        form = CheckInForm(formdata=None)
+        code = request.args.get("code", "")
+        if not code:
+            return _render_checkin(event, form)
+        form.code.data = services.normalise_code(code)
+        found = services.find_by_code(code)
+        problem = services.check_in_problem(event, found)
+        if problem is not None:
+            form.code.errors = [problem.message]
+            return _render_checkin(event, form, status=problem.status)
+        return _render_checkin(event, form, found=found)
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        return _render_checkin(event, form, status=422)
+    try:
+        registration = services.check_in_code(event, form.code.data, by=current_user)
+    except WorkflowError as exc:
+        db.session.rollback()
+        form.code.errors = [exc.message]
+        return _render_checkin(event, form, status=exc.status)
+    db.session.commit()
+    flash(_("%(name)s has checked in.", name=registration.user.name), "success")
+    return redirect(url_for("events.checkin", event_id=event.id), code=303)
+
+
+def _registration_in(event: Event, registration_id: int) -> Registration:
+    return scoped_first_or_404(select(Registration).where(Registration.id == registration_id,
+                                                          Registration.event_id == event.id))
+
+
+@bp.post("/<int:event_id>/checkin/<int:registration_id>")
+@staff_required
+def checkin_registration(event_id, registration_id):
+    event = _managed_event(event_id)
+    registration = _registration_in(event, registration_id)
+    try:
+        services.check_in(event, registration, by=current_user)
+    except WorkflowError as exc:
+        db.session.rollback()
+        return _render_checkin(event, CheckInForm(formdata=None), status=exc.status, error=exc.message)
+    db.session.commit()
+    flash(_("%(name)s has checked in.", name=registration.user.name), "success")
+    return redirect(url_for("events.checkin", event_id=event.id), code=303)
+
+
+@bp.post("/<int:event_id>/checkin/<int:registration_id>/undo")
+@staff_required
+def undo_checkin(event_id, registration_id):
+    event = _managed_event(event_id)
+    registration = _registration_in(event, registration_id)
+    try:
+        services.undo_check_in(event, registration, by=current_user)
+    except WorkflowError as exc:
+        db.session.rollback()
+        return _render_checkin(event, CheckInForm(formdata=None), status=exc.status, error=exc.message)
+    db.session.commit()
+    flash(_("The check-in of %(name)s has been undone.", name=registration.user.name), "info")
+    return redirect(url_for("events.checkin", event_id=event.id), code=303)
+
+
+# --- Navigation and the home page ---------------------------------------------------------------------
+
+nav_item("events.index", _l("Events"), order=40, match_prefix="/events")
+
+
+@panel(order=40)
+def events_panel(user):
+    """The user's upcoming registrations and waitlist positions; staff also see what needs publishing."""
+    now = utcnow()
+    rows = services.upcoming_for(user, now, limit=5)
+    items = [{"id": event.id, "title": event.title, "when": display.when(event.starts_at, event.ends_at),
+              "status": registration.status.value, "status_label": registration.status.label,
+              "position": position} for registration, event, position in rows]
+    context = {"items": items, "open_count": services.open_event_count(user, now)}
+    if user.is_staff:
+        context["draft_count"] = db.session.scalar(
+            select(db.func.count(Event.id)).where(Event.status == EventStatus.draft, Event.ends_at >= now)) or 0
+    return Panel("events/_panel.html", context)
+

@@ -1,0 +1,79 @@
+"""Times shown in the viewer's (or an email recipient's) time zone and language."""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale
+from babel.dates import format_interval, format_skeleton
+from flask import current_app
+from flask_babel import get_locale, get_timezone
+
+
+def zone(name: str | None = None) -> ZoneInfo:
+    """A ZoneInfo: the given name, else the viewer's zone (profile or office default)."""
+    if name is None:
+        current = get_timezone()
+        name = str(current) if current is not None else current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def zone_of(user) -> ZoneInfo:
+    return zone(getattr(user, "timezone", None) or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def locale_of(user) -> Locale:
+    return Locale.parse(getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def viewer_locale() -> Locale:
+    return get_locale() or Locale("en")
+
+
+def to_local_naive(value: datetime | None, tz: ZoneInfo | None = None) -> datetime | None:
+    """UTC → wall-clock time in the zone, without tzinfo (what a datetime-local input shows)."""
+    if value is None:
+        return None
+    return value.astimezone(tz or zone()).replace(tzinfo=None)
+
+
+def from_local_naive(value: datetime | None, tz: ZoneInfo | None = None) -> datetime | None:
+    """Wall-clock time typed in the zone → aware UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz or zone())
+    return value.astimezone(timezone.utc)
+
+
+def _hour_skeleton(locale: Locale) -> str:
+    return "hm" if "h" in locale.time_formats["short"].pattern else "Hm"
+
+
+def when(start: datetime, end: datetime, tz: ZoneInfo | None = None, locale: Locale | None = None) -> str:
+    """'Wed, Oct 14, 2026, 6:00 – 9:00 PM' on one day, 'Oct 14, 2026, 6:00 PM – Oct 16, 2026, 9:00 PM' across days."""
+    tz = tz or zone()
+    locale = locale or viewer_locale()
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_start.date() == local_end.date():
+        day = format_skeleton("yMMMEd", local_start, tzinfo=tz, locale=locale)
+        hours = format_interval(local_start, local_end, _hour_skeleton(locale), tzinfo=tz, locale=locale)
+        return f"{day}, {hours}"
+    return f"{_day_and_time(local_start, tz, locale)} – {_day_and_time(local_end, tz, locale)}"
+
+
+def _day_and_time(value: datetime, tz: ZoneInfo, locale: Locale) -> str:
+    day = format_skeleton("yMMMEd", value, tzinfo=tz, locale=locale)
+    return f"{day}, {format_skeleton(_hour_skeleton(locale), value, tzinfo=tz, locale=locale)}"
+
+
+def when_for(event, user) -> str:
+    """The event's time as an email recipient reads it: their zone and language."""
+    tz = zone_of(user)
+    return f"{when(event.starts_at, event.ends_at, tz, locale_of(user))} ({tz.key})"
+
+
+def short_time(value: datetime, tz: ZoneInfo | None = None, locale: Locale | None = None) -> str:
+    locale = locale or viewer_locale()
+    return format_skeleton(_hour_skeleton(locale), value, tzinfo=tz or zone(), locale=locale)
