@@ -41,15 +41,42 @@ def isced_fields() -> dict[str, str]:
         return {row["code"]: row["name"] for row in csv.DictReader(fh)}
 
 
+@lru_cache(maxsize=8)
+def _isced_translations(locale: str) -> dict[str, str]:
+    """code → name in `locale`, from data/isced_f_2013.<locale>.csv (absent for English)."""
+    path = Path(__file__).with_name("data") / f"isced_f_2013.{locale}.csv"
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["code"]: row["name"] for row in csv.DictReader(fh)}
+
+
+def _current_language() -> str:
+    try:
+        from flask_babel import get_locale
+        locale = get_locale()
+    except RuntimeError:  # outside an app context
+        return "en"
+    return locale.language if locale else "en"
+
+
+def isced_name(code: str | None, locale: str | None = None) -> str:
+    """The field's name in the interface language (English when no translation is shipped)."""
+    if not code:
+        return ""
+    english = isced_fields().get(code, "")
+    return _isced_translations(locale or _current_language()).get(code) or english
+
+
 def isced_label(code: str | None) -> str:
     if not code:
         return ""
-    name = isced_fields().get(code)
+    name = isced_name(code)
     return f"{code} – {name}" if name else code
 
 
 def isced_choices() -> list[tuple[str, str]]:
-    return [(code, f"{code} – {name}") for code, name in isced_fields().items()]
+    return [(code, isced_label(code)) for code in isced_fields()]
 
 
 def academic_year_label(first_year: int | None) -> str:
