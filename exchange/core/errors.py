@@ -27,6 +27,7 @@ ERROR_PAGES = {
     403: (_l("Access denied"), _l("You do not have permission to see this page.")),
     404: (_l("Page not found"), _l("The page you asked for does not exist or is not available to you.")),
     405: (_l("Not allowed"), _l("This action is not allowed here.")),
+    409: (_l("Changed by someone else"), _l("Someone else changed this record while you were editing it. Please reload and try again.")),
     413: (_l("File too large"), _l("What you sent is larger than the site accepts. Files may be at most 10 MB.")),
     429: (_l("Too many requests"), _l("Too many attempts. Please wait a little and try again.")),
     500: (_l("Something went wrong"), _l("An unexpected error occurred. The office has been told; please try again later.")),

@@ -1,0 +1,126 @@
+"""Who may see which application: scoped queries and named predicates, used by views and templates.
+
+* Students see their own applications only.
+* Coordinators and administrators see every application.
+* Partner university users see an application (and its documents) only once the student has been
+  nominated to their institution: ``Application.nominated_at`` is set and
+  ``Application.placed_institution_id == user.institution_id`` and the application is placed or
+  accepted. The placements step sets those fields through ``services.set_placement`` and
+  ``services.mark_nominated`` / ``services.clear_nomination``; :func:`partner_may_see` is the one place
+  that rule lives.
+* Hook for the placements step: ``set_partner_document_rule(func)`` with
+  ``func(user, application, document) -> bool`` narrows which documents a partner who may see the
+  application may open (e.g. only those the student agreed to share). Without a rule, all of them.
+
+Anything else answers exactly like a missing record (404).
+"""
+from collections.abc import Callable
+
+from sqlalchemy import and_, false, select
+
+from ..auth.models import STAFF, Role
+from ..auth.permissions import scoped_first_or_404
+from .models import Application, ApplicationDocument
+from .workflow import ApplicationStatus
+
+#: Statuses in which a nominated application is visible to the receiving partner.
+PARTNER_VISIBLE_STATUSES = (ApplicationStatus.placed, ApplicationStatus.accepted)
+
+
+def partner_visibility_clause(institution_id: int | None):
+    """SQL condition: the application is nominated to this institution (the hook for placements)."""
+    if not institution_id:
+        return false()
+    return and_(Application.nominated_at.is_not(None),
+                Application.placed_institution_id == institution_id,
+                Application.status.in_(PARTNER_VISIBLE_STATUSES))
+
+
+def partner_may_see(user, application: Application) -> bool:
+    return (user.role is Role.partner and user.institution_id is not None
+            and application.nominated_at is not None
+            and application.placed_institution_id == user.institution_id
+            and application.status in PARTNER_VISIBLE_STATUSES)
+
+
+def visibility_clause(user):
+    if user.role in STAFF:
+        return None
+    if user.role is Role.student:
+        return Application.student_id == user.id
+    if user.role is Role.partner:
+        return partner_visibility_clause(user.institution_id)
+    return false()
+
+
+def applications_for(user):
+    """select(Application) narrowed to what the user may see."""
+    query = select(Application)
+    clause = visibility_clause(user)
+    return query if clause is None else query.where(clause)
+
+
+def get_application_for(user, application_id: int) -> Application:
+    """The application if the user may see it, else abort(404)."""
+    return scoped_first_or_404(applications_for(user).where(Application.id == application_id))
+
+
+def get_own_application(student, application_id: int) -> Application:
+    """A student's own application (404 for anyone else's)."""
+    return scoped_first_or_404(select(Application).where(Application.id == application_id,
+                                                         Application.student_id == student.id))
+
+
+_partner_document_rule: Callable | None = None
+
+
+def set_partner_document_rule(rule: Callable | None) -> None:
+    """Install (or remove, with None) the rule `rule(user, application, document) -> bool` for partners."""
+    global _partner_document_rule
+    _partner_document_rule = rule
+
+
+def partner_may_see_document(user, application: Application, document: ApplicationDocument) -> bool:
+    if not partner_may_see(user, application):
+        return False
+    return _partner_document_rule is None or bool(_partner_document_rule(user, application, document))
+
+
+def get_document_for(user, application_id: int, document_id: int) -> ApplicationDocument:
+    """The document if the user may open it, else abort(404) (audited like every denial)."""
+    query = (select(ApplicationDocument).join(ApplicationDocument.application)
+             .where(ApplicationDocument.id == document_id, Application.id == application_id))
+    clause = visibility_clause(user)
+    if clause is not None:
+        query = query.where(clause)
+    document = scoped_first_or_404(query)
+    if user.role is Role.partner and not partner_may_see_document(user, document.application, document):
+        from ..auth.permissions import deny
+        deny(404)
+    return document
+
+
+def can_view_application(user, application: Application) -> bool:
+    if not user or not user.is_authenticated:
+        return False
+    if user.role in STAFF:
+        return True
+    if user.role is Role.student:
+        return application.student_id == user.id
+    return partner_may_see(user, application)
+
+
+def can_view_documents(user, application: Application) -> bool:
+    """The owner, coordinators and administrators, and the partner the student is nominated to."""
+    return can_view_application(user, application)
+
+
+def can_review(user, application: Application | None = None) -> bool:
+    return bool(user and user.is_authenticated and user.role in STAFF)
+
+
+def can_see_support_needs(user, application: Application) -> bool:
+    """Special needs are for the student and the coordinators only, never for partners."""
+    if not user or not user.is_authenticated:
+        return False
+    return user.role in STAFF or (user.role is Role.student and application.student_id == user.id)

@@ -1,0 +1,88 @@
+"""The review pipeline of a call: filters, sorting and counts, all in SQL."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..auth.models import User
+from ..extensions import db
+from . import services
+from .models import Application, ApplicationChoice, Call
+from .workflow import NEEDS_STAFF_ACTION
+from .workflow import ApplicationStatus as S
+
+SORT_COLUMNS = {
+    "submitted": Application.submitted_at,
+    "name": Application.full_name,
+    "score": Application.score,
+    "gpa": Application.gpa_normalised,
+    "status": Application.status,
+    "number": Application.student_number,
+}
+
+
+@dataclass
+class Filters:
+    q: str | None = None
+    status: str | None = None  # a status value, "needs_action", or None (everything sent in)
+    place_id: int | None = None
+    field: str | None = None  # ISCED broad field (2 digits) or code prefix
+    level: int | None = None
+    score_min: Decimal | None = None
+    score_max: Decimal | None = None
+    sort: str = "submitted"
+
+    @classmethod
+    def from_form(cls, form) -> "Filters":
+        sort = form.sort.data if form.sort.data and form.sort.data.lstrip("-") in SORT_COLUMNS else "submitted"
+        return cls(q=form.q.data or None, status=form.status.data or None, place_id=form.place.data or None,
+                   field=form.field.data or None, level=form.level.data or None,
+                   score_min=form.score_min.data, score_max=form.score_max.data, sort=sort)
+
+
+def query(call: Call, filters: Filters, for_export: bool = False):
+    q = select(Application).where(Application.call_id == call.id)
+    if filters.status == "needs_action":
+        q = q.where(Application.status.in_(NEEDS_STAFF_ACTION))
+    elif filters.status in S.__members__:
+        q = q.where(Application.status == S(filters.status))
+    else:
+        q = q.where(Application.status != S.draft)
+    if filters.place_id:
+        q = q.where(Application.choices.any(ApplicationChoice.place_id == filters.place_id))
+    if filters.field:
+        q = q.where(Application.isced_code.startswith(filters.field, autoescape=True))
+    if filters.level:
+        q = q.where(Application.eqf_level == filters.level)
+    if filters.score_min is not None:
+        q = q.where(Application.score >= filters.score_min)
+    if filters.score_max is not None:
+        q = q.where(Application.score <= filters.score_max)
+    if filters.q:
+        term = filters.q.strip()
+        q = q.where(or_(Application.full_name.icontains(term, autoescape=True),
+                        Application.student_number.icontains(term, autoescape=True),
+                        Application.student_id.in_(select(User.id).where(User.email.icontains(term, autoescape=True)))))
+    key = filters.sort.lstrip("-")
+    column = SORT_COLUMNS.get(key, Application.submitted_at)
+    descending = filters.sort.startswith("-")
+    order = column.desc() if descending else column.asc()
+    q = q.order_by(order.nulls_last(), Application.id)
+    options = [selectinload(Application.student), selectinload(Application.reviews),
+               selectinload(Application.choices).selectinload(ApplicationChoice.place)
+               .options(*services.place_loader())]
+    if for_export:
+        options += [selectinload(Application.languages), selectinload(Application.documents)]
+    return q.options(*options)
+
+
+def status_counts(call: Call) -> dict:
+    """{status: n} for the call, plus 'needs_action' and 'total' (sent in, i.e. not drafts)."""
+    counts = {status: 0 for status in S}
+    for status, n in db.session.execute(select(Application.status, func.count(Application.id))
+                                        .where(Application.call_id == call.id).group_by(Application.status)):
+        counts[status] = n
+    counts["needs_action"] = sum(counts[s] for s in NEEDS_STAFF_ACTION)
+    counts["total"] = sum(n for s, n in counts.items() if isinstance(s, S) and s is not S.draft)
+    return counts

@@ -1,0 +1,412 @@
+"""Coordinators: calls and their places, the review pipeline, the application review page, exports."""
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..auth.models import User
+from ..auth.permissions import scoped_first_or_404, staff_required
+from ..core.errors import WorkflowError
+from ..core.forms import EmptyForm
+from ..core.types import utcnow
+from ..extensions import db
+from ..partners.models import MobilityType
+from . import bp, exports, pipeline, services
+from .access import can_see_support_needs
+from .forms import (AssignReviewerForm, BulkForm, CallForm, CommentForm, DecisionForm, PipelineFilterForm,
+                    score_form, to_local, to_utc)
+from .labels import DOCUMENT_LABELS, STATUS_LABELS
+from .models import Application, ApplicationChoice, Call, CallPeriod, Review, StatusChange
+from .scoring import GpaScale
+from .workflow import Actor
+from .workflow import ApplicationStatus as S
+from .workflow import allowed_targets
+
+
+def staff_panel_context() -> dict:
+    """Open and recent calls with what needs action (counts in SQL)."""
+    now = utcnow()
+    calls = db.session.scalars(select(Call).where(Call.closes_at >= now - timedelta(days=120))
+                               .order_by(Call.closes_at).limit(5)).all()
+    counts = {}
+    if calls:
+        counts = dict(db.session.execute(
+            select(Application.call_id, func.count(Application.id))
+            .where(Application.call_id.in_([c.id for c in calls]),
+                   Application.status.in_([S.submitted, S.under_review]))
+            .group_by(Application.call_id)).all())
+    return {"calls": calls, "needs_action": counts}
+
+
+def get_call_or_404(call_id: int) -> Call:
+    return scoped_first_or_404(select(Call).where(Call.id == call_id).options(selectinload(Call.criteria)))
+
+
+# --- Calls ------------------------------------------------------------------------------------
+
+@bp.get("/manage")
+@staff_required
+def manage():
+    return render_template("applications/manage_calls.html", calls=services.calls_with_counts(), now=utcnow())
+
+
+def fill_call_form(form: CallForm, call: Call) -> None:
+    form.title.data = call.title
+    form.academic_year.data = call.academic_year
+    form.period.data = call.period.value
+    form.mobility_type.data = call.mobility_type.value
+    form.description.data = call.description
+    form.opens_at.data = to_local(call.opens_at)
+    form.closes_at.data = to_local(call.closes_at)
+    form.max_choices.data = call.max_choices
+    form.min_gpa.data = call.min_gpa
+    form.eqf_levels.data = call.eqf_level_list
+    form.required_documents.data = [k.value for k in call.required_document_list]
+    for row, criterion in zip(form.criteria.entries, call.criteria):
+        row.form.name.data = criterion.name
+        row.form.weight.data = criterion.weight
+        row.form.uses_gpa.data = criterion.uses_gpa
+
+
+DEFAULT_CRITERIA = [("GPA", 50, True), ("Language", 20, False), ("Motivation", 30, False)]
+
+
+def call_form_page(call: Call | None):
+    form = CallForm()
+    if request.method == "GET":
+        if call is not None:
+            fill_call_form(form, call)
+        else:
+            form.required_documents.data = ["transcript", "language_certificate", "cv", "motivation_letter"]
+            form.eqf_levels.data = [6, 7]
+            for row, (name, weight, uses_gpa) in zip(form.criteria.entries, DEFAULT_CRITERIA):
+                row.form.name.data, row.form.weight.data, row.form.uses_gpa.data = name, weight, uses_gpa
+    if form.validate_on_submit():
+        try:
+            call = services.save_call(
+                call, title=form.title.data, academic_year=form.academic_year.data,
+                period=CallPeriod(form.period.data), mobility_type=MobilityType(form.mobility_type.data),
+                description=form.description.data, opens_at=to_utc(form.opens_at.data),
+                closes_at=to_utc(form.closes_at.data), max_choices=form.max_choices.data, min_gpa=form.min_gpa.data,
+                eqf_levels=form.eqf_levels.data or [], required_documents=form.required_documents.data or [],
+                criteria=form.criteria_data(), by=current_user)
+        except WorkflowError as exc:
+            db.session.rollback()
+            target = getattr(form, exc.field or "", None)
+            if target is not None and isinstance(target.errors, list):
+                target.errors.append(exc.message)
+            else:
+                flash(exc.message, "error")
+            return render_template("applications/call_form.html", form=form, call=call), exc.status
+        db.session.commit()
+        flash(_("The call has been saved."), "success")
+        return redirect(url_for("applications.call_places", call_id=call.id) if not call.places
+                        else url_for("applications.pipeline", call_id=call.id))
+    return render_template("applications/call_form.html", form=form, call=call), (
+        422 if form.is_submitted() else 200)
+
+
+@bp.route("/manage/calls/new", methods=["GET", "POST"])
+@staff_required
+def new_call():
+    return call_form_page(None)
+
+
+@bp.route("/manage/calls/<int:call_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit_call(call_id):
+    return call_form_page(get_call_or_404(call_id))
+
+
+@bp.route("/manage/calls/<int:call_id>/places", methods=["GET", "POST"])
+@staff_required
+def call_places(call_id):
+    call = get_call_or_404(call_id)
+    conditions = services.available_conditions(call)
+    current = {p.condition_id: p for p in services.load_places(call)}
+    # Conditions that left the agreement list but are still in the call stay visible.
+    listed = {c.id for c in conditions}
+    extra = [p.condition for cid, p in current.items() if cid not in listed]
+    rows = conditions + extra
+    errors: dict[int, str] = {}
+    values: dict[int, str] = {}
+    included: set[int] = set(current)
+    if request.method == "POST":
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        included = set()
+        wanted: dict[int, int] = {}
+        for condition in rows:
+            raw = (request.form.get(f"seats-{condition.id}") or "").strip()
+            values[condition.id] = raw
+            if request.form.get(f"include-{condition.id}") != "1":
+                continue
+            included.add(condition.id)
+            if not raw.isdigit() or int(raw) > 999:
+                errors[condition.id] = _("Seats must be a whole number from 0 to 999.")
+                continue
+            wanted[condition.id] = int(raw)
+        if not errors:
+            try:
+                services.set_call_places(call, wanted, by=current_user)
+            except WorkflowError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                return render_places(call, rows, current, included, values, errors, exc.status)
+            db.session.commit()
+            flash(_("The destinations of the call have been saved."), "success")
+            return redirect(url_for("applications.pipeline", call_id=call.id))
+        return render_places(call, rows, current, included, values, errors, 422)
+    return render_places(call, rows, current, included, values, errors, 200)
+
+
+def render_places(call, rows, current, included, values, errors, status):
+    return render_template("applications/call_places.html", call=call, rows=rows, current=current,
+                           included=included, values=values, errors=errors, form=EmptyForm()), status
+
+
+# --- The pipeline ------------------------------------------------------------------------------
+
+def pipeline_filters(call):
+    places = services.load_places(call)
+    form = PipelineFilterForm(request.args, places=[(p.id, f"{p.partner.name} · {p.condition.isced_code}")
+                                                    for p in places])
+    valid = form.validate()
+    return form, (pipeline.Filters.from_form(form) if valid else pipeline.Filters()), places
+
+
+@bp.get("/manage/calls/<int:call_id>", endpoint="pipeline")
+@staff_required
+def pipeline_page(call_id):
+    call = get_call_or_404(call_id)
+    filters_form, filters, places = pipeline_filters(call)
+    page = db.paginate(pipeline.query(call, filters), per_page=25, error_out=False)
+    return render_template("applications/pipeline.html", call=call, page=page, filters=filters_form,
+                           sort=filters.sort, counts=pipeline.status_counts(call), places=places,
+                           bulk_form=BulkForm(), score_range=(filters.score_min, filters.score_max)), (
+        200 if not filters_form.errors else 422)
+
+
+
+@bp.post("/manage/calls/<int:call_id>/bulk")
+@staff_required
+def bulk(call_id):
+    call = get_call_or_404(call_id)
+    form = BulkForm()
+    ids = []
+    for raw in request.form.getlist("ids"):
+        if not raw.isdigit():
+            abort(400)
+        ids.append(int(raw))
+    valid = form.validate_on_submit()
+    if valid and not ids:
+        form.action.errors.append(_("Select at least one application."))
+        valid = False
+    if not valid:
+        filters_form, filters, places = pipeline_filters(call)
+        page = db.paginate(pipeline.query(call, filters), per_page=25, error_out=False)
+        return render_template("applications/pipeline.html", call=call, page=page, filters=filters_form,
+                               sort=filters.sort, counts=pipeline.status_counts(call), places=places,
+                               bulk_form=form, selected=set(ids),
+                               score_range=(filters.score_min, filters.score_max)), 422
+    result = services.bulk_transition(call, ids, S(form.action.data), by=current_user, comment=form.comment.data)
+    db.session.commit()
+    if result.changed:
+        flash(_("%(n)s applications changed to %(status)s.", n=len(result.changed),
+                status=STATUS_LABELS[S(form.action.data)]), "success")
+    for application, message in result.refused:
+        flash(_("%(name)s: %(message)s", name=application.full_name or application.student.name, message=message),
+              "error")
+    return redirect(url_for("applications.pipeline", call_id=call.id, **request.args))
+
+
+@bp.get("/manage/calls/<int:call_id>/export.<fmt>")
+@staff_required
+def export(call_id, fmt):
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    call = get_call_or_404(call_id)
+    _form, filters, _places = pipeline_filters(call)
+    applications = db.session.scalars(pipeline.query(call, filters, for_export=True)).all()
+    return exports.response(call, applications, fmt)
+
+
+# --- The review page ---------------------------------------------------------------------------
+
+def get_for_review(application_id: int) -> Application:
+    return scoped_first_or_404(
+        select(Application).where(Application.id == application_id)
+        .options(selectinload(Application.call).selectinload(Call.criteria),
+                 selectinload(Application.student), selectinload(Application.languages),
+                 selectinload(Application.documents),
+                 selectinload(Application.choices).selectinload(ApplicationChoice.place)
+                 .options(*services.place_loader()),
+                 selectinload(Application.reviews).selectinload(Review.reviewer),
+                 selectinload(Application.reviews).selectinload(Review.scores),
+                 selectinload(Application.history).selectinload(StatusChange.by),
+                 selectinload(Application.comments)))
+
+
+def staff_targets(application):
+    return allowed_targets(application.status, Actor.staff)
+
+
+def render_review(application, status=200, decision_form=None, scores=None, comment_form=None, assign_form=None):
+    criteria = application.call.criteria
+    my_review = next((r for r in application.reviews if r.reviewer_id == current_user.id), None)
+    if scores is None:
+        data = {}
+        for criterion in criteria:
+            value = my_review.score_for(criterion.id) if my_review else None
+            if value is None and criterion.uses_gpa and application.gpa_normalised is not None:
+                value = application.gpa_normalised
+            data[f"c{criterion.id}"] = value
+        scores = score_form(criteria, formdata=None, data=data)
+    if decision_form is None:
+        decision_form = DecisionForm(targets=staff_targets(application), formdata=None)
+        decision_form.version.data = application.version_id
+    reviewers = [u for u in services.staff_users() if all(r.reviewer_id != u.id for r in application.reviews)]
+    context = {
+        "application": application, "call": application.call, "criteria": criteria,
+        "decision_form": decision_form, "score_form": scores,
+        "comment_form": comment_form or CommentForm(formdata=None),
+        "assign_form": assign_form or AssignReviewerForm(reviewers=reviewers, formdata=None),
+        "action_form": EmptyForm(), "my_review": my_review,
+        "choice_checks": services.choice_checks(application),
+        "call_reasons": services.describe_reasons(services.call_eligibility_reasons(application)),
+        "missing": services.missing_items(application),
+        "show_support_needs": can_see_support_needs(current_user, application),
+        "document_labels": DOCUMENT_LABELS, "gpa_scales": GpaScale,
+    }
+    return render_template("applications/review.html", **context), status
+
+
+@bp.get("/manage/applications/<int:application_id>")
+@staff_required
+def review(application_id):
+    return render_review(get_for_review(application_id))
+
+
+def _field_error(form, exc: WorkflowError):
+    target = getattr(form, exc.field or "", None)
+    if target is not None and isinstance(getattr(target, "errors", None), list):
+        target.errors.append(exc.message)
+    else:
+        flash(exc.message, "error")
+
+
+@bp.post("/manage/applications/<int:application_id>/decision")
+@staff_required
+def decide(application_id):
+    application = get_for_review(application_id)
+    form = DecisionForm(targets=list(S))  # any status may be asked for; the workflow decides
+    if not form.validate_on_submit():
+        form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
+        return render_review(application, 422, decision_form=form)
+    try:
+        services.check_version(application, form.version.data)
+        services.transition(application, S(form.to_status.data), by=current_user, comment=form.comment.data)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        application = get_for_review(application_id)
+        form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
+        if exc.code == "conflict":
+            # The coordinator now sees the current state; saving again applies what they typed.
+            form.version.data = application.version_id
+            flash(exc.message, "error")
+        else:
+            _field_error(form, exc)
+        return render_review(application, exc.status, decision_form=form)
+    except StaleDataError:
+        db.session.rollback()
+        application = get_for_review(application_id)
+        flash(_("Someone else changed this application at the same moment. Nothing was saved: check the current "
+                "state below; what you typed is still in the form, so you can save it again."), "error")
+        form.version.data = application.version_id
+        return render_review(application, 409, decision_form=form)
+    flash(_("The application is now %(status)s.", status=STATUS_LABELS[application.status]), "success")
+    return redirect(url_for("applications.review", application_id=application.id))
+
+
+@bp.post("/manage/applications/<int:application_id>/scores")
+@staff_required
+def scores(application_id):
+    application = get_for_review(application_id)
+    form = score_form(application.call.criteria)
+    if not form.validate_on_submit():
+        return render_review(application, 422, scores=form)
+    values = {criterion.id: field.data for criterion, field in form.score_fields()}
+    try:
+        services.save_scores(application, current_user, values)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        application = get_for_review(application_id)
+        _field_error(form, exc)
+        return render_review(application, exc.status, scores=form)
+    except StaleDataError:
+        db.session.rollback()
+        application = get_for_review(application_id)
+        flash(_("Someone else saved scores at the same moment. Nothing was saved: please save yours again."), "error")
+        return render_review(application, 409, scores=form)
+    flash(_("Your scores have been saved. The application's score is now %(score)s.",
+            score=application.score), "success")
+    return redirect(url_for("applications.review", application_id=application.id) + "#scores")
+
+
+@bp.post("/manage/applications/<int:application_id>/comments")
+@staff_required
+def comment(application_id):
+    application = get_for_review(application_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return render_review(application, 422, comment_form=form)
+    try:
+        services.add_comment(application, current_user, form.body.data, internal=form.visibility.data != "student")
+    except WorkflowError as exc:
+        db.session.rollback()
+        _field_error(form, exc)
+        return render_review(get_for_review(application_id), exc.status, comment_form=form)
+    db.session.commit()
+    flash(_("Your comment has been added.") if form.visibility.data != "student"
+          else _("Your message has been sent to the student."), "success")
+    return redirect(url_for("applications.review", application_id=application.id) + "#comments")
+
+
+@bp.post("/manage/applications/<int:application_id>/reviewers")
+@staff_required
+def assign(application_id):
+    application = get_for_review(application_id)
+    form = AssignReviewerForm(reviewers=services.staff_users())
+    if not form.validate_on_submit():
+        return render_review(application, 422, assign_form=form)
+    reviewer = db.session.get(User, form.reviewer_id.data)
+    try:
+        services.assign_reviewer(application, reviewer, by=current_user)
+    except WorkflowError as exc:
+        db.session.rollback()
+        _field_error(form, exc)
+        return render_review(get_for_review(application_id), exc.status, assign_form=form)
+    db.session.commit()
+    flash(_("%(name)s now reviews this application.", name=reviewer.name), "success")
+    return redirect(url_for("applications.review", application_id=application.id) + "#reviewers")
+
+
+@bp.post("/manage/applications/<int:application_id>/reviewers/<int:review_id>/remove")
+@staff_required
+def unassign(application_id, review_id):
+    application = get_for_review(application_id)
+    review_row = next((r for r in application.reviews if r.id == review_id), None)
+    if review_row is None:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.unassign_reviewer(application, review_row)
+    db.session.commit()
+    flash(_("The reviewer has been removed; the score has been recomputed."), "success")
+    return redirect(url_for("applications.review", application_id=application.id) + "#reviewers")
