@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import STAFF, Role
-from ..auth.permissions import deny, public, role_required
+from ..auth.permissions import public, role_required
 from ..core import uploads
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
@@ -101,12 +101,10 @@ def apply(call_id):
 # --- The student's dashboard ----------------------------------------------------------------------
 
 @bp.get("/")
-@login_required
+@role_required(Role.student, *STAFF)
 def index():
     if current_user.role in STAFF:
         return redirect(url_for("applications.manage"))
-    if current_user.role is not Role.student:
-        deny(403)
     applications = db.session.scalars(
         select(Application).where(Application.student_id == current_user.id)
         .order_by(Application.created_at.desc())
