@@ -38,7 +38,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     errors.init_app(app)
     filters.init_app(app)
 
-    from . import admin, applications, auth, core, events, jobs, partners
+    from . import admin, applications, auth, certificates, core, events, jobs, partners, placements, scale
     for blueprint, prefix in [
         (core.bp, None),
         (auth.bp, "/auth"),
@@ -47,6 +47,10 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         (applications.bp, "/applications"),
         (events.bp, "/events"),
         (jobs.bp, "/jobs"),
+        (certificates.bp, "/certificates"),
+        (certificates.verify_bp, None),
+        (scale.bp, None),
+        (placements.bp, "/placements"),
     ]:
         app.register_blueprint(blueprint, url_prefix=prefix)
 

@@ -67,6 +67,32 @@ def load_places(call: Call) -> list[CallPlace]:
     return sorted(places, key=lambda p: (p.partner.country, p.partner.name, p.condition.isced_code, p.id))
 
 
+def place_choices(call: Call) -> list[tuple[int, str]]:
+    """(place id, "Partner · ISCED") for the call's places, in destination order: the destination filter of the
+    pipeline. Plain rows in one query (a large call has hundreds of places; no ORM objects needed)."""
+    from ..partners.models import PartnerInstitution
+    rows = db.session.execute(
+        select(CallPlace.id, PartnerInstitution.name, CooperationCondition.isced_code)
+        .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+        .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+        .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+        .where(CallPlace.call_id == call.id)
+        .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.id))
+    return [(place_id, f"{name} · {isced}") for place_id, name, isced in rows]
+
+
+def place_totals(call_ids) -> dict[int, tuple[int, int]]:
+    """{call id: (destinations, seats)} counted in SQL."""
+    ids = list(call_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(select(CallPlace.call_id, func.count(), func.coalesce(func.sum(CallPlace.seats), 0))
+                              .where(CallPlace.call_id.in_(ids)).group_by(CallPlace.call_id))
+    totals = {call_id: (0, 0) for call_id in ids}
+    totals.update({call_id: (int(n), int(seats)) for call_id, n, seats in rows})
+    return totals
+
+
 def available_conditions(call: Call) -> list[CooperationCondition]:
     """Outgoing conditions of active agreements covering the call's year, of the call's mobility type."""
     query = (select(CooperationCondition).join(CooperationCondition.agreement)
@@ -182,12 +208,21 @@ def public_calls(now=None) -> list[Call]:
     return list(calls)
 
 
+def open_calls_without(student_id: int, now=None) -> list[Call]:
+    """Calls open now or opening later that the student has not applied to (no places loaded: see place_totals)."""
+    now = now or utcnow()
+    applied = select(Application.call_id).where(Application.student_id == student_id)
+    return list(db.session.scalars(select(Call).where(Call.closes_at >= now, Call.id.not_in(applied))
+                                   .order_by(Call.closes_at, Call.id)))
+
+
 def calls_with_counts() -> list[tuple[Call, dict[S, int]]]:
-    calls = db.session.scalars(select(Call).order_by(Call.closes_at.desc(), Call.id.desc())
-                               .options(selectinload(Call.places))).all()
+    """Every call with its applications counted by status (count(*): an index-only scan of
+    ix_applications_call_status); destinations and seats come from place_totals()."""
+    calls = db.session.scalars(select(Call).order_by(Call.closes_at.desc(), Call.id.desc())).all()
     counts: dict[int, dict[S, int]] = {}
     for call_id, status, n in db.session.execute(
-            select(Application.call_id, Application.status, func.count(Application.id))
+            select(Application.call_id, Application.status, func.count())
             .group_by(Application.call_id, Application.status)):
         counts.setdefault(call_id, {})[status] = n
     return [(call, counts.get(call.id, {})) for call in calls]
@@ -479,10 +514,6 @@ def submit_application(application: Application, by: User) -> StatusChange:
 
 def withdraw_application(application: Application, by: User, comment: str | None = None) -> StatusChange:
     return transition(application, S.withdrawn, by=by, comment=comment)
-
-
-def respond_to_offer(application: Application, accept: bool, by: User) -> StatusChange:
-    return transition(application, S.accepted if accept else S.declined, by=by)
 
 
 # --- The workflow ---------------------------------------------------------------------------------

@@ -114,11 +114,12 @@ def index():
                  selectinload(Application.history).selectinload(StatusChange.by),
                  selectinload(Application.choices).selectinload(ApplicationChoice.place)
                  .options(*services.place_loader()))).all()
-    applied = {a.call_id for a in applications}
-    open_calls = [c for c in services.public_calls() if c.id not in applied]
+    # The calls still to apply to, with their destinations counted in SQL (a large call has hundreds).
+    open_calls = services.open_calls_without(current_user.id)
     progress = {a.id: services.progress(a) for a in applications if a.is_editable}
     messages = {a.id: services.student_messages(a)[-3:] for a in applications}
     return render_template("applications/dashboard.html", applications=applications, open_calls=open_calls,
+                           place_totals=services.place_totals(c.id for c in open_calls),
                            progress=progress, messages=messages, apply_form=EmptyForm())
 
 
@@ -376,27 +377,6 @@ def withdraw(application_id):
         return render_detail(application, exc.status, withdraw_form=form)
     db.session.commit()
     flash(_("Your application has been withdrawn."), "success")
-    return redirect(url_for("applications.detail", application_id=application.id))
-
-
-@bp.post("/<int:application_id>/respond")
-@role_required(Role.student)
-def respond(application_id):
-    application = _application_loaded(application_id, current_user)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    answer = request.form.get("answer")
-    if answer not in ("accept", "decline"):
-        flash(_("Choose whether you accept or decline the place."), "error")
-        return render_detail(application, 422)
-    try:
-        services.respond_to_offer(application, accept=answer == "accept", by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_detail(application, exc.status)
-    db.session.commit()
-    flash(_("You have accepted the place.") if answer == "accept" else _("You have declined the place."), "success")
     return redirect(url_for("applications.detail", application_id=application.id))
 
 

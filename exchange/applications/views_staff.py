@@ -51,7 +51,9 @@ def get_call_or_404(call_id: int) -> Call:
 @bp.get("/manage")
 @staff_required
 def manage():
-    return render_template("applications/manage_calls.html", calls=services.calls_with_counts(), now=utcnow())
+    calls = services.calls_with_counts()
+    return render_template("applications/manage_calls.html", calls=calls, now=utcnow(),
+                           totals=services.place_totals(call.id for call, _counts in calls))
 
 
 def fill_call_form(form: CallForm, call: Call) -> None:
@@ -172,9 +174,9 @@ def render_places(call, rows, current, included, values, errors, status):
 # --- The pipeline ------------------------------------------------------------------------------
 
 def pipeline_filters(call):
-    places = services.load_places(call)
-    form = PipelineFilterForm(request.args, places=[(p.id, f"{p.partner.name} · {p.condition.isced_code}")
-                                                    for p in places])
+    """The filter form and filters; `places` is [(place id, label)] (plain rows, not loaded places)."""
+    places = services.place_choices(call)
+    form = PipelineFilterForm(request.args, places=places)
     valid = form.validate()
     return form, (pipeline.Filters.from_form(form) if valid else pipeline.Filters()), places
 
@@ -187,6 +189,7 @@ def pipeline_page(call_id):
     page = db.paginate(pipeline.query(call, filters), per_page=25, error_out=False)
     return render_template("applications/pipeline.html", call=call, page=page, filters=filters_form,
                            sort=filters.sort, counts=pipeline.status_counts(call), places=places,
+                           seats=services.place_totals([call.id])[call.id][1],
                            bulk_form=BulkForm(), score_range=(filters.score_min, filters.score_max)), (
         200 if not filters_form.errors else 422)
 
@@ -211,6 +214,7 @@ def bulk(call_id):
         page = db.paginate(pipeline.query(call, filters), per_page=25, error_out=False)
         return render_template("applications/pipeline.html", call=call, page=page, filters=filters_form,
                                sort=filters.sort, counts=pipeline.status_counts(call), places=places,
+                               seats=services.place_totals([call.id])[call.id][1],
                                bulk_form=form, selected=set(ids),
                                score_range=(filters.score_min, filters.score_max)), 422
     result = services.bulk_transition(call, ids, S(form.action.data), by=current_user, comment=form.comment.data)

@@ -386,7 +386,7 @@ def test_bulk_transition_reports_refusals(db, make_application, make_call, coord
 
 def test_withdraw_and_respond(db, make_application):
     application = make_application(status=S.placed)
-    services.respond_to_offer(application, accept=True, by=application.student)
+    services.transition(application, S.accepted, by=application.student)
     assert application.status is S.accepted
     services.withdraw_application(application, by=application.student, comment="Changed my mind")
     assert application.status is S.withdrawn and application.history[-1].comment == "Changed my mind"

@@ -1,0 +1,573 @@
+"""Matching runs, adjustments, publication, offers, second rounds, nominations: the services."""
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from exchange.applications import services as app_services
+from exchange.applications.access import get_document_for, partner_may_see_document
+from exchange.applications.models import ApplicationChoice, DocumentKind
+from exchange.applications.workflow import ApplicationStatus as S
+from exchange.auth.models import Role
+from exchange.core.errors import WorkflowError
+from exchange.core.types import utcnow
+from exchange.placements import services
+from exchange.placements.models import (ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
+                                        OfferStatus, RunPlace, RunPlacement, RunStatus, UnplacedReason)
+from tests.conftest import text_of
+
+from .conftest import add_document, deadline
+
+
+def placements_of(db, run):
+    return {p.application_id: p for p in db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == run.id))}
+
+
+def run_place(db, run, place):
+    return db.session.scalar(select(RunPlace).where(RunPlace.run_id == run.id, RunPlace.place_id == place.id))
+
+
+# --- Runs -------------------------------------------------------------------------------------------
+
+def test_run_places_by_score_and_stores_cutoffs(db, placing):
+    w = placing()
+    a, b = w.places
+    run = services.run_matching(w.call, by=w.coordinator)
+    db.session.commit()
+    rows = placements_of(db, run)
+    s1, s2, s3, s4 = w.apps
+    assert (rows[s1.id].place_id, rows[s1.id].choice_rank) == (a.id, 1)
+    assert (rows[s2.id].place_id, rows[s2.id].choice_rank) == (b.id, 2)
+    assert rows[s3.id].place_id is None and rows[s3.id].reason is UnplacedReason.full
+    assert rows[s4.id].place_id is None
+    assert run.round == 1 and run.status is RunStatus.draft
+    assert (run.applications_count, run.placed_count, run.seats_count, run.places_count) == (4, 2, 2, 2)
+    assert run.by_choice() == [(1, 1), (2, 1)]
+    assert run_place(db, run, a).cutoff_score == Decimal("90") and run_place(db, run, a).filled == 1
+    assert run_place(db, run, b).cutoff_score == Decimal("80")
+    assert rows[s1.id].choices == [{"place": a.id, "rank": 1, "eligible": True, "reasons": []},
+                                   {"place": b.id, "rank": 2, "eligible": True, "reasons": []}]
+
+
+def test_ties_break_by_earlier_submission_then_id(db, placing):
+    w = placing(scores=(75, 75, 75), seats=(1,))
+    s1, s2, s3 = w.apps
+    s1.submitted_at = s2.submitted_at + timedelta(minutes=5)  # s1 submitted last
+    s3.submitted_at = s2.submitted_at                         # s2 and s3 at the same time: lower id wins
+    db.session.commit()
+    run = services.run_matching(w.call, by=w.coordinator)
+    rows = placements_of(db, run)
+    assert rows[s2.id].place_id == w.places[0].id
+    assert rows[s1.id].place_id is None and rows[s3.id].place_id is None
+
+
+def test_unscored_students_rank_last(db, placing):
+    w = placing(scores=(None, 40), seats=(1,))
+    run = services.run_matching(w.call, by=w.coordinator)
+    rows = placements_of(db, run)
+    assert rows[w.apps[1].id].place_id is not None and rows[w.apps[0].id].place_id is None
+    assert run.unscored_count == 1
+
+
+def test_only_eligible_applications_and_pairs_take_part(db, placing, make_condition, make_application,
+                                                         coordinator):
+    w = placing(scores=(90, 80), seats=(1, 1), statuses=[S.eligible, S.under_review])
+    german = make_condition("0613", languages=[("de", "B2")])
+    app_services.set_call_places(w.call, {**{p.condition_id: p.seats for p in w.places}, german.id: 3},
+                                 by=coordinator)
+    german_place = next(p for p in w.call.places if p.condition_id == german.id)
+    first = w.apps[0]
+    first.choices.clear()
+    db.session.flush()
+    for rank, place_id in enumerate([german_place.id, w.places[0].id], 1):
+        first.choices.append(ApplicationChoice(place_id=place_id, rank=rank))
+    db.session.commit()
+    run = services.run_matching(w.call, by=w.coordinator)
+    rows = placements_of(db, run)
+    assert set(rows) == {first.id}  # the application under review is not part of the run
+    row = rows[first.id]
+    assert row.place_id == w.places[0].id and row.choice_rank == 2
+    snap = row.choice(german_place.id)
+    assert snap["eligible"] is False and snap["reasons"][0]["code"] == "language_missing"
+    assert run.ineligible_pairs_count == 1 and run.eligible_pairs_count == 1
+    services.publish_run(run, deadline(), by=w.coordinator)
+    (german_row, _obtained) = services.student_outcome(first).rows
+    assert german_row.status == "not_eligible" and "German" in german_row.reasons[0]
+
+
+def test_no_eligible_application_is_refused(db, placing):
+    w = placing(scores=(90,), statuses=[S.under_review])
+    with pytest.raises(WorkflowError) as exc:
+        services.run_matching(w.call, by=w.coordinator)
+    assert exc.value.code == "no-applications"
+
+
+def test_building_the_input_takes_the_same_queries_whatever_the_number(db, placing, count_queries):
+    small = placing(scores=(90, 80, 70))
+    with count_queries() as few:
+        services.run_matching(small.call, by=small.coordinator)
+    db.session.rollback()
+    big = placing(scores=tuple(range(20, 80, 2)))
+    with count_queries() as many:
+        services.run_matching(big.call, by=big.coordinator)
+    assert many.n == few.n <= 16
+
+
+# --- Manual adjustments -----------------------------------------------------------------------------
+
+def test_moving_into_a_full_place_warns_of_capacity_and_unfairness(db, placing):
+    w = placing()
+    a, b = w.places
+    s1, s2, s3, s4 = w.apps
+    run = services.run_matching(w.call, by=w.coordinator)
+    db.session.commit()
+    rows = placements_of(db, run)
+    with pytest.raises(services.NeedsConfirmation) as exc:
+        services.move_placement(run, rows[s3.id], a.id, "Special agreement with the partner", by=w.coordinator)
+    codes = {w_["code"]: w_["params"] for w_ in exc.value.warnings}
+    assert codes["over_capacity"]["filled"] == 2 and codes["over_capacity"]["seats"] == 1
+    assert codes["unfair"]["names"] == ["Student 2"]  # ranked higher, wanted A, got B
+    db.session.rollback()
+    run = db.session.get(MatchingRun, run.id)
+    rows = placements_of(db, run)
+    adjustment = services.move_placement(run, rows[s3.id], a.id, "Special agreement with the partner",
+                                         by=w.coordinator, confirm=True)
+    db.session.commit()
+    assert adjustment.by_id == w.coordinator.id and adjustment.from_place_id is None
+    assert {x["code"] for x in adjustment.warnings} == {"over_capacity", "unfair"}
+    assert run_place(db, run, a).filled == 2 and run_place(db, run, a).over_capacity
+    assert run_place(db, run, a).cutoff_score == Decimal("70")
+    assert placements_of(db, run)[s3.id].adjusted and placements_of(db, run)[s3.id].choice_rank == 1
+    assert run.placed_count == 3 and run.adjustments_count == 1 and run.by_choice() == [(1, 2), (2, 1)]
+
+
+def test_taking_a_student_out_warns_that_a_seat_is_left_free(db, placing):
+    w = placing()
+    s1 = w.apps[0]
+    run = services.run_matching(w.call, by=w.coordinator)
+    with pytest.raises(services.NeedsConfirmation) as exc:
+        services.move_placement(run, placements_of(db, run)[s1.id], None, "Withdrew by phone", by=w.coordinator)
+    (warning,) = exc.value.warnings
+    assert warning["code"] == "seat_left_free"
+    assert warning["params"]["names"] == ["Student 2", "Student 3", "Student 4"]
+
+
+def test_a_move_without_consequences_needs_no_confirmation(db, placing):
+    w = placing(scores=(90, 80), seats=(2, 1))
+    a, b = w.places
+    run = services.run_matching(w.call, by=w.coordinator)
+    rows = placements_of(db, run)
+    assert rows[w.apps[1].id].place_id == a.id
+    services.move_placement(run, rows[w.apps[1].id], b.id, "Prefers B after all", by=w.coordinator)
+    assert run_place(db, run, b).filled == 1 and run_place(db, run, a).filled == 1
+    assert db.session.scalar(select(func.count(ManualAdjustment.id))) == 1
+
+
+def test_move_rules(db, placing):
+    w = placing()
+    run = services.run_matching(w.call, by=w.coordinator)
+    row = placements_of(db, run)[w.apps[0].id]
+    with pytest.raises(WorkflowError) as exc:
+        services.move_placement(run, row, w.places[1].id, "   ", by=w.coordinator)
+    assert exc.value.field == "reason"
+    with pytest.raises(WorkflowError) as exc:
+        services.move_placement(run, row, w.places[1].id, "x" * 1001, by=w.coordinator)
+    assert exc.value.field == "reason"
+    with pytest.raises(WorkflowError) as exc:
+        services.move_placement(run, row, w.places[0].id, "why", by=w.coordinator)
+    assert exc.value.code == "same-place"
+    with pytest.raises(WorkflowError) as exc:
+        services.move_placement(run, row, 999999, "why", by=w.coordinator)
+    assert exc.value.code == "bad-place"
+    services.publish_run(run, deadline(), by=w.coordinator)
+    with pytest.raises(WorkflowError) as exc:
+        services.move_placement(run, row, w.places[1].id, "why", by=w.coordinator, confirm=True)
+    assert exc.value.code == "not-draft"
+
+
+def test_compare_two_runs(db, placing):
+    w = placing()
+    first = services.run_matching(w.call, by=w.coordinator)
+    second = services.run_matching(w.call, by=w.coordinator)
+    services.move_placement(second, placements_of(db, second)[w.apps[2].id], w.places[0].id, "test",
+                            by=w.coordinator, confirm=True)
+    comparison = services.compare_runs(first, second)
+    assert comparison.same == 3
+    (moved, other), = comparison.moved
+    assert moved.application_id == w.apps[2].id and moved.place_id is None and other.place_id == w.places[0].id
+    assert comparison.by_choice == [(1, 1, 2), (2, 1, 1)]
+
+
+# --- Publishing, offers and the second round -----------------------------------------------------------
+
+def test_publish_places_waitlists_and_offers(db, placing, outbox):
+    w = placing()
+    s1, s2, s3, s4 = w.apps
+    other = services.run_matching(w.call, by=w.coordinator)
+    run = services.run_matching(w.call, by=w.coordinator)
+    when = deadline()
+    offers = services.publish_run(run, when, by=w.coordinator)
+    db.session.commit()
+    assert run.status is RunStatus.published and run.offer_deadline == when and run.published_by_id == w.coordinator.id
+    assert db.session.get(MatchingRun, other.id).status is RunStatus.superseded
+    assert [o.application_id for o in offers] == [s1.id, s2.id]
+    assert s1.status is S.placed and s1.placed_place_id == w.places[0].id
+    assert s1.placed_institution_id == w.places[0].partner.id
+    assert s3.status is S.waitlisted and s4.status is S.waitlisted
+    assert s1.history[-1].by_id == w.coordinator.id and s1.history[-1].actor.value == "system"
+    subjects = sorted(m["Subject"] for m in outbox.messages())
+    assert len(subjects) == 4 and sum("offered a place" in s for s in subjects) == 2
+    offer_mail = next(m for m in outbox.messages() if m["To"] == s1.student.email)
+    assert "/placements/my/%d" % s1.id in text_of(offer_mail)
+    with pytest.raises(WorkflowError) as exc:
+        services.publish_run(run, deadline(), by=w.coordinator)
+    assert exc.value.code == "not-draft"
+    with pytest.raises(WorkflowError) as exc:
+        services.publish_run(db.session.get(MatchingRun, other.id), deadline(), by=w.coordinator)
+    assert exc.value.code == "not-draft"
+
+
+def test_students_with_no_possible_choice_are_not_placed(db, placing):
+    w = placing(scores=(90, 80), seats=(1, 1), choices=[[0], [0]])
+    w.places[1].seats = 0
+    run = services.run_matching(w.call, by=w.coordinator)
+    row = placements_of(db, run)[w.apps[1].id]
+    assert row.reason is UnplacedReason.full
+    services.publish_run(run, deadline(), by=w.coordinator)
+    assert w.apps[1].status is S.waitlisted
+
+
+def test_publish_rules(db, placing, make_application):
+    w = placing()
+    run = services.run_matching(w.call, by=w.coordinator)
+    for bad in (utcnow() + timedelta(minutes=30), utcnow() + timedelta(days=91), None):
+        with pytest.raises(WorkflowError) as exc:
+            services.publish_run(run, bad, by=w.coordinator)
+        assert exc.value.field == "deadline"
+    w.call.closes_at = utcnow() + timedelta(days=1)
+    with pytest.raises(WorkflowError) as exc:
+        services.publish_run(run, deadline(), by=w.coordinator)
+    assert exc.value.code == "call-open"
+    w.call.closes_at = utcnow() - timedelta(hours=1)
+    app_services.withdraw_application(w.apps[3], by=w.apps[3].student)
+    with pytest.raises(WorkflowError) as exc:
+        services.publish_run(run, deadline(), by=w.coordinator)
+    assert exc.value.code == "stale"
+    assert run.status is RunStatus.draft
+
+
+def test_accept_with_shared_documents_and_decline(db, placing, outbox):
+    w = placing()
+    s1, s2 = w.apps[:2]
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(), by=w.coordinator)
+    with pytest.raises(WorkflowError) as exc:
+        services.respond_to_offer(first, True, by=s2.student)
+    assert exc.value.status == 403
+    with pytest.raises(WorkflowError) as exc:
+        services.respond_to_offer(first, True, by=s1.student, shared=["language_certificate"])  # not uploaded
+    assert exc.value.field == "documents"
+    with pytest.raises(WorkflowError):
+        services.respond_to_offer(first, True, by=s1.student, shared=["nonsense"])
+    services.respond_to_offer(first, True, by=s1.student, shared=["transcript"])
+    services.respond_to_offer(second, False, by=s2.student)
+    db.session.commit()
+    assert (first.status, first.shared_kinds, s1.status) == (OfferStatus.accepted, [DocumentKind.transcript],
+                                                            S.accepted)
+    assert (second.status, s2.status) == (OfferStatus.declined, S.declined)
+    with pytest.raises(WorkflowError) as exc:
+        services.respond_to_offer(first, False, by=s1.student)
+    assert exc.value.code == "answered"
+    services.set_shared_documents(s1, [], by=s1.student)
+    assert first.shared_documents == ""
+    with pytest.raises(WorkflowError):
+        services.set_shared_documents(s2, ["transcript"], by=s2.student)
+
+
+def test_answering_through_the_application_workflow_keeps_the_offer_in_step(db, placing):
+    w = placing()
+    s1, s2 = w.apps[:2]
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(), by=w.coordinator)
+    app_services.transition(s1, S.accepted, by=s1.student)
+    app_services.transition(s2, S.declined, by=s2.student)
+    db.session.commit()
+    assert first.status is OfferStatus.accepted and first.responded_at is not None
+    assert second.status is OfferStatus.declined
+
+
+def test_expired_offers_decline_and_free_their_seats(db, placing, outbox):
+    w = placing()
+    s1, s2 = w.apps[:2]
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(2), by=w.coordinator)
+    services.respond_to_offer(first, True, by=s1.student)
+    db.session.commit()
+    assert services.expire_offers(now=utcnow()) == 0
+    assert services.expire_offers(now=utcnow() + timedelta(days=3)) == 1
+    db.session.commit()
+    assert second.status is OfferStatus.expired and s2.status is S.declined
+    assert s2.history[-1].actor.value == "system" and s2.history[-1].by_id is None
+    assert outbox.last()["To"] == s2.student.email and "expired" in outbox.last()["Subject"]
+    assert services.free_seats(w.call) == {w.places[0].id: 0, w.places[1].id: 1}
+    with pytest.raises(WorkflowError) as exc:
+        services.respond_to_offer(second, True, by=s2.student)
+    assert exc.value.code == "answered"
+
+
+def test_an_answer_after_the_deadline_is_refused(db, placing):
+    w = placing()
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, _second = services.publish_run(run, deadline(2), by=w.coordinator)
+    with pytest.raises(WorkflowError) as exc:
+        services.respond_to_offer(first, True, by=w.apps[0].student, now=utcnow() + timedelta(days=3))
+    assert exc.value.code == "expired"
+
+
+def test_second_round_fills_freed_seats_without_moving_anyone(db, placing):
+    w = placing()
+    a, b = w.places
+    s1, s2, s3, s4 = w.apps
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(), by=w.coordinator)
+    services.respond_to_offer(first, False, by=s1.student)   # A is freed
+    services.respond_to_offer(second, True, by=s2.student)   # s2 keeps B although they preferred A
+    db.session.commit()
+    again = services.run_matching(w.call, by=w.coordinator)
+    assert again.round == 2 and again.applications_count == 2 and again.seats_count == 1
+    rows = placements_of(db, again)
+    assert set(rows) == {s3.id, s4.id}
+    assert rows[s3.id].place_id == a.id and rows[s4.id].place_id is None
+    offers = services.publish_run(again, deadline(), by=w.coordinator)
+    db.session.commit()
+    assert [o.application_id for o in offers] == [s3.id] and offers[0].round == 2
+    assert s3.status is S.placed and s4.status is S.waitlisted and s2.status is S.accepted
+    assert s2.placed_place_id == b.id
+    with pytest.raises(WorkflowError) as exc:
+        services.run_matching(w.call, by=w.coordinator)
+    assert exc.value.code == "no-seats"
+    assert services.close_waitlist(w.call, by=w.coordinator) == 1
+    assert s4.status is S.not_placed
+
+
+def test_round_two_needs_its_own_run(db, placing):
+    w = placing()
+    run = services.run_matching(w.call, by=w.coordinator)
+    stale = services.run_matching(w.call, by=w.coordinator)
+    services.publish_run(run, deadline(), by=w.coordinator)
+    stale.status = RunStatus.draft  # pretend it escaped supersession
+    with pytest.raises(WorkflowError) as exc:
+        services.publish_run(stale, deadline(), by=w.coordinator)
+    assert exc.value.code == "stale"
+
+
+# --- What the student sees ------------------------------------------------------------------------------
+
+def test_student_outcome_explains_each_higher_choice(db, placing):
+    w = placing()
+    s1, s2, s3 = w.apps[:3]
+    run = services.run_matching(w.call, by=w.coordinator)
+    assert services.student_outcome(s3) is None  # not published yet
+    services.publish_run(run, deadline(), by=w.coordinator)
+    outcome = services.student_outcome(s3)
+    assert outcome.score == Decimal("70") and outcome.offer is None
+    assert [(r.rank, r.status, r.cutoff_score) for r in outcome.rows] == [(1, "full", Decimal("90")),
+                                                                          (2, "full", Decimal("80"))]
+    outcome = services.student_outcome(s2)
+    assert [(r.rank, r.status) for r in outcome.rows] == [(1, "full"), (2, "obtained")]
+    assert outcome.offer.status is OfferStatus.offered
+    outcome = services.student_outcome(s1)
+    assert [r.status for r in outcome.rows] == ["obtained", "lower"]
+
+
+# --- Nominations --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def accepted(db, placing):
+    """Two students accepted A and B (the first shared the transcript), one is waitlisted."""
+    w = placing(scores=(90, 80, 70))
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    services.respond_to_offer(first, True, by=w.apps[0].student, shared=["transcript"], notify=False)
+    services.respond_to_offer(second, True, by=w.apps[1].student, notify=False)
+    db.session.commit()
+    return w
+
+
+def test_nominate_one_with_dates_and_shared_documents(db, accepted, make_user, outbox):
+    w = accepted
+    s1 = w.apps[0]
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    nomination = services.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 5),
+                                   departure=date(w.call.academic_year + 1, 1, 30), notify=True)
+    db.session.commit()
+    assert nomination.status is NominationStatus.nominated and nomination.institution_id == w.places[0].partner.id
+    assert nomination.shared_kinds == [DocumentKind.transcript] and nomination.academic_year == w.call.academic_year
+    assert s1.nominated_at is not None
+    assert outbox.last()["To"] == partner_user.email
+    with pytest.raises(WorkflowError) as exc:
+        services.nominate(s1, by=w.coordinator)
+    assert exc.value.code == "already"
+    with pytest.raises(WorkflowError) as exc:
+        services.nominate(w.apps[2], by=w.coordinator)
+    assert exc.value.code == "not-accepted"
+
+
+@pytest.mark.parametrize(("arrival", "departure", "field"), [
+    ((0, 9, 1), (0, 8, 1), "planned_departure"),
+    ((-2, 9, 1), (0, 12, 1), "planned_arrival"),
+    ((0, 9, 1), (3, 1, 1), "planned_departure"),
+    ((0, 1, 2), (1, 12, 30), "planned_departure"),  # longer than 400 days
+])
+def test_nomination_dates_are_checked(db, accepted, arrival, departure, field):
+    y = accepted.call.academic_year
+    with pytest.raises(WorkflowError) as exc:
+        services.nominate(accepted.apps[0], by=accepted.coordinator, arrival=date(y + arrival[0], *arrival[1:]),
+                          departure=date(y + departure[0], *departure[1:]))
+    assert exc.value.field == field
+
+
+def test_default_period_follows_the_call(db, accepted):
+    call = accepted.call
+    y = call.academic_year
+    assert services.default_period(call) == (date(y, 9, 1), date(y + 1, 1, 31))
+    nomination = services.nominate(accepted.apps[1], by=accepted.coordinator)
+    assert (nomination.planned_arrival, nomination.planned_departure) == (date(y, 9, 1), date(y + 1, 1, 31))
+
+
+def test_nominate_all_once_and_email_each_partner_user_once(db, accepted, make_user, outbox):
+    w = accepted
+    users = [make_user(Role.partner, institution_id=w.places[0].partner.id),
+             make_user(Role.partner, institution_id=w.places[0].partner.id),
+             make_user(Role.partner, institution_id=w.places[1].partner.id)]
+    result = services.nominate_many(w.call, by=w.coordinator)
+    db.session.commit()
+    assert len(result.done) == 2 and not result.refused
+    assert sorted(m["To"] for m in outbox.messages()) == sorted(u.email for u in users)
+    with pytest.raises(WorkflowError) as exc:
+        services.nominate_many(w.call, by=w.coordinator)
+    assert exc.value.code == "none"
+    result = services.nominate_many(w.call, by=w.coordinator, application_ids=[w.apps[2].id])
+    assert not result.done and result.refused[0][0].id == w.apps[2].id
+
+
+def test_partner_decisions_notify_student_and_coordinator(db, accepted, make_user, outbox):
+    w = accepted
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    stranger = make_user(Role.partner)
+    first = services.nominate(w.apps[0], by=w.coordinator)
+    second_user = make_user(Role.partner, institution_id=w.places[1].partner.id)
+    second = services.nominate(w.apps[1], by=w.coordinator)
+    db.session.commit()
+    with pytest.raises(WorkflowError) as exc:
+        services.decide_nomination(first, True, by=stranger)
+    assert exc.value.status == 404
+    with pytest.raises(WorkflowError) as exc:
+        services.decide_nomination(first, False, by=partner_user, reason="  ")
+    assert exc.value.field == "reason"
+    services.decide_nomination(first, True, by=partner_user)
+    services.decide_nomination(second, False, by=second_user, reason="Courses full in spring")
+    db.session.commit()
+    assert first.status is NominationStatus.accepted and first.decided_by_id == partner_user.id
+    assert second.status is NominationStatus.rejected and second.reason == "Courses full in spring"
+    recipients = [m["To"] for m in outbox.messages()]
+    assert recipients.count(w.coordinator.email) == 2
+    assert w.apps[0].student.email in recipients and w.apps[1].student.email in recipients
+    rejection = next(m for m in outbox.messages() if m["To"] == w.apps[1].student.email)
+    assert "Courses full in spring" in text_of(rejection)
+    with pytest.raises(WorkflowError) as exc:
+        services.decide_nomination(first, False, by=partner_user, reason="changed my mind")
+    assert exc.value.code == "decided"
+
+
+def test_cancel_and_withdrawal_hide_the_student_from_the_partner(db, accepted, make_user, outbox):
+    w = accepted
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    nomination = services.nominate(w.apps[0], by=w.coordinator)
+    db.session.commit()
+    assert db.session.scalar(services.incoming_query(partner_user)).id == nomination.id
+    with pytest.raises(WorkflowError):
+        services.cancel_nomination(nomination, by=w.coordinator, reason="")
+    services.cancel_nomination(nomination, by=w.coordinator, reason="Wrong partner")
+    db.session.commit()
+    assert nomination.status is NominationStatus.cancelled and w.apps[0].nominated_at is None
+    assert db.session.scalar(services.incoming_query(partner_user)) is None
+    assert outbox.last()["To"] == partner_user.email
+    # Nominated again, then the student withdraws: the nomination is cancelled, the offer withdrawn.
+    again = services.nominate(w.apps[0], by=w.coordinator)
+    db.session.commit()
+    app_services.withdraw_application(w.apps[0], by=w.apps[0].student, comment="Staying home")
+    db.session.commit()
+    assert again.status is NominationStatus.cancelled and w.apps[0].nominated_at is None
+    offer = db.session.scalar(select(Offer).where(Offer.application_id == w.apps[0].id))
+    assert offer.status is OfferStatus.withdrawn
+    assert services.free_seats(w.call)[w.places[0].id] == 1
+
+
+def test_partners_open_only_the_documents_shared_with_them(db, accepted, make_user, app):
+    w = accepted
+    s1 = w.apps[0]
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    other = make_user(Role.partner)
+    add_document(s1, DocumentKind.language_certificate)
+    services.nominate(s1, by=w.coordinator)
+    db.session.commit()
+    transcript = s1.document(DocumentKind.transcript)
+    certificate = s1.document(DocumentKind.language_certificate)
+    assert partner_may_see_document(partner_user, s1, transcript)
+    assert not partner_may_see_document(partner_user, s1, certificate)
+    assert not partner_may_see_document(other, s1, transcript)
+    services.set_shared_documents(s1, ["transcript", "language_certificate"], by=s1.student)
+    assert partner_may_see_document(partner_user, s1, certificate)
+    with app.test_request_context("/"):
+        assert get_document_for(partner_user, s1.id, certificate.id).id == certificate.id
+
+
+def test_placement_summary_for_certificates(db, accepted):
+    w = accepted
+    s1 = w.apps[0]
+    summary = services.placement_summary(s1)
+    assert summary["partner_name"] == w.places[0].partner.name and summary["nomination_status"] is None
+    nomination = services.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 10),
+                                   departure=date(w.call.academic_year + 1, 1, 20))
+    summary = services.placement_summary(s1)
+    assert summary["planned_arrival"] == nomination.planned_arrival and summary["nomination_status"] == "nominated"
+    assert summary["isced_code"] == "0613" and summary["academic_year"] == w.call.academic_year
+    assert summary["period"] == "autumn"
+    assert services.placement_summary(w.apps[2]) is None
+    assert services.nominations_by_application([s1.id])[s1.id].id == nomination.id
+
+
+# --- Factsheets -------------------------------------------------------------------------------------------
+
+def test_factsheet_is_saved_once_per_institution(db, make_user, make_institution):
+    institution = make_institution()
+    user = make_user(Role.partner, institution_id=institution.id)
+    services.save_factsheet(institution, {"contact_email": " incoming@x.example ", "other_requirements": ""},
+                            by=user)
+    sheet = services.save_factsheet(institution, {"course_catalogue_url": "https://x.example/courses"}, by=user)
+    db.session.commit()
+    assert sheet.contact_email == "incoming@x.example" and sheet.other_requirements is None
+    assert sheet.course_catalogue_url == "https://x.example/courses" and sheet.updated_by_id == user.id
+    with pytest.raises(WorkflowError):
+        services.save_factsheet(make_institution(), {"contact_email": "a@b.example"}, by=user)
+    with pytest.raises(ValueError):
+        services.save_factsheet(institution, {"institution_id": 3}, by=user)
+    assert db.session.scalar(select(func.count(Nomination.id))) == 0
+
+
+def test_later_rounds_include_applications_found_eligible_since(db, placing):
+    w = placing(scores=(90, 80, 70, 95), statuses=[S.eligible, S.eligible, S.eligible, S.under_review])
+    s1, s2, s3, late = w.apps
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    services.respond_to_offer(first, False, by=s1.student, notify=False)
+    app_services.transition(late, S.eligible, by=w.coordinator, notify=False)
+    db.session.commit()
+    again = services.run_matching(w.call, by=w.coordinator)
+    rows = placements_of(db, again)
+    assert set(rows) == {s3.id, late.id}
+    assert rows[late.id].place_id == w.places[0].id and rows[s3.id].place_id is None
+    services.publish_run(again, deadline(), by=w.coordinator, notify=False)
+    assert late.status is S.placed and s3.status is S.waitlisted

@@ -1,0 +1,427 @@
+"""The pages: the full path from a run to the partner's decision, access (URL guessing), bad input."""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from exchange.applications.models import DocumentKind
+from exchange.applications.workflow import ApplicationStatus as S
+from exchange.auth.models import Role
+from exchange.core.types import utcnow
+from exchange.placements import services
+from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
+                                        PartnerFactsheet, RunPlacement, RunStatus)
+
+from .conftest import add_document, deadline
+
+
+def local(value):
+    """A datetime-local value in the default time zone of the app (Europe/Madrid) for `value` (UTC)."""
+    from zoneinfo import ZoneInfo
+    return value.astimezone(ZoneInfo("Europe/Madrid")).strftime("%Y-%m-%dT%H:%M")
+
+
+def body(response):
+    return response.get_data(as_text=True)
+
+
+# --- The full path -------------------------------------------------------------------------------------
+
+def test_full_path_through_the_pages(db, client, login, placing, make_user, outbox):
+    w = placing()
+    a, b = w.places
+    s1, s2, s3, s4 = w.apps
+    partner_a = make_user(Role.partner, institution_id=a.partner.id, name="Anna Partner")
+    coordinator = w.coordinator
+
+    # The coordinator starts a run and reviews it.
+    login(coordinator)
+    response = client.get(f"/placements/calls/{w.call.id}")
+    assert response.status_code == 200 and "Start a matching run" in body(response)
+    response = client.post(f"/placements/calls/{w.call.id}/runs")
+    assert response.status_code == 302
+    run = db.session.scalar(select(MatchingRun))
+    page = body(client.get(f"/placements/runs/{run.id}"))
+    assert "Partner A" in page and "90.00" in page and "1 of 1" in page
+    assert "1st choice" in page and "2nd choice" in page
+    page = body(client.get(f"/placements/runs/{run.id}?tab=unplaced"))
+    assert "Student 3" in page and "Every eligible choice was filled" in page
+    assert "Student 1" not in body(client.get(f"/placements/runs/{run.id}?tab=unplaced"))
+
+    # A manual move: warned first, then confirmed; recorded with who and why.
+    s4_row = db.session.scalar(select(RunPlacement).where(RunPlacement.run_id == run.id,
+                                                          RunPlacement.application_id == s4.id))
+    move_url = f"/placements/runs/{run.id}/placements/{s4_row.id}/move"
+    assert client.get(move_url).status_code == 200
+    response = client.post(move_url, data={"place": str(b.id), "reason": "Agreed with <b>the partner</b>"})
+    assert response.status_code == 422 and "Unfair: Student 3 ranked higher" in body(response)
+    assert "2 students for 1 seat." in body(response)
+    response = client.post(move_url, data={"place": str(b.id), "reason": "Agreed with the partner", "confirm": "y"})
+    assert response.status_code == 302
+    page = body(client.get(f"/placements/runs/{run.id}?tab=adjustments"))
+    assert "Agreed with the partner" in page and coordinator.name in page
+    # …and undone, to keep the run fair.
+    response = client.post(move_url, data={"place": "none", "reason": "Undo", "confirm": "y"})
+    assert response.status_code == 302
+
+    # Publish.
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": local(deadline(4))})
+    assert response.status_code == 302
+    assert s1.status is S.placed and s3.status is S.waitlisted
+    assert len(outbox.messages()) == 4
+
+    # Student 1 accepts (sharing the transcript), student 2 declines.
+    login(s1.student)
+    page = body(client.get("/"))
+    assert "You are offered a place" in page and "Partner A" in page
+    page = body(client.get(f"/placements/my/{s1.id}"))
+    assert "Your score: 90.00" in page and "You got this place" in page
+    response = client.post(f"/placements/my/{s1.id}/respond", data={"answer": "accept", "documents": ["transcript"]})
+    assert response.status_code == 302 and s1.status is S.accepted
+    login(s2.student)
+    page = body(client.get(f"/placements/my/{s2.id}"))
+    assert "Full: the last student admitted had 90.00; you had 80.00." in page
+    response = client.post(f"/placements/my/{s2.id}/respond", data={"answer": "decline"})
+    assert response.status_code == 302 and s2.status is S.declined
+
+    # Student 3 sees why they are on the waiting list.
+    login(s3.student)
+    page = body(client.get(f"/placements/my/{s3.id}"))
+    assert "waiting list" in page and "had 80.00; you had 70.00" in page
+
+    # Second round: B was freed, student 3 gets it; student 1 is not moved.
+    login(coordinator)
+    page = body(client.get(f"/placements/calls/{w.call.id}"))
+    assert "Run round 2" in page
+    assert client.post(f"/placements/calls/{w.call.id}/runs").status_code == 302
+    second = db.session.scalar(select(MatchingRun).where(MatchingRun.round == 2))
+    assert client.post(f"/placements/runs/{second.id}/publish",
+                       data={"deadline": local(deadline(4))}).status_code == 302
+    assert s3.status is S.placed and s3.placed_place_id == b.id and s1.placed_place_id == a.id
+    page = body(client.get(f"/placements/calls/{w.call.id}/compare?a={run.id}&b={second.id}"))
+    assert "Compare runs" in page
+
+    # Nominate everybody who accepted.
+    page = body(client.get(f"/placements/calls/{w.call.id}/nominations"))
+    assert "Nominate 1 student" in page
+    response = client.post(f"/placements/calls/{w.call.id}/nominations", data={"all": "1"})
+    assert response.status_code == 302
+    nomination = db.session.scalar(select(Nomination))
+    assert nomination.application_id == s1.id and nomination.shared_kinds == [DocumentKind.transcript]
+    assert outbox.last()["To"] == partner_a.email
+
+    # The partner sees, opens, downloads, rejects with a reason… no: accepts.
+    login(partner_a)
+    page = body(client.get("/"))
+    assert "1 nomination waits for your decision" in page
+    page = body(client.get("/placements/incoming"))
+    assert "Student 1" in page and "Pending" in page
+    page = body(client.get(f"/placements/incoming/{nomination.id}"))
+    assert s1.student.email in page and "transcript.pdf" in page
+    transcript = s1.document(DocumentKind.transcript)
+    response = client.get(f"/placements/incoming/{nomination.id}/documents/{transcript.id}")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    csv_text = body(client.get("/placements/incoming.csv"))
+    assert "Student 1" in csv_text and s1.student.email in csv_text and "Pending" in csv_text
+    response = client.post(f"/placements/incoming/{nomination.id}/accept")
+    assert response.status_code == 302 and nomination.status is NominationStatus.accepted
+    assert {m["To"] for m in outbox.messages()[-2:]} == {s1.student.email, coordinator.email}
+
+    # The student and the coordinator see the decision.
+    login(s1.student)
+    assert "Accepted by partner" in body(client.get(f"/placements/my/{s1.id}"))
+    login(coordinator)
+    assert "Accepted by partner" in body(client.get(f"/placements/calls/{w.call.id}/nominations"))
+
+
+# --- Access: another person's record answers 404 -------------------------------------------------------
+
+@pytest.fixture
+def nominated(db, placing, make_user):
+    """Student 1 accepted A and is nominated (transcript shared); student 2 holds an open offer at B."""
+    w = placing(scores=(90, 80, 70))
+    s1 = w.apps[0]
+    add_document(s1, DocumentKind.language_certificate)
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, _second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    services.respond_to_offer(first, True, by=s1.student, shared=["transcript"], notify=False)
+    w.nomination = services.nominate(s1, by=w.coordinator)
+    w.partner_a = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    w.partner_b = make_user(Role.partner, institution_id=w.places[1].partner.id)
+    w.run = run
+    db.session.commit()
+    return w
+
+
+def test_partners_cannot_guess_their_way_to_other_students(db, client, login, nominated):
+    w = nominated
+    n = w.nomination
+    s1 = w.apps[0]
+    certificate = s1.document(DocumentKind.language_certificate)
+    transcript = s1.document(DocumentKind.transcript)
+    login(w.partner_b)  # another partner
+    for url in (f"/placements/incoming/{n.id}", f"/placements/incoming/{n.id}/documents/{transcript.id}",
+                f"/applications/{s1.id}", f"/applications/{s1.id}/documents/{transcript.id}",
+                f"/placements/partners/{w.places[0].partner.id}"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 404
+    assert client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "no"}).status_code == 404
+    assert "Student 1" not in body(client.get("/placements/incoming"))
+    assert "Student 1" not in body(client.get("/placements/incoming.csv"))
+    for nomination_id in range(1, n.id + 5):  # guessing ids
+        assert client.get(f"/placements/incoming/{nomination_id}").status_code == 404
+
+    login(w.partner_a)
+    assert client.get(f"/placements/incoming/{n.id}").status_code == 200
+    assert client.get(f"/placements/incoming/{n.id}/documents/{transcript.id}").status_code == 200
+    # not shared → 404, on both document routes
+    assert client.get(f"/placements/incoming/{n.id}/documents/{certificate.id}").status_code == 404
+    assert client.get(f"/applications/{s1.id}/documents/{certificate.id}").status_code == 404
+    # another application's document through this nomination → 404
+    other_doc = w.apps[1].document(DocumentKind.transcript)
+    assert client.get(f"/placements/incoming/{n.id}/documents/{other_doc.id}").status_code == 404
+    # students not nominated to them: the one placed at B and the waitlisted one
+    for application in w.apps[1:]:
+        assert client.get(f"/applications/{application.id}").status_code == 404
+    assert client.get(f"/placements/partners/{w.places[1].partner.id}").status_code == 404
+    assert client.get(f"/placements/partners/{w.places[0].partner.id}").status_code == 200
+
+    # cancelled: gone for the partner
+    services.cancel_nomination(n, by=w.coordinator, reason="Mistake")
+    db.session.commit()
+    assert client.get(f"/placements/incoming/{n.id}").status_code == 404
+    assert "Student 1" not in body(client.get("/placements/incoming"))
+
+
+def test_students_see_only_their_own_placement(db, client, login, nominated, make_user):
+    w = nominated
+    s1, s2 = w.apps[:2]
+    login(s2.student)
+    assert client.get(f"/placements/my/{s1.id}").status_code == 404
+    assert client.post(f"/placements/my/{s1.id}/respond", data={"answer": "decline"}).status_code == 404
+    assert client.post(f"/placements/my/{s1.id}/documents", data={"documents": []}).status_code == 404
+    assert s1.status is S.accepted
+    login(make_user(Role.student))
+    assert client.get(f"/placements/my/{s2.id}").status_code == 404
+
+
+@pytest.mark.parametrize(("role", "url", "status"), [
+    (Role.student, "/placements/", 403),
+    (Role.partner, "/placements/runs/1", 403),
+    (Role.student, "/placements/incoming", 403),
+    (Role.coordinator, "/placements/incoming", 403),
+    (Role.partner, "/placements/my/1", 403),
+    (Role.coordinator, "/placements/my/1", 403),
+    (Role.partner, "/placements/calls/1/destinations", 403),
+    (Role.coordinator, "/placements/runs/999999", 404),
+    (Role.coordinator, "/placements/calls/999999", 404),
+    (Role.coordinator, "/placements/partners/999999", 404),
+    (Role.student, "/placements/calls/999999/destinations", 404),
+    (Role.admin, "/placements/calls/999999/compare", 404),
+    (None, "/placements/incoming", 302),
+    (None, "/placements/partners/1", 302),
+])
+def test_access_matrix(client, login, role, url, status):
+    if role is not None:
+        login(role)
+    response = client.get(url)
+    assert response.status_code == status
+    if status == 302:
+        assert "/auth/login" in response.headers["Location"]
+
+
+def test_post_without_csrf_token_is_refused(app, client, login, placing):
+    w = placing()
+    login(w.coordinator)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        assert client.post(f"/placements/calls/{w.call.id}/runs").status_code == 400
+        assert client.post("/placements/factsheet").status_code in (400, 403)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert services.runs_of(w.call) == []
+
+
+# --- Bad input --------------------------------------------------------------------------------------
+
+def test_publish_form_errors_keep_the_value(db, client, login, placing):
+    w = placing()
+    login(w.coordinator)
+    client.post(f"/placements/calls/{w.call.id}/runs")
+    run = db.session.scalar(select(MatchingRun))
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": ""})
+    assert response.status_code == 422 and "This field is required." in body(response)
+    past = local(utcnow() - timedelta(days=1))
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": past})
+    assert response.status_code == 422 and "at least an hour" in body(response) and past in body(response)
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": "tomorrow<script>"})
+    assert response.status_code == 422 and "<script>" not in body(response)
+    assert run.status is RunStatus.draft
+
+
+def test_move_form_errors(db, client, login, placing):
+    w = placing()
+    login(w.coordinator)
+    client.post(f"/placements/calls/{w.call.id}/runs")
+    run = db.session.scalar(select(MatchingRun))
+    row = db.session.scalar(select(RunPlacement).where(RunPlacement.application_id == w.apps[0].id))
+    url = f"/placements/runs/{run.id}/placements/{row.id}/move"
+    response = client.post(url, data={"place": str(w.places[1].id), "reason": ""})
+    assert response.status_code == 422 and "This field is required." in body(response)
+    long = "x" * 10000
+    response = client.post(url, data={"place": str(w.places[1].id), "reason": long})
+    assert response.status_code == 422 and "at most 1000" in body(response)
+    response = client.post(url, data={"place": "424242", "reason": "why"})
+    assert response.status_code == 422 and "Choose a value from the list." in body(response)
+    response = client.post(url, data={"place": str(w.places[0].id), "reason": "<script>alert(1)</script>"})
+    assert response.status_code == 422 and "already there" in body(response)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body(response)
+    other = placing(scores=(50,))
+    other_row = services.run_matching(other.call, by=w.coordinator)
+    db.session.commit()
+    foreign = db.session.scalar(select(RunPlacement).where(RunPlacement.run_id == other_row.id))
+    assert client.get(f"/placements/runs/{run.id}/placements/{foreign.id}/move").status_code == 404
+
+
+def test_respond_needs_a_known_answer_and_documents(db, client, login, nominated):
+    w = nominated
+    s2 = w.apps[1]
+    login(s2.student)
+    response = client.post(f"/placements/my/{s2.id}/respond", data={"answer": "maybe"})
+    assert response.status_code == 422 and "Choose whether you accept or decline" in body(response)
+    response = client.post(f"/placements/my/{s2.id}/respond", data={"answer": "accept", "documents": ["passport"]})
+    assert response.status_code == 422
+    assert s2.status is S.placed
+    offer = db.session.scalar(select(Offer).where(Offer.application_id == s2.id))
+    offer.deadline = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    page = body(client.get(f"/placements/my/{s2.id}"))  # expires it lazily
+    assert "has expired" in page or "without an answer" in page
+    assert offer.status is OfferStatus.expired and s2.status is S.declined
+
+
+def test_reject_needs_a_reason(db, client, login, nominated):
+    w = nominated
+    n = w.nomination
+    login(w.partner_a)
+    response = client.post(f"/placements/incoming/{n.id}/reject", data={"reason": ""})
+    assert response.status_code == 422 and "This field is required." in body(response)
+    response = client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "y" * 10000})
+    assert response.status_code == 422
+    response = client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "Full <script>x</script>"})
+    assert response.status_code == 302 and n.status is NominationStatus.rejected
+    page = body(client.get(f"/placements/incoming/{n.id}"))
+    assert "Full &lt;script&gt;x&lt;/script&gt;" in page
+    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 409
+
+
+def test_incoming_filters(db, client, login, nominated):
+    w = nominated
+    login(w.partner_a)
+    year = w.call.academic_year
+    assert "Student 1" in body(client.get(f"/placements/incoming?year={year}&status=nominated"))
+    assert "Student 1" not in body(client.get("/placements/incoming?status=accepted"))
+    response = client.get("/placements/incoming?status=cancelled")
+    assert response.status_code == 422
+    assert client.get("/placements/incoming?year=1999").status_code == 422
+    assert client.get("/placements/incoming.csv?status=<script>").status_code == 422
+
+
+def test_nominate_one_form(db, client, login, nominated, make_user):
+    w = nominated
+    services.respond_to_offer(db.session.scalar(select(Offer).where(Offer.application_id == w.apps[1].id)), True,
+                              by=w.apps[1].student, notify=False)
+    db.session.commit()
+    login(w.coordinator)
+    url = f"/placements/applications/{w.apps[1].id}/nominate"
+    page = body(client.get(url))
+    assert f"{w.call.academic_year}-09-01" in page
+    response = client.post(url, data={"planned_arrival": f"{w.call.academic_year}-09-01",
+                                      "planned_departure": f"{w.call.academic_year}-08-01"})
+    assert response.status_code == 422 and "after the arrival" in body(response)
+    response = client.post(url, data={"planned_arrival": "not a date", "planned_departure": ""})
+    assert response.status_code == 422
+    response = client.post(url, data={"planned_arrival": f"{w.call.academic_year - 3}-09-01",
+                                      "planned_departure": f"{w.call.academic_year - 3}-12-01"})
+    assert response.status_code == 422 and "must fall in" in body(response)
+    response = client.post(url, data={"planned_arrival": f"{w.call.academic_year}-09-15",
+                                      "planned_departure": f"{w.call.academic_year + 1}-01-31"})
+    assert response.status_code == 302
+    # Cancel with a reason.
+    nomination = services.active_nomination(w.apps[1])
+    cancel = f"/placements/nominations/{nomination.id}/cancel"
+    assert client.post(cancel, data={"reason": ""}).status_code == 422
+    assert client.post(cancel, data={"reason": "Wrong dates"}).status_code == 302
+    assert nomination.status is NominationStatus.cancelled
+    assert client.post(cancel, data={"reason": "again"}).status_code == 409
+
+
+def test_factsheet_edit_and_view(db, client, login, nominated, make_user):
+    w = nominated
+    login(w.partner_a)
+    assert client.get("/placements/factsheet").status_code == 200
+    bad = {"contact_email": "not-an-email", "housing_url": "javascript://x.example/%0aalert(1)",
+           "course_catalogue_url": "ftp://x.example/c", "language_requirements": "z" * 10000,
+           "nomination_deadline_spring": "31/31/2027", "visa_info": "<script>alert(1)</script>"}
+    response = client.post("/placements/factsheet", data=bad)
+    page = body(response)
+    assert response.status_code == 422
+    assert page.count("https://") >= 2 and "valid email address" in page and "at most 3000" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)</script>" not in page
+    assert db.session.scalar(select(PartnerFactsheet)) is None
+    good = {"contact_email": "incoming@a.example", "housing_url": "https://housing.a.example",
+            "nomination_deadline_spring": f"{w.call.academic_year + 1}-10-15",
+            "language_requirements": "Italian B1 <b>recommended</b>"}
+    response = client.post("/placements/factsheet", data=good)
+    assert response.status_code == 302
+    sheet = db.session.scalar(select(PartnerFactsheet))
+    assert sheet.institution_id == w.places[0].partner.id and sheet.updated_by_id == w.partner_a.id
+    # Students see it from the call's destinations.
+    login(w.apps[2].student)
+    page = body(client.get(f"/placements/calls/{w.call.id}/destinations"))
+    assert f"/placements/partners/{w.places[0].partner.id}" in page and "Factsheet" in page
+    page = body(client.get(f"/placements/partners/{w.places[0].partner.id}"))
+    assert "incoming@a.example" in page and "Italian B1 &lt;b&gt;recommended&lt;/b&gt;" in page
+    assert "Edit the factsheet" not in page
+    # Coordinators may edit any partner's factsheet; partners only their own.
+    login(w.coordinator)
+    url = f"/placements/partners/{w.places[1].partner.id}/factsheet"
+    assert client.post(url, data={"other_requirements": "Learning agreement first"}).status_code == 302
+    login(w.partner_a)
+    assert client.post(url, data={"other_requirements": "x"}).status_code == 403
+
+
+def test_panels_and_navigation(db, client, login, nominated):
+    w = nominated
+    login(w.coordinator)
+    page = body(client.get("/"))
+    assert "Matching" in page
+    login(w.partner_a)
+    page = body(client.get("/"))
+    assert "Incoming students" in page and "Factsheet" in page and "1 nomination waits" in page
+    login(w.apps[1].student)
+    page = body(client.get("/"))
+    assert "You are offered a place" in page and re.search(r"Answer by", page)
+
+
+def test_staff_panel_lists_runs_awaiting_publication(db, client, login, placing):
+    w = placing()
+    services.run_matching(w.call, by=w.coordinator)
+    db.session.commit()
+    login(w.coordinator)
+    page = body(client.get("/"))
+    assert "Runs awaiting publication" in page
+    page = body(client.get("/placements/"))
+    assert w.call.title in page and "Runs awaiting publication" in page
+
+
+def test_expire_offers_command(app, db, nominated):
+    w = nominated
+    offer = db.session.scalar(select(Offer).where(Offer.application_id == w.apps[1].id))
+    offer.deadline = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["placements", "expire-offers"])
+    assert result.exit_code == 0 and "1 offers expired" in result.output
+    db.session.expire_all()
+    assert db.session.get(Offer, offer.id).status is OfferStatus.expired
