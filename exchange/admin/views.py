@@ -7,7 +7,7 @@ from ..auth import services as accounts
 from ..auth.models import Role, User
 from ..auth.permissions import admin_required
 from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm
+from ..core.forms import EmptyForm, form_status, put_error
 from ..extensions import db
 from ..partners.models import PartnerInstitution
 from . import bp
@@ -41,12 +41,12 @@ def invite():
             user = accounts.invite_user(form.email.data, form.name.data, Role(form.role.data),
                                         form.institution_id.data, invited_by=current_user)
         except WorkflowError as exc:
-            getattr(form, exc.field or "email").errors.append(exc.message)
+            put_error(form, exc, "email")
         else:
             db.session.commit()
             flash(_("An invitation has been sent to %(email)s.", email=user.email), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/invite.html", form=form), 422 if form.is_submitted() else 200
+    return render_template("admin/invite.html", form=form), form_status(form)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -60,13 +60,12 @@ def edit_user(user_id):
         try:
             accounts.change_role(user, Role(form.role.data), form.institution_id.data, by=current_user)
         except WorkflowError as exc:
-            getattr(form, exc.field or "role").errors.append(exc.message)
+            put_error(form, exc, "role")
         else:
             db.session.commit()
             flash(_("The account of %(name)s has been updated.", name=user.name), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/edit_user.html", user=user, form=form, action_form=EmptyForm()), (
-        422 if form.is_submitted() else 200)
+    return render_template("admin/edit_user.html", user=user, form=form, action_form=EmptyForm()), form_status(form)
 
 
 @bp.post("/users/<int:user_id>/active")

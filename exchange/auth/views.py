@@ -13,6 +13,7 @@ from .permissions import public
 from .forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm,
                     SignupForm)
 from .models import Role, User
+from ..core.forms import form_status, put_error
 
 login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"
@@ -48,10 +49,6 @@ def auth_rate_limit() -> str:
 
 
 limit_posts = limiter.limit(auth_rate_limit, methods=["POST"])
-
-
-def form_status(form) -> int:
-    return 422 if form.is_submitted() else 200
 
 
 def start_session(user: User, remember: bool = False) -> None:
@@ -117,7 +114,7 @@ def signup():
             user = services.create_user(form.email.data, form.name.data, Role.student,
                                         password=form.password.data, locale=session.get("lang"))
         except WorkflowError as exc:
-            getattr(form, exc.field or "email").errors.append(exc.message)
+            put_error(form, exc, "email")
         else:
             audit.record("signup", user=user)
             db.session.commit()

@@ -6,8 +6,10 @@ import email_validator
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import Email, Length, Optional, ValidationError
+from wtforms.widgets import Select
 
 from .reference import COUNTRY_CODES, LANGUAGE_CODES, isced_fields
 
@@ -96,8 +98,30 @@ def timezone_choices() -> list[tuple[str, str]]:
     return [("", _l("Default (the office's time zone)"))] + [(z, z.replace("_", " ")) for z in zones]
 
 
+class FastSelect(Select):
+    """WTForms' select widget with a fast path for plain options: the same HTML, several times faster.
+
+    Filter forms list hundreds of partners, subject areas or destinations; WTForms builds each option with
+    `html_params` (sorting and cleaning the attribute names), which made the select the most expensive part
+    of those pages. Options with extra attributes still go through WTForms.
+    """
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        value = choice.value
+        if kwargs or choice.render_kw or value is None or value is False:
+            return super().render_option(choice, **kwargs)
+        if value is True:
+            value = "True"
+        label = escape(choice.label or choice.value)
+        # html_params sorts the attributes: "selected" comes before "value".
+        return Markup(f'<option {"selected " if choice.selected else ""}value="{escape(value)}">{label}</option>')
+
+
 class LooseSelectField(SelectField):
     """A select whose choices are validated by the field's own validators, with a clear message."""
+
+    widget = FastSelect()
 
     def pre_validate(self, form):
         if self.data in (None, "") or any(str(value) == str(self.data) for value, *_ in self.iter_choices()):
@@ -109,3 +133,18 @@ def optional_text(max_length: int, label, **kwargs):
     return StringField(label, filters=[strip_filter], validators=[
         Optional(), Length(max=max_length, message=_l("Use at most %(max)d characters.", max=max_length)),
         NoControlCharacters()], **kwargs)
+
+
+def form_status(form) -> int:
+    """The status of a page showing `form`: 422 when it was submitted and refused, else 200."""
+    return 422 if form.is_submitted() else 200
+
+
+def put_error(form, exc, default: str | None = None) -> None:
+    """Show a service's WorkflowError beside its field (or the default one); flash it when there is none."""
+    from flask import flash
+    name = exc.field if exc.field and exc.field in form else default
+    if name:
+        form[name].errors = [*form[name].errors, exc.message]
+    else:
+        flash(exc.message, "error")

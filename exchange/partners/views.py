@@ -9,7 +9,7 @@ from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm
+from ..core.forms import EmptyForm, form_status, put_error
 from ..core.navigation import nav_item
 from ..extensions import db
 from . import bp, csv_import, services
@@ -25,16 +25,6 @@ nav_item("partners.agreements", _l("Our agreements"), roles=[Role.partner], orde
 #: Staff manage; partner users read their own institution and its agreements.
 READERS = (*STAFF, Role.partner)
 PER_PAGE = 25
-
-
-def form_status(form) -> int:
-    return 422 if form.is_submitted() else 200
-
-
-def put_error(form, exc: WorkflowError, default: str) -> None:
-    """Show a service error beside its field (or the default one)."""
-    name = exc.field if exc.field and exc.field in form else default
-    form[name].errors = [*form[name].errors, exc.message]
 
 
 def get_institution(institution_id: int) -> PartnerInstitution:

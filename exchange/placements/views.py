@@ -23,7 +23,7 @@ from ..auth.permissions import role_required, scoped_first_or_404, staff_require
 from ..core import uploads
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm
+from ..core.forms import EmptyForm, put_error
 from ..core.i18n import country_name, language_name
 from ..core.navigation import nav_item
 from ..core.reference import academic_year_label, isced_label
@@ -48,15 +48,6 @@ def _safe(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
-
-
-def put_error(form, exc: WorkflowError, default: str | None = None) -> None:
-    """Show a service error beside its field, or flash it."""
-    name = exc.field if exc.field and exc.field in form else default
-    if name:
-        form[name].errors = [*form[name].errors, exc.message]
-    else:
-        flash(exc.message, "error")
 
 
 def check_action_form() -> None:
