@@ -1,10 +1,27 @@
 // Small progressive enhancements; every page works without JavaScript.
 document.addEventListener("DOMContentLoaded", () => {
-  // Language switcher and other selects that submit their form when changed.
-  document.querySelectorAll("select.js-autosubmit").forEach((select) => {
-    select.addEventListener("change", () => select.form.submit());
-  });
+  // Language switcher and other selects that submit their form when a choice is picked with the mouse.
+  // With the keyboard, arrow keys and typing only move the selection (WCAG 3.2.2, no change of context on
+  // input): the form's hidden button comes back, and Enter or that button submits.
   document.querySelectorAll(".js-hide").forEach((el) => { el.hidden = true; });
+  document.querySelectorAll("select.js-autosubmit").forEach((select) => {
+    let byKeyboard = false;
+    select.addEventListener("pointerdown", () => { byKeyboard = false; });
+    select.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        setTimeout(() => select.form.submit(), 0);  // after an open list has taken the choice
+      } else if (event.key !== "Tab") {
+        byKeyboard = true;
+      }
+    });
+    select.addEventListener("change", () => {
+      if (!byKeyboard) {
+        select.form.submit();
+        return;
+      }
+      select.form.querySelectorAll(".js-hide").forEach((el) => { el.hidden = false; });
+    });
+  });
 
   // Buttons that ask before a destructive action.
   document.addEventListener("submit", (event) => {

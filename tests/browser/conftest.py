@@ -145,3 +145,168 @@ def check_accessibility(page, path_label=""):
                                                                  else str(n["target"]) for n in v["nodes"][:5])
         for v in bad)
     assert not bad, f"accessibility problems on {path_label or page.url}:\n{details}"
+
+
+@pytest.fixture(scope="session")
+def demo_ids(live_server):
+    """Ids of demo records the page tests visit, looked up in the live server's database."""
+    from sqlalchemy import select
+
+    from exchange.applications.models import Application, Call
+    from exchange.applications.workflow import ApplicationStatus
+    from exchange.auth.models import User
+    from exchange.events.models import Event
+    from exchange.extensions import db
+    from exchange.partners.models import Agreement
+    with live_server.app_context():
+        def user(email):
+            return db.session.scalar(select(User).where(User.email == email))
+
+        student, partner = user("student@demo.test"), user("partner@demo.test")
+        open_call = db.session.scalar(select(Call).where(Call.title.like("Semester exchange %")))
+        closed_call = db.session.scalar(select(Call).where(Call.title.like("Full-year exchange %")))
+        agreement = db.session.scalar(select(Agreement).where(Agreement.partner_id == partner.institution_id)
+                                      .order_by(Agreement.id))
+        submitted = db.session.scalar(select(Application).where(Application.call_id == open_call.id,
+                                                                Application.status == ApplicationStatus.submitted)
+                                      .order_by(Application.id))
+
+        def event(title):
+            return db.session.scalar(select(Event.id).where(Event.title == title))
+
+        ids = {
+            "student": student.id,
+            "institution": partner.institution_id,
+            "agreement": agreement.id,
+            "open_call": open_call.id,
+            "closed_call": closed_call.id,
+            "my_application": db.session.scalar(select(Application.id).where(
+                Application.call_id == open_call.id, Application.student_id == student.id)),
+            "submitted_application": submitted.id,
+            "event": event("Flamenco workshop for beginners"),
+            "full_event": event("Flavours of the world: international potluck"),
+            "past_event": event("Welcome week: campus tour and tapas"),
+        }
+    assert all(ids.values()), ids
+    return ids
+
+
+@pytest.fixture
+def make_student(live_server):
+    """make_student("First Last") → a new student account in the live database (.id, .email, .name).
+
+    A short random tag is added to the name so that a search finds this student only.
+    """
+    import uuid
+    from types import SimpleNamespace
+
+    from exchange.auth.models import Role
+    from exchange.demo import demo_user
+    from exchange.extensions import db
+
+    def make(name: str):
+        tag = uuid.uuid4().hex[:6]
+        full_name = f"{name} {tag.upper()}"
+        email = f"student-{tag}@example.org"
+        with live_server.app_context():
+            user = demo_user(email, full_name, Role.student)
+            db.session.commit()
+            return SimpleNamespace(id=user.id, email=email, name=full_name)
+    return make
+
+
+def submit_application_for(app, student) -> int:
+    """A complete application to the open demo call, submitted by `student`; returns its id."""
+    import random
+
+    from sqlalchemy import select
+
+    from exchange.applications import demo as applications_demo
+    from exchange.applications import services
+    from exchange.applications.models import Call
+    from exchange.auth.models import User
+    from exchange.extensions import db
+    with app.app_context():
+        user = db.session.get(User, student.id)
+        call = db.session.scalar(select(Call).where(Call.title.like("Semester exchange %")))
+        application = services.start_application(call, user)
+        places = services.load_places(call)
+        rng = random.Random(student.id)
+        profile = applications_demo._profile(rng, places, 0)
+        applications_demo._fill(application, rng, profile, places, student.name, 0, complete=True)
+        services.submit_application(application, by=user)
+        db.session.commit()
+        return application.id
+
+
+def open_call_place(app):
+    """A destination of the open demo call and what a student must declare to meet its conditions."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from exchange.applications import services
+    from exchange.applications.models import Call
+    from exchange.extensions import db
+    with app.app_context():
+        call = db.session.scalar(select(Call).where(Call.title.like("Semester exchange %")))
+        places = services.load_places(call)
+        levels = set(call.eqf_level_list)
+        place = next(p for p in places if not levels or levels & set(p.condition.eqf_level_list))
+        eqf = next(level for level in place.condition.eqf_level_list if not levels or level in levels)
+        return SimpleNamespace(id=place.id, call_id=call.id, call_title=call.title, partner=place.partner.name,
+                               isced_code=place.condition.isced_code, eqf_level=eqf,
+                               languages=list(place.language_requirements))
+
+
+# JavaScript: how a control is named in the helpers' messages ('select#nationality[name=nationality]').
+DESCRIBE_JS = "el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.name ? '[name=' + el.name + ']' : '')"
+
+
+def accessible_names(page, selector):
+    """[(description of the control, its accessible name)] for the visible controls matched by `selector`.
+
+    The name is computed as browsers do for form controls: aria-labelledby, aria-label, <label>, the text of a
+    button, the value of a submit input, the title.
+    """
+    return page.locator(selector).evaluate_all("""els => { const describe = %s;
+      const text = (node) => (node ? node.textContent : '').replace(/\\s+/g, ' ').trim();
+      return els.filter(el => el.type !== 'hidden' && !el.hidden && el.getClientRects().length > 0).map(el => {
+        let name = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
+          .map(id => text(document.getElementById(id))).join(' ');
+        name = name || (el.getAttribute('aria-label') || '').trim();
+        if (!name && el.labels) name = Array.from(el.labels).map(text).join(' ');
+        if (!name && (el.tagName === 'BUTTON' || el.tagName === 'A')) name = text(el);
+        if (!name && el.type === 'submit') name = el.value;
+        name = name || (el.getAttribute('title') || '').trim();
+        return [describe(el), name];
+      }); }""" % DESCRIBE_JS)
+
+
+def tab_until(page, predicate_js, limit=80):
+    """Press Tab until the focused element satisfies `predicate_js` (a JS function of the element).
+
+    Returns the elements focused on the way (described as DESCRIBE_JS does); fails after `limit` presses.
+    """
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(f"({DESCRIBE_JS})(document.activeElement)"))
+        if page.evaluate(f"({predicate_js})(document.activeElement)"):
+            return seen
+    raise AssertionError(f"Tab never reached the element; focus went through: {seen}")
+
+
+def fields_before_focus(page, container_selector):
+    """The visible inputs, selects and text areas of the container that come before the focused element."""
+    return page.evaluate("""selector => { const focused = document.activeElement; const describe = %s;
+        return Array.from(document.querySelector(selector).querySelectorAll('input, select, textarea'))
+          .filter(el => el.type !== 'hidden' && el.getClientRects().length > 0
+                        && (el.compareDocumentPosition(focused) & Node.DOCUMENT_POSITION_FOLLOWING))
+          .map(describe); }""" % DESCRIBE_JS, container_selector)
+
+
+def follow(page, locator):
+    """Click a link or button that loads a page, and wait for that page."""
+    with page.expect_navigation():
+        locator.click()
