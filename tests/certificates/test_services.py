@@ -1,0 +1,285 @@
+"""Issuing, numbers, eligibility, revocation and reissue, caching, completion records, bulk jobs."""
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from exchange.applications.workflow import ApplicationStatus
+from exchange.auth.models import Role
+from exchange.certificates import services
+from exchange.certificates.kinds import placement_facts
+from exchange.certificates.models import Certificate, CertificateKind, CompletionRecord
+from exchange.core.audit import AuditEvent
+from exchange.core.errors import WorkflowError
+from exchange.core.types import utcnow
+from exchange.events.models import RegistrationStatus
+from exchange.jobs import services as job_services
+from exchange.jobs.models import Job, JobStatus
+
+from .conftest import page_count, pdf_text
+
+P = CertificateKind.participation
+
+
+def test_numbers_are_sequential_per_year(db):
+    assert services.reserve_numbers(2, 2026) == ["CERT-2026-000001", "CERT-2026-000002"]
+    assert services.reserve_numbers(1, 2026) == ["CERT-2026-000003"]
+    assert services.reserve_numbers(1, 2027) == ["CERT-2027-000001"]
+    assert services.reserve_numbers(0) == []
+
+
+def test_issue_a_participation_certificate(db, home, make_event, attend, make_user):
+    coordinator = make_user(Role.coordinator)
+    registration = attend(make_event(), name="Ana Pérez", locale="es")
+    certificate = services.issue_certificate(P, registration.id, by=coordinator)
+    assert certificate.number == f"CERT-{utcnow().year}-000001"
+    assert len(certificate.code) >= 22 and certificate.is_valid
+    assert certificate.recipient_id == registration.user_id and certificate.recipient_name == "Ana Pérez"
+    assert certificate.subject_title == "International Food Fair"
+    assert certificate.subject_start == date(2026, 3, 12)  # 17:00 UTC is still 12 March in Madrid
+    assert certificate.language == "es" and certificate.event_id == registration.event_id
+    assert certificate.details == {"category": "cultural_evening", "venue": "Aula Magna"}
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate_issued"))
+
+
+def test_codes_are_unique_and_unguessable(db, home, make_event, attend):
+    event = make_event()
+    codes = {services.issue_certificate(P, attend(event).id, None).code for _ in range(20)}
+    assert len(codes) == 20 and all(len(c) == 22 for c in codes)
+
+
+@pytest.mark.parametrize("checked_in, status", [(False, RegistrationStatus.confirmed),
+                                                (True, RegistrationStatus.cancelled),
+                                                (False, RegistrationStatus.waitlisted)])
+def test_only_attendees_get_a_participation_certificate(db, home, make_event, attend, checked_in, status):
+    registration = attend(make_event(), checked_in=checked_in, status=status)
+    with pytest.raises(WorkflowError) as error:
+        services.issue_certificate(P, registration.id, None)
+    assert error.value.code == "not-eligible"
+    assert db.session.scalar(select(Certificate)) is None
+
+
+def test_one_valid_certificate_per_subject(db, home, make_event, attend):
+    registration = attend(make_event())
+    services.issue_certificate(P, registration.id, None)
+    with pytest.raises(WorkflowError) as error:
+        services.issue_certificate(P, registration.id, None)
+    assert error.value.code == "already-issued"
+
+
+def test_unknown_subject(db):
+    with pytest.raises(WorkflowError) as error:
+        services.issue_certificate(P, 987654, None)
+    assert error.value.status == 404
+
+
+def test_revoke_needs_a_reason_and_happens_once(db, home, make_event, attend, make_user):
+    coordinator = make_user(Role.coordinator)
+    certificate = services.issue_certificate(P, attend(make_event()).id, None)
+    for reason in ("", "   ", None, "x" * 501):
+        with pytest.raises(WorkflowError) as error:
+            services.revoke_certificate(certificate, coordinator, reason)
+        assert error.value.field == "reason"
+    services.revoke_certificate(certificate, coordinator, "Issued to the wrong person")
+    assert certificate.is_revoked and certificate.valid_key is None
+    assert certificate.revoked_by_id == coordinator.id
+    with pytest.raises(WorkflowError):
+        services.revoke_certificate(certificate, coordinator, "again")
+
+
+def test_reissue_revokes_and_replaces_with_fresh_facts(db, home, make_event, attend, make_user):
+    coordinator = make_user(Role.coordinator)
+    registration = attend(make_event(), name="Ana Perz")
+    old = services.issue_certificate(P, registration.id, coordinator)
+    registration.user.name = "Ana Pérez"
+    new = services.reissue_certificate(old, coordinator, "Name corrected", language="fr")
+    assert old.is_revoked and old.revocation_reason == "Name corrected" and old.recipient_name == "Ana Perz"
+    assert new.is_valid and new.replaces_id == old.id and new.number != old.number and new.code != old.code
+    assert new.recipient_name == "Ana Pérez" and new.language == "fr"
+    assert [c.id for c in services.history_of(new)] == [new.id, old.id]
+    with pytest.raises(WorkflowError):  # the old one cannot be reissued again while the new one is valid
+        services.reissue_certificate(old, coordinator, "twice")
+
+
+def test_a_revoked_certificate_can_be_replaced_later(db, home, make_event, attend):
+    registration = attend(make_event())
+    old = services.issue_certificate(P, registration.id, None)
+    services.revoke_certificate(old, None, "Mistake")
+    assert services.issue_certificate(P, registration.id, None).number != old.number
+
+
+def test_placement_letter_facts(db, home, placed):
+    application = placed(full_name="Sofia Martins")
+    facts = placement_facts(application)
+    assert facts["partner_name"] == "Università di Bologna" and facts["partner_country"] == "IT"
+    assert facts["academic_year"] == 2026 and facts["period"] == "autumn" and facts["isced_code"] == "0311"
+    letter = services.issue_certificate(CertificateKind.placement, application.id, None)
+    assert letter.subject_title == "Università di Bologna" and letter.academic_year == 2026
+    assert letter.call_id == application.call_id and letter.details["student_number"] == "S0042"
+
+
+@pytest.mark.parametrize("status", [ApplicationStatus.placed, ApplicationStatus.eligible,
+                                    ApplicationStatus.declined, ApplicationStatus.withdrawn])
+def test_placement_letters_only_for_accepted_places(db, home, placed, status):
+    application = placed(status=status)
+    with pytest.raises(WorkflowError) as error:
+        services.issue_certificate(CertificateKind.placement, application.id, None)
+    assert error.value.code == "not-eligible"
+
+
+def test_completion_needs_a_record(db, home, placed, make_user):
+    application = placed()
+    with pytest.raises(WorkflowError):
+        services.issue_certificate(CertificateKind.completion, application.id, None)
+    coordinator = make_user(Role.coordinator)
+    services.save_completion(application, date(2026, 9, 1), date(2027, 1, 31), Decimal("27.5"), coordinator,
+                             today=date(2027, 3, 1))
+    certificate = services.issue_certificate(CertificateKind.completion, application.id, coordinator)
+    assert (certificate.subject_start, certificate.subject_end) == (date(2026, 9, 1), date(2027, 1, 31))
+    assert certificate.details["ects_credits"] == "27.5"
+
+
+@pytest.mark.parametrize("start, end, credits, field", [
+    (date(2026, 9, 1), date(2026, 8, 1), None, "ended_on"),
+    (date(1999, 9, 1), date(2000, 1, 1), None, "started_on"),
+    (date(2026, 9, 1), date(2027, 6, 1), None, "ended_on"),   # after "today"
+    (date(2023, 9, 1), date(2026, 1, 1), None, "ended_on"),   # more than two years
+    (date(2026, 9, 1), date(2027, 1, 1), Decimal("121"), "ects_credits"),
+    (date(2026, 9, 1), date(2027, 1, 1), Decimal("-1"), "ects_credits"),
+])
+def test_completion_record_rules(db, placed, start, end, credits, field):
+    with pytest.raises(WorkflowError) as error:
+        services.save_completion(placed(), start, end, credits, None, today=date(2027, 3, 1))
+    assert error.value.field == field
+    assert db.session.scalar(select(CompletionRecord)) is None
+
+
+def test_completion_record_only_for_placed_students(db, placed):
+    with pytest.raises(WorkflowError):
+        services.save_completion(placed(status=ApplicationStatus.placed), date(2026, 9, 1), date(2027, 1, 1),
+                                 None, None, today=date(2027, 3, 1))
+
+
+def test_the_stored_pdf_is_served_until_something_on_it_changes(db, home, make_event, attend, renders):
+    registration = attend(make_event())
+    certificate = services.issue_certificate(P, registration.id, None)
+    first = services.pdf_of(certificate)
+    assert renders.count == 1 and certificate.pdf_name and certificate.content_hash
+    assert services.pdf_of(certificate) == first and renders.count == 1  # served from storage
+    registration.user.name = "Corrected Name"  # the recipient's name changes
+    second = services.pdf_of(certificate)
+    assert renders.count == 2 and "Corrected Name" in pdf_text(second)
+    home.signatory_name = "Prof. New Signatory"  # so does the signatory
+    assert "Prof. New Signatory" in pdf_text(services.pdf_of(certificate)) and renders.count == 3
+    services.pdf_of(certificate)
+    assert renders.count == 3
+
+
+def test_a_missing_stored_file_is_rendered_again(db, home, make_event, attend, renders):
+    import os
+    from exchange.core.uploads import path_of
+    certificate = services.issue_certificate(P, attend(make_event()).id, None)
+    services.pdf_of(certificate)
+    os.remove(path_of(certificate.pdf_name))
+    assert services.pdf_of(certificate).startswith(b"%PDF") and renders.count == 2
+
+
+def test_a_revoked_certificate_keeps_its_facts_and_is_marked(db, home, make_event, attend):
+    registration = attend(make_event(), name="Old Name")
+    certificate = services.issue_certificate(P, registration.id, None)
+    services.revoke_certificate(certificate, None, "Fraud")
+    registration.user.name = "New Name"
+    text = pdf_text(services.pdf_of(certificate))
+    assert "Old Name" in text and "REVOKED" in text.upper() and "Fraud" not in text
+
+
+def test_revoke_for_subject_helper(db, home, placed):
+    application = placed()
+    letter = services.issue_certificate(CertificateKind.placement, application.id, None)
+    assert services.revoke_for_subject("placement", application.id, None, "Withdrawn") is letter
+    assert letter.is_revoked
+    assert services.revoke_for_subject("placement", application.id, None, "Withdrawn") is None
+
+
+def test_bulk_job_issues_renders_and_offers_merged_pdf_and_zip(app, db, home, make_event, attend, make_user,
+                                                              outbox):
+    coordinator = make_user(Role.coordinator)
+    event = make_event()
+    for name in ("Zoe", "Ana", "王秀英", "Özlem Çelik"):
+        attend(event, name=name)
+    attend(event, name="No Show", checked_in=False)
+    done = services.issue_certificate(P, attend(event, name="Bea").id, coordinator)  # issued before
+    db.session.commit()
+    progress = []
+    original = job_services.report_progress
+
+    def spy(job_id, done_, total=None, message=None):
+        progress.append((done_, total))
+        original(job_id, done_, total, message)
+    from exchange.certificates import jobs
+    jobs.report_progress, saved = spy, jobs.report_progress
+    try:
+        job = job_services.start_job("certificates.participation", "Bulk", jobs.FUNC, "participation", event.id,
+                                     coordinator.id, True, user=coordinator, total=5)
+    finally:
+        jobs.report_progress = saved
+    assert job.status is JobStatus.finished, job.error
+    assert job.result["issued"] == 4 and job.result["total"] == 5
+    assert progress[-1] == (5, 5) and any(d < t for d, t in progress if t)
+    merged = open(_stored(job.result["files"]["pdf"]), "rb").read()
+    assert page_count(merged) == 5
+    text = pdf_text(merged)
+    assert text.index("Ana") < text.index("Bea") < text.index("Zoe") and "No Show" not in text
+    archive = zipfile.ZipFile(_stored(job.result["files"]["zip"]))
+    names = archive.namelist()
+    assert len(names) == 5 and all(n.startswith("CERT-") and n.endswith(".pdf") for n in names)
+    assert all(page_count(archive.read(n)) == 1 for n in names)
+    assert done.number + "-Bea.pdf" in names
+    assert len(outbox) == 4  # only the new recipients are told
+    # Running it again issues nothing new and renders nothing: every PDF is served from storage.
+    again = job_services.start_job("certificates.participation", "Bulk", jobs.FUNC, "participation", event.id,
+                                   coordinator.id, False, user=coordinator, total=5)
+    assert again.result["issued"] == 0 and again.result["rendered"] == 0
+    assert page_count(open(_stored(again.result["files"]["pdf"]), "rb").read()) == 5
+
+
+def _stored(entry):
+    from exchange.core.uploads import path_of
+    return path_of(entry["stored_name"])
+
+
+def test_bulk_placement_letters_for_a_call(db, home, placed, make_call, make_place, make_user):
+    coordinator = make_user(Role.coordinator)
+    call = make_call()
+    place = make_place(call)
+    for _ in range(3):
+        placed(call=call, place=place)
+    placed(call=call, place=place, status=ApplicationStatus.placed)  # not accepted yet
+    db.session.commit()
+    from exchange.certificates import jobs
+    job = job_services.start_job("certificates.placement", "Letters", jobs.FUNC, "placement", call.id,
+                                 coordinator.id, False, user=coordinator, total=3)
+    assert job.status is JobStatus.finished and job.result["total"] == 3
+    assert job.result["back_url"] == f"/certificates/calls/{call.id}"
+    assert db.session.get(Job, job.id).done == 3
+
+
+def test_placement_letter_uses_the_nomination(db, home, placed, make_user):
+    from exchange.placements.models import Nomination, NominationStatus
+    application = placed()
+    nomination = Nomination(application_id=application.id, institution_id=application.placed_institution_id,
+                            place_id=application.placed_place_id, academic_year=2026,
+                            planned_arrival=date(2026, 9, 7), planned_departure=date(2027, 2, 12))
+    db.session.add(nomination)
+    db.session.flush()
+    letter = services.issue_certificate(CertificateKind.placement, application.id, None)
+    assert letter.details["planned_arrival"] == "2026-09-07"
+    text = pdf_text(services.pdf_of(letter))
+    assert "September 7, 2026" in text and "February 12, 2027" in text
+    services.revoke_certificate(letter, None, "Redo")
+    nomination.status = NominationStatus.rejected
+    with pytest.raises(WorkflowError) as error:
+        services.issue_certificate(CertificateKind.placement, application.id, None)
+    assert "refused" in error.value.message
