@@ -19,6 +19,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime as babel_format_datetime
+from blinker import Namespace
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -535,6 +536,11 @@ def refusal_message(exc: TransitionRefused) -> str:
              **{"from": STATUS_LABELS[exc.from_status], "to": STATUS_LABELS[exc.to_status]})
 
 
+#: Sent after every status change, with the application as sender and `change`, `by` as keywords, so that
+#: other domains (placements, certificates) follow without the applications domain knowing them.
+status_changed = Namespace().signal("application-status-changed")
+
+
 def transition(application: Application, to_status: S, by: User | None = None, comment: str | None = None,
                actor: Actor | None = None, notify: bool = True) -> StatusChange:
     """Move the application along the workflow: checks TRANSITIONS, records who/when/comment, emails the student.
@@ -556,6 +562,7 @@ def transition(application: Application, to_status: S, by: User | None = None, c
     application.status = to_status
     application.status_changed_at = utcnow()
     db.session.flush()
+    status_changed.send(application, change=change, by=by)
     if notify:
         notify_status_change(application, change)
     return change

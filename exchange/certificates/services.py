@@ -672,3 +672,21 @@ def history_of(certificate: Certificate) -> list[Certificate]:
                                   getattr(Certificate, spec.subject_column) == subject_id)
         .options(selectinload(Certificate.issued_by), selectinload(Certificate.revoked_by))
         .order_by(Certificate.issued_at.desc(), Certificate.id.desc())))
+
+
+# --- Following the other domains -------------------------------------------------------------------
+
+def _revoke_placement_letter(application, *, change, by, **kwargs):
+    """A withdrawn application's placement letter is no longer true: revoke it."""
+    from ..applications.workflow import ApplicationStatus
+    if change.to_status is ApplicationStatus.withdrawn:
+        revoke_for_subject(CertificateKind.placement, application.id, by,
+                           _("The student withdrew from the exchange."))
+
+
+def connect_signals() -> None:
+    from ..applications.services import status_changed
+    status_changed.connect(_revoke_placement_letter, weak=False)
+
+
+connect_signals()

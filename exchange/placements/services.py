@@ -837,6 +837,12 @@ def notify_partners_of_nominations(nominations: list[Nomination]) -> None:
                            link=mail.external_url("placements.incoming"))
 
 
+def _revoke_placement_letter(nomination: Nomination, by: User, reason: str) -> None:
+    """A placement letter issued for this nomination no longer holds."""
+    from ..certificates.services import revoke_for_subject
+    revoke_for_subject("placement", nomination.application_id, by, reason)
+
+
 def cancel_nomination(nomination: Nomination, by: User, reason: str, now: datetime | None = None) -> None:
     """The sending side withdraws a nomination; the partner no longer sees the student."""
     if nomination.status is NominationStatus.cancelled:
@@ -851,6 +857,7 @@ def cancel_nomination(nomination: Nomination, by: User, reason: str, now: dateti
     nomination.decided_at = now or utcnow()
     nomination.reason = reason
     app_services.clear_nomination(nomination.application)
+    _revoke_placement_letter(nomination, by, _("The nomination was cancelled."))
     audit.record("nomination_cancelled", user=by, detail=f"nomination {nomination.id}")
     for user in partner_users([nomination.institution_id]):
         mail.send_template(user.email, "nomination_cancelled", locale=user.locale, user=user, nomination=nomination,
@@ -874,6 +881,8 @@ def decide_nomination(nomination: Nomination, accept: bool, by: User, reason: st
     nomination.decided_at = now or utcnow()
     nomination.reason = reason
     db.session.flush()
+    if not accept:
+        _revoke_placement_letter(nomination, by, _("The partner university did not accept the nomination."))
     audit.record("nomination_accepted" if accept else "nomination_rejected", user=by,
                  detail=f"nomination {nomination.id}")
     if not notify:

@@ -283,3 +283,25 @@ def test_placement_letter_uses_the_nomination(db, home, placed, make_user):
     with pytest.raises(WorkflowError) as error:
         services.issue_certificate(CertificateKind.placement, application.id, None)
     assert "refused" in error.value.message
+
+
+def test_placement_letter_is_revoked_when_the_nomination_is_cancelled_or_the_student_withdraws(db, app):
+    """The letter follows what happens to the placement elsewhere in the app."""
+    from exchange.applications import services as app_services
+    from exchange.applications.models import Application
+    from exchange.auth.models import User
+    from exchange.demo import seed_demo
+    from exchange.placements import services as placement_services
+    from exchange.placements.models import Nomination
+    seed_demo()
+    letters = db.session.scalars(select(Certificate).where(Certificate.kind == "placement",
+                                                           Certificate.revoked_at.is_(None))).all()
+    assert len(letters) >= 2
+    first, second = letters[:2]
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@demo.test"))
+    nomination = db.session.scalar(select(Nomination).where(Nomination.application_id == first.subject_id))
+    placement_services.cancel_nomination(nomination, coordinator, "Wrong partner")
+    assert first.is_revoked and "cancelled" in first.revocation_reason
+    application = db.session.get(Application, second.subject_id)
+    app_services.transition(application, ApplicationStatus.withdrawn, by=application.student)
+    assert second.is_revoked and "withdrew" in second.revocation_reason
