@@ -1,13 +1,25 @@
 """Template filters and globals shared by every page."""
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
+from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, get_timezone
 
 from . import reference
 from .i18n import country_name, language_name, LANGUAGE_NAMES
 
 
+def format_when(value, fmt: str = "medium") -> str:
+    """A date and time in the viewer's language and time zone; "medium" is the date with hours and minutes
+    (no seconds), e.g. "Dec 4, 2026, 4:00 PM" / "4 dic 2026, 16:00"."""
+    if not value:
+        return ""
+    if fmt != "medium":
+        return format_datetime(value, fmt)
+    locale = get_locale()
+    pattern = str(locale.datetime_formats["medium"]) if locale else "{1}, {0}"
+    return pattern.replace("{1}", format_date(value, "medium")).replace("{0}", format_time(value, "short"))
+
+
 def init_app(app):
     app.jinja_env.filters.update(
-        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        datetime=format_when,
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
         decimal=lambda value, fmt=None: format_decimal(value, fmt) if value is not None else "",
         country=country_name,
