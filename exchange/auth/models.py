@@ -34,7 +34,8 @@ def new_session_token() -> str:
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (Index("ix_users_role_name", "role", "name"),)
+    # The administrators' user list sorts by name (then id), optionally for one role.
+    __table_args__ = (Index("ix_users_role_name", "role", "name"), Index("ix_users_name_id", "name", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so uniqueness is case-insensitive.

@@ -71,12 +71,23 @@ def isced_name(code: str | None, locale: str | None = None) -> str:
 def isced_label(code: str | None) -> str:
     if not code:
         return ""
-    name = isced_name(code)
+    return _isced_label(code, _current_language())
+
+
+@lru_cache(maxsize=4096)
+def _isced_label(code: str, language: str) -> str:
+    name = isced_name(code, language)
     return f"{code} – {name}" if name else code
 
 
 def isced_choices() -> list[tuple[str, str]]:
-    return [(code, isced_label(code)) for code in isced_fields()]
+    """(code, label) for every field in the interface language (built once per language)."""
+    return list(_isced_choices(_current_language()))
+
+
+@lru_cache(maxsize=8)
+def _isced_choices(language: str) -> tuple[tuple[str, str], ...]:
+    return tuple((code, _isced_label(code, language)) for code in isced_fields())
 
 
 def academic_year_label(first_year: int | None) -> str:
