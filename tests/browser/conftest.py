@@ -118,7 +118,7 @@ def field(page, label):
 
 
 def go(page, path):
-    page.goto(page.base_url + path)
+    return page.goto(page.base_url + path)
 
 
 def log_in(page, email, password=DEMO_PASSWORD):
@@ -186,9 +186,56 @@ def demo_ids(live_server):
             "event": event("Flamenco workshop for beginners"),
             "full_event": event("Flavours of the world: international potluck"),
             "past_event": event("Welcome week: campus tour and tapas"),
+            **_placement_ids(partner),
         }
     assert all(ids.values()), ids
     return ids
+
+
+def _placement_ids(partner) -> dict:
+    """The demo's finished placements call ("Spring semester …"): its published run, the demo student's offer,
+    nominations to the demo partner; and a draft second-round run of that call with one of its placements.
+
+    The demo publishes every run it makes, so the draft run (the only way to see the Move buttons and the
+    move form) is made here, once per session, unless an earlier lookup made it. The journey of
+    test_placements works on the other closed call ("Full-year exchange …"), which this leaves untouched.
+    """
+    from sqlalchemy import select
+
+    from exchange.applications.models import Application, Call
+    from exchange.auth.models import User
+    from exchange.extensions import db
+    from exchange.placements import services
+    from exchange.placements.models import MatchingRun, Nomination, NominationStatus, RunPlacement, RunStatus
+    call = db.session.scalar(select(Call).where(Call.title.like("Spring semester %")))
+    published = db.session.scalar(select(MatchingRun).where(MatchingRun.call_id == call.id,
+                                                            MatchingRun.status == RunStatus.published)
+                                  .order_by(MatchingRun.round))
+    draft = db.session.scalar(select(MatchingRun).where(MatchingRun.call_id == call.id,
+                                                        MatchingRun.status == RunStatus.draft)
+                              .order_by(MatchingRun.id))
+    if draft is None:
+        coordinator = db.session.scalar(select(User).where(User.email == "coordinator@demo.test"))
+        draft = services.run_matching(call, by=coordinator)
+        db.session.commit()
+    placement = db.session.scalar(select(RunPlacement).where(RunPlacement.run_id == draft.id)
+                                  .order_by(RunPlacement.place_id.is_(None), RunPlacement.id))
+    student = db.session.scalar(select(User).where(User.email == "student@demo.test"))
+    nominations = db.session.scalars(select(Nomination).join(Nomination.application)
+                                     .where(Application.call_id == call.id,
+                                            Nomination.institution_id == partner.institution_id)
+                                     .order_by(Nomination.id)).all()
+    pending = next(n for n in nominations if n.status is NominationStatus.nominated)
+    return {
+        "placement_call": call.id,
+        "published_run": published.id,
+        "draft_run": draft.id,
+        "draft_placement": placement.id,
+        "offer_application": db.session.scalar(select(Application.id).where(
+            Application.call_id == call.id, Application.student_id == student.id)),
+        "pending_nomination": pending.id,
+        "nominated_application": pending.application_id,
+    }
 
 
 @pytest.fixture
@@ -310,3 +357,26 @@ def follow(page, locator):
     """Click a link or button that loads a page, and wait for that page."""
     with page.expect_navigation():
         locator.click()
+
+
+def follow_confirming(page, locator) -> str:
+    """Click a button that asks "are you sure?" first (data-confirm: the browser's confirm dialog), answer OK, and
+    wait for the page it loads. Returns the question the dialog asked.
+
+    (Playwright dismisses dialogs nobody handles: without this the click would do nothing.)
+    """
+    questions = []
+
+    def accept(dialog):
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    follow(page, locator)
+    assert questions, "the button did not ask for confirmation"
+    return questions[0]
+
+
+def squash(text: str) -> str:
+    """Runs of white space (including the narrow no-break spaces of formatted times) as one plain space."""
+    return " ".join(text.split())

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5b48db3dd03d
+Revision ID: dc4a8d59b502
 Revises: 
-Create Date: 2026-11-26 03:03:19.731822
+Create Date: 2026-11-26 03:17:46.994750
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '5b48db3dd03d'
+revision = 'dc4a8d59b502'
 down_revision = None
 branch_labels = None
 depends_on = None
