@@ -55,7 +55,7 @@ def _pybabel(*args: str) -> None:
 @translate_cli.command("extract")
 def extract():
     """Extract marked strings into messages.pot."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "--no-location",
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_pgettext:1c,2", "--no-location",
              "--sort-output", "--project", "exchange", "-o", POT, "exchange", "templates")
 
 

@@ -7,6 +7,7 @@ import enum
 import secrets
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -69,7 +70,8 @@ class EventStatus(str, enum.Enum):
         return str(STATUS_LABELS[self.value])
 
 
-STATUS_LABELS = {"draft": _l("Draft"), "published": _l("Published"), "cancelled": _l("Cancelled")}
+STATUS_LABELS = {"draft": _l("Draft"), "published": lazy_pgettext("event", "Published"),
+                 "cancelled": lazy_pgettext("event", "Cancelled")}
 
 #: The event workflow, in one table.
 TRANSITIONS = {

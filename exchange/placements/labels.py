@@ -2,13 +2,14 @@
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_babel import ngettext
 
 from .models import NominationStatus, OfferStatus, RunStatus, UnplacedReason
 
 RUN_STATUS = {
     RunStatus.draft: _l("Draft"),
-    RunStatus.published: _l("Published"),
+    RunStatus.published: lazy_pgettext("matching run", "Published"),
     RunStatus.superseded: _l("Not published"),
 }
 RUN_BADGE = {RunStatus.draft: "warn", RunStatus.published: "ok", RunStatus.superseded: "inactive"}
@@ -17,7 +18,7 @@ OFFER_STATUS = {
     OfferStatus.offered: _l("Waiting for an answer"),
     OfferStatus.accepted: _l("Accepted"),
     OfferStatus.declined: _l("Declined"),
-    OfferStatus.expired: _l("Expired"),
+    OfferStatus.expired: lazy_pgettext("offer", "Expired"),
     OfferStatus.withdrawn: _l("Withdrawn"),
 }
 OFFER_BADGE = {OfferStatus.offered: "pending", OfferStatus.accepted: "accepted", OfferStatus.declined: "inactive",
@@ -28,7 +29,7 @@ NOMINATION_STATUS = {
     NominationStatus.nominated: _l("Nominated"),
     NominationStatus.accepted: _l("Accepted by partner"),
     NominationStatus.rejected: _l("Rejected by partner"),
-    NominationStatus.cancelled: _l("Cancelled"),
+    NominationStatus.cancelled: lazy_pgettext("nomination", "Cancelled"),
 }
 #: What the receiving partner sees.
 PARTNER_STATUS = {

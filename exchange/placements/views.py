@@ -290,7 +290,8 @@ def close_waitlist(call_id):
         flash(exc.message, "error")
         return render_call(call, exc.status)
     db.session.commit()
-    flash(_("The waiting list is closed: %(n)s students were told they have no place.", n=n), "success")
+    flash(ngettext("The waiting list is closed: %(num)s student was told they have no place.",
+                   "The waiting list is closed: %(num)s students were told they have no place.", n), "success")
     return redirect(url_for("placements.call", call_id=call.id))
 
 
@@ -338,7 +339,8 @@ def nominate_many(call_id):
         return render_nominations(call, exc.status)
     db.session.commit()
     if result.done:
-        flash(_("%(n)s students nominated to their partner universities.", n=len(result.done)), "success")
+        flash(ngettext("%(num)s student nominated to their partner university.",
+                       "%(num)s students nominated to their partner universities.", len(result.done)), "success")
     for application, message in result.refused:
         flash(_("%(name)s: %(message)s", name=application.full_name, message=message), "error")
     return redirect(url_for("placements.nominations", call_id=call.id))

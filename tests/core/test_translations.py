@@ -20,7 +20,7 @@ def extracted(tmp_path_factory):
     """The messages the code and templates have now (not the committed .pot, which may be stale)."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     pybabel = os.path.join(os.path.dirname(sys.executable), "pybabel")
-    subprocess.run([pybabel, "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+    subprocess.run([pybabel, "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_pgettext:1c,2",
                     "--no-location", "-o", str(pot), "exchange", "templates"], check=True, cwd=ROOT)
     with open(pot, "rb") as fh:
         return read_po(fh)
