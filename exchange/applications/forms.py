@@ -1,8 +1,6 @@
 """Forms of the applications domain: the call (coordinators), the student's steps, the review."""
-import csv
 from datetime import date, datetime, timezone
 from functools import lru_cache
-from pathlib import Path
 
 from flask_babel import get_timezone
 from flask_babel import gettext as _
@@ -59,11 +57,8 @@ def to_local(value: datetime | None) -> datetime | None:
 
 @lru_cache(maxsize=1)
 def isced_broad_fields() -> list[tuple[str, str]]:
-    from ..core import reference
-    path = Path(reference.__file__).with_name("data") / "isced_f_2013.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        broad = {row["broad_code"]: row["broad_name"] for row in csv.DictReader(fh)}
-    return [(code, f"{code} – {name}") for code, name in sorted(broad.items())]
+    from ..core.reference import ISCED_BROAD_FIELDS
+    return [(code, f"{code} – {name}") for code, name in sorted(ISCED_BROAD_FIELDS.items())]
 
 
 def eqf_choices():

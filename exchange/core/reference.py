@@ -21,6 +21,23 @@ EQF_LEVELS = {
 }
 
 
+#: ISCED-F 2013 broad fields (the first two digits of a code), named for translation.
+ISCED_BROAD_FIELDS = {
+    "00": _l("Generic programmes and qualifications"),
+    "01": _l("Education"),
+    "02": _l("Arts and humanities"),
+    "03": _l("Social sciences, journalism and information"),
+    "04": _l("Business, administration and law"),
+    "05": _l("Natural sciences, mathematics and statistics"),
+    "06": _l("Information and Communication Technologies (ICTs)"),
+    "07": _l("Engineering, manufacturing and construction"),
+    "08": _l("Agriculture, forestry, fisheries and veterinary"),
+    "09": _l("Health and welfare"),
+    "10": _l("Services"),
+    "99": _l("Field unknown"),
+}
+
+
 def cefr_rank(level: str | None) -> int:
     """A1 → 1 … C2 → 6; unknown or empty → 0."""
     try:
