@@ -263,6 +263,11 @@ class Application(db.Model):
     placed_institution: Mapped[PartnerInstitution | None] = relationship(foreign_keys=[placed_institution_id])
 
     @property
+    def scored_review_count(self) -> int:
+        """How many of the (loaded) reviews have a total."""
+        return sum(1 for review in self.reviews if review.total is not None)
+
+    @property
     def is_editable(self) -> bool:
         """The student may change the content (a draft, or after a request for changes)."""
         return is_editable(self.status)
@@ -276,6 +281,13 @@ class Application(db.Model):
 
     def __repr__(self) -> str:
         return f"<Application {self.id} call={self.call_id} {self.status.value}>"
+
+
+# The pipeline sorted by score (best first, unscored last): `ORDER BY score DESC NULLS LAST, id` reads its page
+# from this index instead of sorting every application of the call. PostgreSQL only: SQLite cannot put NULLS LAST
+# in an index (and sorts NULLs last on DESC anyway); migrations/env.py writes it guarded by the dialect.
+Index("ix_applications_call_score_rank", Application.call_id, Application.score.desc().nulls_last(),
+      Application.id).ddl_if(dialect="postgresql")
 
 
 class LanguageSkill(db.Model):

@@ -8,7 +8,8 @@ from sqlalchemy.orm import selectinload
 from ..auth.models import User
 from ..extensions import db
 from . import services
-from .models import Application, ApplicationChoice, Call
+from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
+from .models import Application, ApplicationChoice, Call, CallPlace
 from .workflow import NEEDS_STAFF_ACTION
 from .workflow import ApplicationStatus as S
 
@@ -69,12 +70,52 @@ def query(call: Call, filters: Filters, for_export: bool = False):
     descending = filters.sort.startswith("-")
     order = column.desc() if descending else column.asc()
     q = q.order_by(order.nulls_last(), Application.id)
-    options = [selectinload(Application.student), selectinload(Application.reviews),
-               selectinload(Application.choices).selectinload(ApplicationChoice.place)
-               .options(*services.place_loader())]
+    options = [selectinload(Application.student), selectinload(Application.reviews)]
     if for_export:
-        options += [selectinload(Application.languages), selectinload(Application.documents)]
+        options += [selectinload(Application.choices).selectinload(ApplicationChoice.place)
+                    .options(*services.place_loader()),
+                    selectinload(Application.languages), selectinload(Application.documents)]
+    # The page shows only the partners' names of the choices: see choice_partners.
     return q.options(*options)
+
+
+def only_status_filter(filters: Filters) -> bool:
+    return (not filters.q and not filters.place_id and not filters.field and not filters.level
+            and filters.score_min is None and filters.score_max is None)
+
+
+def paginate(call: Call, filters: Filters, counts: dict, per_page: int = 25):
+    """A page of the pipeline. Filtered by status alone (the usual view), the total is already in `counts`
+    (status_counts): no second count of the call's applications."""
+    if not only_status_filter(filters):
+        return db.paginate(query(call, filters), per_page=per_page, error_out=False)
+    page = db.paginate(query(call, filters), per_page=per_page, error_out=False, count=False)
+    if filters.status == "needs_action":
+        page.total = counts["needs_action"]
+    elif filters.status in S.__members__:
+        page.total = counts[S(filters.status)]
+    else:
+        page.total = counts["total"]
+    return page
+
+
+def choice_partners(applications) -> dict[int, list[str]]:
+    """{application id: [partner name of each choice, by rank]} in one query of plain rows (no ORM objects)."""
+    ids = [a.id for a in applications]
+    names: dict[int, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return names
+    rows = db.session.execute(
+        select(ApplicationChoice.application_id, PartnerInstitution.name)
+        .join(CallPlace, CallPlace.id == ApplicationChoice.place_id)
+        .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+        .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+        .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+        .where(ApplicationChoice.application_id.in_(ids))
+        .order_by(ApplicationChoice.application_id, ApplicationChoice.rank))
+    for application_id, name in rows:
+        names[application_id].append(name)
+    return names
 
 
 def status_counts(call: Call) -> dict:

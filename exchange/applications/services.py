@@ -24,7 +24,7 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import STAFF, Role, User
 from ..core import audit, mail, uploads
@@ -55,6 +55,15 @@ def place_loader():
     return (selectinload(CallPlace.condition).selectinload(CooperationCondition.agreement)
             .selectinload(Agreement.partner),
             selectinload(CallPlace.condition).selectinload(CooperationCondition.languages))
+
+
+def place_loader_joined():
+    """Like place_loader, with the condition, its agreement and partner (many-to-one, never NULL) joined to the
+    places' own query: one query instead of four when the places are loaded as a collection (selectinload of
+    the choices). Not worth it where the places usually are not there (four joins planned for nothing)."""
+    return (joinedload(CallPlace.condition, innerjoin=True).joinedload(CooperationCondition.agreement, innerjoin=True)
+            .joinedload(Agreement.partner, innerjoin=True),
+            joinedload(CallPlace.condition, innerjoin=True).selectinload(CooperationCondition.languages))
 
 
 def get_call(call_id: int) -> Call | None:

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import STAFF, Role
@@ -108,12 +108,12 @@ def index():
     applications = db.session.scalars(
         select(Application).where(Application.student_id == current_user.id)
         .order_by(Application.created_at.desc())
-        .options(selectinload(Application.call).selectinload(Call.criteria),
+        .options(joinedload(Application.call, innerjoin=True).selectinload(Call.criteria),
                  selectinload(Application.languages), selectinload(Application.documents),
-                 selectinload(Application.comments).selectinload(ApplicationComment.author),
-                 selectinload(Application.history).selectinload(StatusChange.by),
-                 selectinload(Application.choices).selectinload(ApplicationChoice.place)
-                 .options(*services.place_loader()))).all()
+                 selectinload(Application.comments).joinedload(ApplicationComment.author),
+                 selectinload(Application.history).joinedload(StatusChange.by),
+                 selectinload(Application.choices).joinedload(ApplicationChoice.place, innerjoin=True)
+                 .options(*services.place_loader_joined()))).all()
     # The calls still to apply to, with their destinations counted in SQL (a large call has hundreds).
     open_calls = services.open_calls_without(current_user.id)
     progress = {a.id: services.progress(a) for a in applications if a.is_editable}

@@ -8,8 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, Length, Optional, ValidationError
-from wtforms.widgets import Select
+from wtforms.widgets import Select, html_params
 
 from .reference import COUNTRY_CODES, LANGUAGE_CODES, isced_fields
 
@@ -105,6 +106,44 @@ class FastSelect(Select):
     `html_params` (sorting and cleaning the attribute names), which made the select the most expensive part
     of those pages. Options with extra attributes still go through WTForms.
     """
+
+    def __call__(self, field, **kwargs):
+        pairs = self._plain_pairs(field)
+        if pairs is None:
+            return super().__call__(field, **kwargs)
+        # Plain (value, label) options (the usual case): one loop, no Choice objects, the same HTML.
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in self.validation_attrs:
+            if k not in kwargs and getattr(flags, k, False):
+                kwargs[k] = getattr(flags, k)
+        coerce, data = field.coerce, field.data
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        append = html.append
+        for value, label in pairs:
+            selected = "selected " if coerce(value) == data else ""
+            shown = escape(label or value)
+            if value is None or isinstance(value, bool):
+                value = str(value)
+            append(f'<option {selected}value="{escape(value)}">{shown}</option>')
+        html.append("</select>")
+        return Markup("".join(html))
+
+    def _plain_pairs(self, field):
+        """[(value, label)] when the field's choices are a list of pairs or of SelectChoice without attributes
+        or option groups; None otherwise (WTForms renders those)."""
+        choices = getattr(field, "choices", None)
+        if self.multiple or type(field).iter_choices is not SelectField.iter_choices or type(choices) is not list:
+            return None
+        pairs = []
+        for choice in choices:
+            if type(choice) is tuple and len(choice) == 2:
+                pairs.append(choice)
+            elif type(choice) is SelectChoice and not choice.render_kw and choice.optgroup is None:
+                pairs.append((choice.value, choice.label))
+            else:
+                return None
+        return pairs
 
     @classmethod
     def render_option(cls, choice, **kwargs):

@@ -21,8 +21,10 @@ REQUIRED = _l("This field is required.")
 
 
 def _choices(pairs, blank=None):
-    result = [SelectChoice("", blank)] if blank is not None else []
-    return result + [SelectChoice(str(value), label) for value, label in pairs]
+    # Plain (value, label) tuples: WTForms reads them as SelectChoice, and FastSelect renders them in one loop
+    # (the filters list every partner).
+    result = [("", blank)] if blank is not None else []
+    return result + [(str(value), label) for value, label in pairs]
 
 
 def _int_or_none(value):

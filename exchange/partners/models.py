@@ -90,8 +90,14 @@ class AgreementStatus(str, enum.Enum):
     @property
     def label(self) -> str:
         from flask_babel import gettext as _
-        return {"draft": _("Draft"), "active": _("Active"), "terminated": _("Terminated"),
-                "expired": _("Expired")}[self.value]
+        # One translation per call (a list page asks for it on every row).
+        if self is AgreementStatus.active:
+            return _("Active")
+        if self is AgreementStatus.draft:
+            return _("Draft")
+        if self is AgreementStatus.terminated:
+            return _("Terminated")
+        return _("Expired")
 
 
 #: Stored status → stored statuses an edit may move it to (termination has its own action).

@@ -485,11 +485,14 @@ def status_condition(status: AgreementStatus, academic_year: int | None = None):
     return Agreement.status == status
 
 
-def search_agreements(user, filters: AgreementFilters, sort: str | None = "partner") -> Select:
+def search_agreements(user, filters: AgreementFilters, sort: str | None = "partner",
+                      with_languages: bool = True) -> Select:
+    """with_languages=False: the conditions without their language requirements (pages that only count places)."""
+    conditions = selectinload(Agreement.conditions)
     query = (select(Agreement).join(Agreement.partner)
              .where(visible_agreements(user))
              .options(contains_eager(Agreement.partner),
-                      selectinload(Agreement.conditions).selectinload(CooperationCondition.languages)))
+                      conditions.selectinload(CooperationCondition.languages) if with_languages else conditions))
     if filters.partner_id:
         query = query.where(Agreement.partner_id == filters.partner_id)
     if filters.country:

@@ -399,7 +399,7 @@ def partners_panel(user):
             return None
         year = current_academic_year()
         query = services.search_agreements(user, services.AgreementFilters(status=AgreementStatus.active),
-                                           sort="-last_year")
+                                           sort="-last_year", with_languages=False)
         active = db.session.scalars(query.limit(5)).all()
         count = services.active_agreement_counts([institution.id], year).get(institution.id, 0)
         return Panel("partners/_panel_partner.html", {"institution": institution, "agreements": active,

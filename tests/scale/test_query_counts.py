@@ -98,8 +98,39 @@ def test_pipeline_list(app, scale):
         .order_by(Application.score.desc())).all()
     threshold = scores[2]
     base = f"/applications/manage/calls/{call_id}?status=eligible&sort=-score"
-    assert_same_queries(app, (coordinator, f"{base}&score_min={threshold}"), (coordinator, base),
+    # With a filter besides the status (the pagination counts the rows) ...
+    assert_same_queries(app, (coordinator, f"{base}&score_min={threshold}"), (coordinator, f"{base}&score_min=0"),
                         r"/applications/manage/applications/(\d+)")
+    # ... and by status alone (the total comes from the status tiles): the rarest status against the eligible.
+    rare = db.session.execute(select(Application.status, func.count()).where(
+        Application.call_id == call_id, Application.status != S.draft).group_by(Application.status)
+        .order_by(func.count(), Application.status)).first()[0]
+    assert_same_queries(app, (coordinator, f"/applications/manage/calls/{call_id}?status={rare.value}&sort=-score"),
+                        (coordinator, base), r"/applications/manage/applications/(\d+)")
+
+
+def test_pipeline_filtered_by_status_counts_once(app, scale):
+    """Filtered by status alone, the page's total comes from the status tiles: the applications of the call are
+    counted once (GROUP BY status), not again for the pagination."""
+    coordinator = scale.login("coordinator")
+    call_id = scale.summary.call_id
+    for query in ("status=eligible&sort=-score", "status=needs_action", ""):
+        html, counter = measure(app, coordinator, f"/applications/manage/calls/{call_id}?{query}")
+        counts = [s for s in counter.statements if "count(" in s.lower() and "applications" in s]
+        assert len(counts) == 1, counter.report()
+        assert counter.count <= 10, counter.report()
+    html, counter = measure(app, coordinator, f"/applications/manage/calls/{call_id}?status=eligible&q=a")
+    assert len([s for s in counter.statements if "count(" in s.lower() and "applications" in s]) == 2
+
+
+def test_pipeline_total_matches_the_status_tile(app, scale):
+    coordinator = scale.login("coordinator")
+    call_id = scale.summary.call_id
+    eligible = db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.call_id == call_id, Application.status == S.eligible))
+    html, _counter = measure(app, coordinator, f"/applications/manage/calls/{call_id}?status=eligible")
+    if eligible > 25:
+        assert f"{eligible} results" in html
 
 
 def test_application_review_page(app, scale):
@@ -107,6 +138,9 @@ def test_application_review_page(app, scale):
     few, many = applications_with_choices(scale.summary.call_id)
     assert_same_queries(app, (coordinator, f"/applications/manage/applications/{few.id}"),
                         (coordinator, f"/applications/manage/applications/{many.id}"))
+    # The place → condition → agreement → partner chain of the choices is one query, not four.
+    _html, counter = measure(app, coordinator, f"/applications/manage/applications/{many.id}")
+    assert counter.count <= 13, counter.report()
 
 
 def test_application_page_of_the_student(app, scale):
