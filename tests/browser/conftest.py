@@ -187,6 +187,7 @@ def demo_ids(live_server):
             "full_event": event("Flavours of the world: international potluck"),
             "past_event": event("Welcome week: campus tour and tapas"),
             **_placement_ids(partner),
+            **_certificate_ids(),
         }
     assert all(ids.values()), ids
     return ids
@@ -235,6 +236,31 @@ def _placement_ids(partner) -> dict:
             Application.call_id == call.id, Application.student_id == student.id)),
         "pending_nomination": pending.id,
         "nominated_application": pending.application_id,
+    }
+
+
+def _certificate_ids() -> dict:
+    """The demo's certificates: the demo student's valid certificate of participation (its event too) and the
+    revoked one (fixed verification codes, see exchange/certificates/demo.py); a placed application (with a
+    completed exchange recorded when the demo has one) and its call, for the placement and completion pages."""
+    from sqlalchemy import select
+
+    from exchange.applications.models import Application
+    from exchange.certificates.demo import REVOKED_CODE, VALID_CODE
+    from exchange.certificates.kinds import PLACED_STATUSES
+    from exchange.certificates.models import Certificate, CompletionRecord
+    from exchange.extensions import db
+    valid = db.session.scalar(select(Certificate).where(Certificate.code == VALID_CODE))
+    placed = (select(Application).where(Application.status.in_(PLACED_STATUSES),
+                                        Application.placed_place_id.is_not(None)).order_by(Application.id))
+    application = (db.session.scalar(placed.where(Application.id.in_(select(CompletionRecord.application_id))))
+                   or db.session.scalar(placed))
+    return {
+        "certificate": valid.id,
+        "certificate_event": valid.event_id,
+        "revoked_certificate": db.session.scalar(select(Certificate.id).where(Certificate.code == REVOKED_CODE)),
+        "certificate_call": application.call_id,
+        "placed_application": application.id,
     }
 
 

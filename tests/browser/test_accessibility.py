@@ -11,7 +11,8 @@ APPLICATION_STEPS = ["personal", "study", "languages", "motivation", "destinatio
 RUN_TABS = ["places", "placed", "unplaced", "adjustments"]
 
 PAGES = {
-    None: ["/", "/auth/login", "/auth/signup", "/auth/forgot", "/applications/calls"],
+    None: ["/", "/auth/login", "/auth/signup", "/auth/forgot", "/applications/calls",
+           "/verify/demo-valid-certificate", "/verify/demo-revoked-certificate"],
     "student": [
         "/", "/auth/account",
         "/applications/calls", "/applications/",
@@ -21,6 +22,7 @@ PAGES = {
         "/events/mine",
         "/placements/my/{offer_application}", "/placements/partners/{institution}",
         "/placements/calls/{open_call}/destinations",
+        "/certificates/mine",
     ],
     "coordinator": [
         "/", "/auth/account",
@@ -45,6 +47,10 @@ PAGES = {
         "/placements/applications/{nominated_application}/nominate",
         "/placements/nominations/{pending_nomination}/cancel",
         "/placements/partners/{institution}", "/placements/partners/{institution}/factsheet",
+        "/certificates/", "/certificates/{certificate}", "/certificates/{revoked_certificate}",
+        "/certificates/events", "/certificates/events/{certificate_event}",
+        "/certificates/calls", "/certificates/calls/{certificate_call}",
+        "/certificates/applications/{placed_application}/completion",
     ],
     "partner": [
         "/", "/auth/account",
@@ -52,8 +58,10 @@ PAGES = {
         "/events/", "/events/{event}",
         "/placements/incoming", "/placements/incoming?status=nominated", "/placements/incoming/{pending_nomination}",
         "/placements/factsheet", "/placements/partners/{institution}",
+        "/certificates/nominees",
     ],
-    "admin": ["/", "/admin/users", "/admin/users/invite", "/admin/users/{student}", "/admin/audit"],
+    "admin": ["/", "/admin/users", "/admin/users/invite", "/admin/users/{student}", "/admin/audit",
+              "/certificates/settings"],
 }
 
 
