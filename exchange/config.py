@@ -45,6 +45,14 @@ class Config:
     # Per address, on the forms that guessers and spammers use (a sign-in, sign-up, reset request).
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "30 per minute")
 
+    # Background jobs (with REDIS_URL) and bulk certificate rendering
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "exchange")
+    JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", "3600"))
+    CERTIFICATE_RENDER_PROCESSES = (int(os.environ["CERTIFICATE_RENDER_PROCESSES"])
+                                    if os.environ.get("CERTIFICATE_RENDER_PROCESSES") else None)  # None: min(2, CPUs)
+    CERTIFICATE_CHUNK_SIZE = int(os.environ.get("CERTIFICATE_CHUNK_SIZE", "50"))
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "60 per minute")
+
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
