@@ -1,8 +1,7 @@
 """Forms of the applications domain: the call (coordinators), the student's steps, the review."""
-from datetime import date, datetime, timezone
+from datetime import date
 from functools import lru_cache
 
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -39,20 +38,6 @@ def _int_or_none(value):
         return int(value)
     except (TypeError, ValueError):
         return value  # left as is: the field's validation refuses it with a message
-
-
-def to_utc(value: datetime | None) -> datetime | None:
-    """A naive date-time typed in the viewer's time zone → aware UTC."""
-    if value is None:
-        return None
-    return get_timezone().localize(value).astimezone(timezone.utc)
-
-
-def to_local(value: datetime | None) -> datetime | None:
-    """Aware UTC → naive date-time in the viewer's time zone (to fill a datetime-local input)."""
-    if value is None:
-        return None
-    return value.astimezone(get_timezone()).replace(tzinfo=None)
 
 
 @lru_cache(maxsize=1)

@@ -12,13 +12,13 @@ from ..auth.models import User
 from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm
-from ..core.types import utcnow
+from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..partners.models import MobilityType
 from . import bp, exports, pipeline, services
 from .access import can_see_support_needs
 from .forms import (AssignReviewerForm, BulkForm, CallForm, CommentForm, DecisionForm, PipelineFilterForm,
-                    score_form, to_local, to_utc)
+                    score_form)
 from .labels import DOCUMENT_LABELS, STATUS_LABELS
 from .models import Application, ApplicationChoice, Call, CallPeriod, Review, StatusChange
 from .scoring import GpaScale

@@ -29,3 +29,25 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+def to_utc(value: datetime | None, tz=None) -> datetime | None:
+    """A naive date-time typed in the viewer's time zone (or `tz`) → aware UTC; aware values are converted."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        if tz is None:
+            from flask_babel import get_timezone
+            tz = get_timezone()
+        value = tz.localize(value) if hasattr(tz, "localize") else value.replace(tzinfo=tz)
+    return value.astimezone(timezone.utc)
+
+
+def to_local(value: datetime | None, tz=None) -> datetime | None:
+    """Aware UTC → naive wall-clock time in the viewer's time zone (or `tz`), as a datetime-local input shows."""
+    if value is None:
+        return None
+    if tz is None:
+        from flask_babel import get_timezone
+        tz = get_timezone()
+    return value.astimezone(tz).replace(tzinfo=None)

@@ -1,11 +1,12 @@
 """Times shown in the viewer's (or an email recipient's) time zone and language."""
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_interval, format_skeleton
 from flask import current_app
 from flask_babel import get_locale, get_timezone
+from ..core.types import to_local, to_utc
 
 
 def zone(name: str | None = None) -> ZoneInfo:
@@ -33,18 +34,12 @@ def viewer_locale() -> Locale:
 
 def to_local_naive(value: datetime | None, tz: ZoneInfo | None = None) -> datetime | None:
     """UTC → wall-clock time in the zone, without tzinfo (what a datetime-local input shows)."""
-    if value is None:
-        return None
-    return value.astimezone(tz or zone()).replace(tzinfo=None)
+    return to_local(value, tz or zone())
 
 
 def from_local_naive(value: datetime | None, tz: ZoneInfo | None = None) -> datetime | None:
     """Wall-clock time typed in the zone → aware UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz or zone())
-    return value.astimezone(timezone.utc)
+    return to_utc(value, tz or zone())
 
 
 def _hour_skeleton(locale: Locale) -> str:

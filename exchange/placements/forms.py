@@ -1,7 +1,5 @@
 """Forms of the placements domain: publishing, manual moves, answers to offers, nominations, factsheets."""
-from datetime import datetime, timezone
 
-from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DateTimeLocalField, SelectMultipleField, StringField, TextAreaField
@@ -19,20 +17,6 @@ from .services import REASON_MAX
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-
-
-def to_utc(value: datetime | None) -> datetime | None:
-    """A naive date-time typed in the viewer's time zone → aware UTC."""
-    if value is None:
-        return None
-    return get_timezone().localize(value).astimezone(timezone.utc)
-
-
-def to_local(value: datetime | None) -> datetime | None:
-    """Aware UTC → naive date-time in the viewer's time zone (to fill a datetime-local input)."""
-    if value is None:
-        return None
-    return value.astimezone(get_timezone()).replace(tzinfo=None)
 
 
 def reason_field(label, required=True, description=None):

@@ -27,12 +27,12 @@ from ..core.forms import EmptyForm, put_error
 from ..core.i18n import country_name, language_name
 from ..core.navigation import nav_item
 from ..core.reference import academic_year_label, isced_label
-from ..core.types import utcnow
+from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
 from . import bp, services
 from .forms import (CancelNominationForm, FactsheetForm, IncomingFilterForm, MoveForm, NominateForm, PublishForm,
-                    RejectForm, RespondForm, SharingForm, to_local, to_utc)
+                    RejectForm, RespondForm, SharingForm)
 from .labels import PARTNER_STATUS, TemplateLabels
 from .models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
                      PartnerFactsheet, RunPlacement, RunStatus)

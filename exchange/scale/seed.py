@@ -33,7 +33,7 @@ import random
 import string
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
@@ -51,6 +51,7 @@ from ..core.reference import isced_fields
 from ..core.types import utcnow
 from ..events.models import (Audience, Event, EventCategory, EventQuestion, EventStatus, QuestionKind, Registration,
                              RegistrationAnswer, RegistrationStatus)
+from ..demo import minimal_pdf
 from ..extensions import db
 from ..partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction, HomeInstitution,
                                LanguageRequirement, MobilityType, PartnerContact, PartnerInstitution,
@@ -898,25 +899,4 @@ def vacuum(tables: list[str]) -> None:
             conn.execute(text("ANALYZE"))
 
 
-def _pdf_bytes(title: str) -> bytes:
-    """A small valid one-page PDF, the content of every generated document."""
-    stream = f"BT /F1 18 Tf 72 760 Td ({title}) Tj ET\n"
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
-               "/Contents 4 0 R >>",
-               f"<< /Length {len(stream)} >>\nstream\n{stream}endstream",
-               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
-
-
-DEMO_PDF = _pdf_bytes("Scale data set: a generated document")
+DEMO_PDF = minimal_pdf("Scale data set: a generated document")
