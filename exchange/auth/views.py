@@ -52,9 +52,12 @@ limit_posts = limiter.limit(auth_rate_limit, methods=["POST"])
 
 
 def start_session(user: User, remember: bool = False) -> None:
+    language = session.get("lang")  # the visitor's choice in the language switcher survives the login
     session.clear()  # a fresh session at every login
     login_user(user, remember=remember)
     session.permanent = True
+    if language:
+        session["lang"] = language
 
 
 def demo_logins_available() -> bool:

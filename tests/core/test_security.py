@@ -117,3 +117,11 @@ def test_language_switcher_refuses_foreign_next(client, db):
 def test_accept_language_is_honoured(client, db):
     html = client.get("/auth/login", headers={"Accept-Language": "es-ES,es;q=0.9"}).get_data(as_text=True)
     assert 'lang="es"' in html
+
+
+def test_language_chosen_before_login_is_kept(client, make_user, db):
+    make_user(email="carla@example.org", password="Bright-Lantern-42")
+    db.session.commit()
+    client.post("/language", data={"lang": "es"})
+    client.post("/auth/login", data={"email": "carla@example.org", "password": "Bright-Lantern-42"})
+    assert 'lang="es"' in client.get("/").get_data(as_text=True)
