@@ -481,34 +481,32 @@ def _registration_in(event: Event, registration_id: int) -> Registration:
                                                           Registration.event_id == event.id))
 
 
-@bp.post("/<int:event_id>/checkin/<int:registration_id>")
-@staff_required
-def checkin_registration(event_id, registration_id):
+def _change_checkin(event_id: int, registration_id: int, action, message, category: str):
+    """Check a registration in (or undo it) from the attendee list, then back to the check-in page."""
     event = _managed_event(event_id)
     registration = _registration_in(event, registration_id)
     try:
-        services.check_in(event, registration, by=current_user)
+        action(event, registration, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()
         return _render_checkin(event, CheckInForm(formdata=None), status=exc.status, error=exc.message)
     db.session.commit()
-    flash(_("%(name)s has checked in.", name=registration.user.name), "success")
+    flash(message(registration.user.name), category)
     return redirect(url_for("events.checkin", event_id=event.id), code=303)
+
+
+@bp.post("/<int:event_id>/checkin/<int:registration_id>")
+@staff_required
+def checkin_registration(event_id, registration_id):
+    return _change_checkin(event_id, registration_id, services.check_in,
+                           lambda name: _("%(name)s has checked in.", name=name), "success")
 
 
 @bp.post("/<int:event_id>/checkin/<int:registration_id>/undo")
 @staff_required
 def undo_checkin(event_id, registration_id):
-    event = _managed_event(event_id)
-    registration = _registration_in(event, registration_id)
-    try:
-        services.undo_check_in(event, registration, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        return _render_checkin(event, CheckInForm(formdata=None), status=exc.status, error=exc.message)
-    db.session.commit()
-    flash(_("The check-in of %(name)s has been undone.", name=registration.user.name), "info")
-    return redirect(url_for("events.checkin", event_id=event.id), code=303)
+    return _change_checkin(event_id, registration_id, services.undo_check_in,
+                           lambda name: _("The check-in of %(name)s has been undone.", name=name), "info")
 
 
 # --- Navigation and the home page ---------------------------------------------------------------------
