@@ -111,38 +111,27 @@ def edit(institution_id):
     return render_template("partners/form.html", form=form, institution=institution), form_status(form)
 
 
-@bp.route("/institutions/<int:institution_id>/contacts/new", methods=["GET", "POST"])
+@bp.route("/institutions/<int:institution_id>/contacts/new", methods=["GET", "POST"], endpoint="add_contact")
+@bp.route("/institutions/<int:institution_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"],
+          endpoint="edit_contact")
 @staff_required
-def add_contact(institution_id):
+def contact_form(institution_id, contact_id=None):
+    """Add a contact, or edit one when `contact_id` is given."""
     institution = get_institution(institution_id)
-    form = ContactForm()
-    if form.validate_on_submit():
-        try:
-            services.add_contact(institution, form.name.data, form.role.data, form.email.data, form.phone.data)
-        except WorkflowError as exc:
-            put_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("The contact has been added."), "success")
-            return redirect(url_for("partners.detail", institution_id=institution.id, _anchor="contacts"))
-    return render_template("partners/contact_form.html", form=form, institution=institution,
-                           contact=None), form_status(form)
-
-
-@bp.route("/institutions/<int:institution_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
-@staff_required
-def edit_contact(institution_id, contact_id):
-    institution = get_institution(institution_id)
-    contact = get_contact(institution.id, contact_id)
+    contact = get_contact(institution.id, contact_id) if contact_id else None
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
+        values = (form.name.data, form.role.data, form.email.data, form.phone.data)
         try:
-            services.update_contact(contact, form.name.data, form.role.data, form.email.data, form.phone.data)
+            if contact:
+                services.update_contact(contact, *values)
+            else:
+                services.add_contact(institution, *values)
         except WorkflowError as exc:
             put_error(form, exc, "name")
         else:
             db.session.commit()
-            flash(_("The contact has been updated."), "success")
+            flash(_("The contact has been updated.") if contact else _("The contact has been added."), "success")
             return redirect(url_for("partners.detail", institution_id=institution.id, _anchor="contacts"))
     return render_template("partners/contact_form.html", form=form, institution=institution,
                            contact=contact), form_status(form)
@@ -309,14 +298,21 @@ def terminate_agreement(agreement_id):
     return render_template("partners/terminate.html", form=form, agreement=agreement), status
 
 
-@bp.route("/agreements/<int:agreement_id>/conditions/new", methods=["GET", "POST"])
+@bp.route("/agreements/<int:agreement_id>/conditions/new", methods=["GET", "POST"], endpoint="add_condition")
+@bp.route("/agreements/<int:agreement_id>/conditions/<int:condition_id>/edit", methods=["GET", "POST"],
+          endpoint="edit_condition")
 @staff_required
-def add_condition(agreement_id):
+def condition_form(agreement_id, condition_id=None):
+    """Add a cooperation condition, or edit one when `condition_id` is given."""
     agreement = get_agreement(agreement_id)
-    form = ConditionForm()
+    condition = get_condition(agreement.id, condition_id) if condition_id else None
+    form = ConditionForm(condition=condition) if condition else ConditionForm()
     if form.validate_on_submit():
         try:
-            services.add_condition(agreement, _condition_data(form))
+            if condition:
+                services.update_condition(condition, _condition_data(form))
+            else:
+                services.add_condition(agreement, _condition_data(form))
         except WorkflowError as exc:
             db.session.rollback()
             if exc.code == "terminated":
@@ -325,30 +321,8 @@ def add_condition(agreement_id):
             put_error(form, exc, "isced_code")
         else:
             db.session.commit()
-            flash(_("The cooperation condition has been added."), "success")
-            return redirect(url_for("partners.agreement", agreement_id=agreement.id, _anchor="conditions"))
-    return render_template("partners/condition_form.html", form=form, agreement=agreement,
-                           condition=None), form_status(form)
-
-
-@bp.route("/agreements/<int:agreement_id>/conditions/<int:condition_id>/edit", methods=["GET", "POST"])
-@staff_required
-def edit_condition(agreement_id, condition_id):
-    agreement = get_agreement(agreement_id)
-    condition = get_condition(agreement.id, condition_id)
-    form = ConditionForm(condition=condition)
-    if form.validate_on_submit():
-        try:
-            services.update_condition(condition, _condition_data(form))
-        except WorkflowError as exc:
-            db.session.rollback()
-            if exc.code == "terminated":
-                flash(exc.message, "error")
-                return redirect(url_for("partners.agreement", agreement_id=agreement_id))
-            put_error(form, exc, "isced_code")
-        else:
-            db.session.commit()
-            flash(_("The cooperation condition has been updated."), "success")
+            flash(_("The cooperation condition has been updated.") if condition
+                  else _("The cooperation condition has been added."), "success")
             return redirect(url_for("partners.agreement", agreement_id=agreement.id, _anchor="conditions"))
     return render_template("partners/condition_form.html", form=form, agreement=agreement,
                            condition=condition), form_status(form)
