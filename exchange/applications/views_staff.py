@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..auth.models import User
 from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm
+from ..core.forms import EmptyForm, form_status
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..partners.models import MobilityType
@@ -109,8 +109,7 @@ def call_form_page(call: Call | None):
         flash(_("The call has been saved."), "success")
         return redirect(url_for("applications.call_places", call_id=call.id) if not call.places
                         else url_for("applications.pipeline", call_id=call.id))
-    return render_template("applications/call_form.html", form=form, call=call), (
-        422 if form.is_submitted() else 200)
+    return render_template("applications/call_form.html", form=form, call=call), form_status(form)
 
 
 @bp.route("/manage/calls/new", methods=["GET", "POST"])

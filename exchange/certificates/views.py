@@ -16,6 +16,7 @@ from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
 from ..core.navigation import nav_item
 from ..core.uploads import send_upload
+from ..core.forms import form_status, put_error
 from ..events.models import Event
 from ..extensions import db, limiter
 from ..jobs.services import start_job
@@ -35,15 +36,6 @@ PER_PAGE = 25
 @verify_bp.context_processor
 def certificate_helpers():
     return {"period_label": period_label}
-
-
-def form_status(form) -> int:
-    return 422 if form.is_submitted() else 200
-
-
-def put_error(form, exc: WorkflowError, default: str) -> None:
-    name = exc.field if exc.field and exc.field in form else default
-    form[name].errors = [*form[name].errors, exc.message]
 
 
 def get_certificate(certificate_id: int) -> Certificate:

@@ -18,6 +18,7 @@ from ..core.mail import external_url
 from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..core.uploads import IMAGE_KINDS, delete_upload, save_upload, send_upload
+from ..core.forms import form_status
 from ..extensions import db
 from ..partners.models import PartnerInstitution
 from . import bp, display, ical, monthgrid, services
@@ -280,7 +281,7 @@ def _save_event(form: EventForm, event: Event | None):
 @staff_required
 def create():
     form = _event_form()
-    status = 422 if form.is_submitted() else 200
+    status = form_status(form)
     if form.validate_on_submit():
         try:
             event, _promoted = _save_event(form, None)
@@ -301,7 +302,7 @@ def edit(event_id):
     form = _event_form(obj=event)
     if not form.is_submitted():
         _fill_local_times(form, event)
-    status = 422 if form.is_submitted() else 200
+    status = form_status(form)
     if form.validate_on_submit():
         try:
             event, promoted = _save_event(form, event)
@@ -336,7 +337,7 @@ def publish(event_id):
 def cancel(event_id):
     event = _managed_event(event_id)
     form = CancelEventForm()
-    status = 422 if form.is_submitted() else 200
+    status = form_status(form)
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
@@ -382,7 +383,7 @@ def registrations_csv(event_id):
 def questions(event_id):
     event = _managed_event(event_id)
     form = QuestionForm()
-    status = 422 if form.is_submitted() else 200
+    status = form_status(form)
     if form.validate_on_submit():
         try:
             services.add_question(event, form.label.data, QuestionKind(form.kind.data), form.options.data,
@@ -419,7 +420,7 @@ def delete_question(event_id, question_id):
 def message(event_id):
     event = _managed_event(event_id)
     form = MessageForm()
-    status = 422 if form.is_submitted() else 200
+    status = form_status(form)
     if form.validate_on_submit():
         try:
             sent = services.message_registrants(event, form.subject.data, form.body.data,
