@@ -102,12 +102,17 @@ def render_call(call: Call, status: int = 200):
                            action_form=EmptyForm(), now=utcnow()), status
 
 
+def expire_due_offers(call) -> None:
+    """Offers past their deadline expire when anyone looks (besides `flask placements expire-offers`)."""
+    if services.expire_offers(call=call):
+        db.session.commit()
+
+
 @bp.get("/calls/<int:call_id>")
 @staff_required
 def call(call_id):
     call = get_call(call_id)
-    if services.expire_offers(call=call):
-        db.session.commit()
+    expire_due_offers(call)
     return render_call(call)
 
 
@@ -117,8 +122,7 @@ def new_run(call_id):
     call = get_call(call_id)
     check_action_form()
     try:
-        if services.expire_offers(call=call):
-            db.session.commit()
+        expire_due_offers(call)
         run = services.run_matching(call, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()
@@ -162,8 +166,7 @@ def default_publish_form() -> PublishForm:
 @staff_required
 def run(run_id):
     run = get_run(run_id)
-    if services.expire_offers(call=run.call):
-        db.session.commit()
+    expire_due_offers(run.call)
     return render_run(run)
 
 
@@ -262,8 +265,7 @@ def compare(call_id):
 @staff_required
 def offers(call_id):
     call = get_call(call_id)
-    if services.expire_offers(call=call):
-        db.session.commit()
+    expire_due_offers(call)
     status = request.args.get("status")
     query = (select(Offer).join(Offer.application).where(Application.call_id == call.id)
              .options(joinedload(Offer.application).joinedload(Application.student),
@@ -427,8 +429,7 @@ def _student_application(application_id: int) -> Application:
 @role_required(Role.student)
 def offer(application_id):
     application = _student_application(application_id)
-    if services.expire_offers(call=application.call):
-        db.session.commit()
+    expire_due_offers(application.call)
     return render_offer(application)
 
 
