@@ -97,8 +97,20 @@ def test_denials_are_audited(client, login, db):
     assert event.user_id == user.id and "/admin/users" in event.detail
 
 
-def test_idle_timeout_is_configured(app):
-    assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() > 0
+def test_idle_session_ends_after_the_timeout(app, client, make_user, db, monkeypatch):
+    import time
+    from datetime import timedelta
+    make_user(email="carla@example.org", password="Bright-Lantern-42")
+    db.session.commit()
+    monkeypatch.setattr(app, "permanent_session_lifetime", timedelta(minutes=30))
+    client.post("/auth/login", data={"email": "carla@example.org", "password": "Bright-Lantern-42"})
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 20 * 60)
+    assert client.get("/auth/account").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: real_time() + 40 * 60)
+    assert client.get("/auth/account").status_code == 200  # 40 min after login, but each request renews it
+    monkeypatch.setattr(time, "time", lambda: real_time() + 40 * 60 + 31 * 60)
+    assert client.get("/auth/account").status_code == 302  # idle for longer than the timeout
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
