@@ -131,6 +131,28 @@ def make_institution(db):
 
 
 @pytest.fixture
+def make_call(db):
+    """make_call(**kw): a closed call for applications with nothing in it (domains add places as needed)."""
+    from datetime import timedelta
+
+    from exchange.applications.models import Call, CallPeriod
+    from exchange.core.types import utcnow
+
+    def _make(**kw):
+        now = utcnow()
+        kw.setdefault("title", "Erasmus+ studies 2026/27")
+        kw.setdefault("academic_year", 2026)
+        kw.setdefault("period", CallPeriod.autumn)
+        kw.setdefault("opens_at", now - timedelta(days=300))
+        kw.setdefault("closes_at", now - timedelta(days=250))
+        call = Call(**kw)
+        db.session.add(call)
+        db.session.flush()
+        return call
+    return _make
+
+
+@pytest.fixture
 def make_user(db, make_institution):
     def _make(role=Role.student, password="correct-horse-9", **kw):
         kw.setdefault("email", f"{uuid.uuid4().hex[:8]}@example.test")

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from pypdf import PdfReader
 
-from exchange.applications.models import Application, Call, CallPeriod, CallPlace
+from exchange.applications.models import Application, CallPlace
 from exchange.applications.workflow import ApplicationStatus
 from exchange.auth.models import Role
 from exchange.core.types import utcnow
@@ -102,22 +102,6 @@ def attend(db, make_user):
         db.session.flush()
         return registration
     return _attend
-
-
-@pytest.fixture
-def make_call(db):
-    def _make(**kw):
-        now = utcnow()
-        kw.setdefault("title", "Erasmus+ studies 2026/27")
-        kw.setdefault("academic_year", 2026)
-        kw.setdefault("period", CallPeriod.autumn)
-        kw.setdefault("opens_at", now - timedelta(days=300))
-        kw.setdefault("closes_at", now - timedelta(days=250))
-        call = Call(**kw)
-        db.session.add(call)
-        db.session.flush()
-        return call
-    return _make
 
 
 @pytest.fixture

@@ -54,25 +54,6 @@ def fresh_babel():
 
 
 @pytest.fixture
-def make_call(db):
-    """make_call(): a call for applications (owned by the applications package), for call audiences."""
-    from exchange.applications.models import Call, CallPeriod
-
-    def _make(**kw):
-        now = utcnow()
-        kw.setdefault("title", "Erasmus+ study 2031/32")
-        kw.setdefault("academic_year", 2031)
-        kw.setdefault("period", CallPeriod.full_year)
-        kw.setdefault("opens_at", now - timedelta(days=90))
-        kw.setdefault("closes_at", now - timedelta(days=60))
-        call = Call(**kw)
-        db.session.add(call)
-        db.session.flush()
-        return call
-    return _make
-
-
-@pytest.fixture
 def apply_to(db):
     """apply_to(call, student, status): the student's application in the call, in that status."""
     from exchange.applications.models import Application

@@ -497,7 +497,7 @@ def test_call_audience_needs_an_existing_call(db, make_event, make_call, make_us
     with pytest.raises(WorkflowError) as caught:
         services.update_event(event, data_from(event, audience=Audience.call, call_id=999999), by=coordinator)
     assert caught.value.field == "call_id"
-    call = make_call()
+    call = make_call(title="Erasmus+ study 2031/32", academic_year=2031)
     services.update_event(event, data_from(event, audience=Audience.call, call_id=call.id), by=coordinator)
     assert event.call_id == call.id
     assert services.call_label(event.call) == "Erasmus+ study 2031/32 (2031/32)"
