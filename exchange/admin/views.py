@@ -1,5 +1,5 @@
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from ..core.i18n import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -100,7 +100,7 @@ def audit_log():
     return render_template("admin/audit.html", page=page, action=action)
 
 
-from flask_babel import lazy_gettext as _l  # noqa: E402
+from ..core.i18n import lazy_gettext as _l  # noqa: E402
 from ..core.navigation import nav_item  # noqa: E402
 
 nav_item("admin.users", _l("Users"), roles=[Role.admin], order=90, match_prefix="/admin")

@@ -4,7 +4,7 @@ import io
 import re
 
 from flask import Response
-from flask_babel import gettext as _
+from ..core.i18n import gettext as _
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 

@@ -2,8 +2,8 @@
 from datetime import date
 from functools import lru_cache
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, FieldList, Form, FormField,

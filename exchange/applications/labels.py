@@ -1,7 +1,7 @@
 """Translated words for the applications domain: statuses, periods, documents, eligibility reasons."""
-from flask_babel import format_decimal
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import format_decimal
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 
 from ..core.i18n import language_name
 from ..core.reference import isced_label

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_datetime as babel_format_datetime
 from blinker import Namespace
 from flask import current_app
-from flask_babel import format_datetime
-from flask_babel import gettext as _
+from ..core.i18n import format_datetime
+from ..core.i18n import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 

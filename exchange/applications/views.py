@@ -1,7 +1,7 @@
 """Public calls page and the student's application (dashboard, step-by-step form, documents, submission)."""
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError

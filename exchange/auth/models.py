@@ -19,7 +19,7 @@ class Role(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        from flask_babel import gettext as _
+        from ..core.i18n import gettext as _
         return {"student": _("Student"), "coordinator": _("Coordinator"),
                 "partner": _("Partner university"), "admin": _("Administrator")}[self.value]
 

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
+from ..core.i18n import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload

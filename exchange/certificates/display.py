@@ -2,9 +2,7 @@
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import format_interval
-from flask_babel import format_date, format_decimal, get_locale
-
-from ..core.i18n import current_locale
+from ..core.i18n import current_locale, format_date, format_decimal
 
 
 def date_range(start, end) -> str:
@@ -13,7 +11,7 @@ def date_range(start, end) -> str:
         return ""
     if not end or end == start:
         return format_date(start, "long")
-    locale = get_locale() or current_locale()
+    locale = current_locale()
     if (start.year, start.month) == (end.year, end.month) and "yMMMMd" in locale.interval_formats:
         return format_interval(start, end, skeleton="yMMMMd", locale=locale)
     return f"{format_date(start, 'long')} – {format_date(end, 'long')}"

@@ -2,8 +2,8 @@
 and offer one merged PDF and a ZIP of the individual PDFs (see exchange/jobs)."""
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from ..core.i18n import gettext as _
+from ..core.i18n import ngettext
 
 from ..auth.models import User
 from ..extensions import db

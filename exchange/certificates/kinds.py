@@ -22,7 +22,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import gettext as _
+from ..core.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 

@@ -16,7 +16,7 @@ import enum
 import json
 import secrets
 
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

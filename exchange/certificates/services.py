@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from flask_babel import gettext as _
+from ..core.i18n import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload

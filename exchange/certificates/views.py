@@ -2,8 +2,8 @@
 import io
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload

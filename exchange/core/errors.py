@@ -1,6 +1,6 @@
 """Domain errors and the friendly error pages."""
 from flask import render_template, request
-from flask_babel import lazy_gettext as _l
+from .i18n import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 

@@ -1,8 +1,7 @@
 """Template filters and globals shared by every page."""
-from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale, get_timezone
-
 from . import reference
-from .i18n import country_name, language_name, LANGUAGE_NAMES
+from .i18n import (LANGUAGE_NAMES, country_name, current_locale, current_timezone, format_date, format_datetime,
+                   format_decimal, format_time, language_name)
 
 
 def format_when(value, fmt: str = "medium") -> str:
@@ -12,8 +11,7 @@ def format_when(value, fmt: str = "medium") -> str:
         return ""
     if fmt != "medium":
         return format_datetime(value, fmt)
-    locale = get_locale()
-    pattern = str(locale.datetime_formats["medium"]) if locale else "{1}, {0}"
+    pattern = str(current_locale().datetime_formats["medium"])
     return pattern.replace("{1}", format_date(value, "medium")).replace("{0}", format_time(value, "short"))
 
 
@@ -30,4 +28,4 @@ def init_app(app):
     from .forms import EmptyForm
     from .navigation import items_for
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, nav_items=items_for, EmptyForm=EmptyForm,
-                                 get_locale=get_locale, get_timezone=get_timezone)
+                                 get_locale=current_locale, get_timezone=current_timezone)

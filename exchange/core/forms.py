@@ -4,7 +4,7 @@ import zoneinfo
 
 import email_validator
 
-from flask_babel import lazy_gettext as _l
+from .i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import EmailField, SelectField, StringField

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pycountry
-from flask_babel import lazy_gettext as _l
+from .i18n import lazy_gettext as _l
 
 #: ISO 3166-1 alpha-2 codes.
 COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
@@ -70,8 +70,8 @@ def _isced_translations(locale: str) -> dict[str, str]:
 
 def _current_language() -> str:
     try:
-        from flask_babel import get_locale
-        locale = get_locale()
+        from .i18n import current_locale
+        locale = current_locale()
     except RuntimeError:  # outside an app context
         return "en"
     return locale.language if locale else "en"

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import filetype
 from flask import current_app
-from flask_babel import gettext as _
+from .i18n import gettext as _
 
 from .errors import WorkflowError
 

@@ -5,14 +5,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import format_interval, format_skeleton
 from flask import current_app
-from flask_babel import get_locale, get_timezone
+from ..core.i18n import current_locale, current_timezone
 from ..core.types import to_local, to_utc
 
 
 def zone(name: str | None = None) -> ZoneInfo:
     """A ZoneInfo: the given name, else the viewer's zone (profile or office default)."""
     if name is None:
-        current = get_timezone()
+        current = current_timezone()
         name = str(current) if current is not None else current_app.config["BABEL_DEFAULT_TIMEZONE"]
     try:
         return ZoneInfo(name)
@@ -29,7 +29,7 @@ def locale_of(user) -> Locale:
 
 
 def viewer_locale() -> Locale:
-    return get_locale() or Locale("en")
+    return current_locale()
 
 
 def to_local_naive(value: datetime | None, tz: ZoneInfo | None = None) -> datetime | None:

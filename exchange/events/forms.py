@@ -1,7 +1,7 @@
 """Forms of the cultural programme. Forms check fields; the services decide (and check again)."""
 from urllib.parse import urlsplit
 
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField

@@ -6,8 +6,8 @@ confirmed and waitlisted. Capacity is enforced by services.register under a lock
 import enum
 import secrets
 
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
+from ..core.i18n import lazy_gettext as _l
+from ..core.i18n import lazy_pgettext
 from sqlalchemy import (Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship

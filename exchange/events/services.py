@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
+from ..core.i18n import gettext as _
 from sqlalchemy import and_, event as sa_event, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session as SASession, selectinload

@@ -4,8 +4,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import segno
 from babel.dates import format_skeleton
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload

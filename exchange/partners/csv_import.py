@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
+from ..core.i18n import gettext as _
 
 from ..core.reference import COUNTRY_CODES
 from . import codes

@@ -1,5 +1,5 @@
 """Forms for institutions, contacts, agreements, cooperation conditions, the CSV import and the filters."""
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, SelectField,

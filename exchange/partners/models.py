@@ -89,7 +89,7 @@ class AgreementStatus(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        from flask_babel import gettext as _
+        from ..core.i18n import gettext as _
         # One translation per call (a list page asks for it on every row).
         if self is AgreementStatus.active:
             return _("Active")
@@ -114,7 +114,7 @@ class Direction(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        from flask_babel import gettext as _
+        from ..core.i18n import gettext as _
         return {"outgoing": _("Outgoing"), "incoming": _("Incoming")}[self.value]
 
 
@@ -124,7 +124,7 @@ class MobilityType(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        from flask_babel import gettext as _
+        from ..core.i18n import gettext as _
         return {"study": _("Studies"), "traineeship": _("Traineeship")}[self.value]
 
 

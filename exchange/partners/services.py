@@ -6,7 +6,7 @@ import and the demo seeder call them too), flush, and raise WorkflowError with t
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import lazy_gettext as _l
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 

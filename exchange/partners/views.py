@@ -1,7 +1,7 @@
 """Partner institutions and agreements: coordinators manage them, partner users read their own."""
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 

@@ -1,6 +1,6 @@
 """Forms of the placements domain: publishing, manual moves, answers to offers, nominations, factsheets."""
 
-from flask_babel import lazy_gettext as _l
+from ..core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DateTimeLocalField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError

@@ -1,9 +1,9 @@
 """Translated words for placements: statuses (two-sided for nominations), reasons and warnings."""
-from flask_babel import format_decimal
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
-from flask_babel import ngettext
+from ..core.i18n import format_decimal
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
+from ..core.i18n import lazy_pgettext
+from ..core.i18n import ngettext
 
 from .models import NominationStatus, OfferStatus, RunStatus, UnplacedReason
 

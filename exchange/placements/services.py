@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import format_datetime
-from flask_babel import gettext as _
+from ..core.i18n import format_datetime
+from ..core.i18n import gettext as _
 from sqlalchemy import event, false, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import click
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
+from ..core.i18n import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
