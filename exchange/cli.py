@@ -63,7 +63,8 @@ def extract():
 def update():
     """Extract, then merge new strings into every catalogue."""
     extract.callback()
-    _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-fuzzy-matching", "--ignore-obsolete")
+    _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-fuzzy-matching", "--ignore-obsolete",
+             "--no-wrap")
 
 
 @translate_cli.command("compile")

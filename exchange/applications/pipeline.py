@@ -7,7 +7,6 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
 from ..extensions import db
-from . import services
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
 from .models import Application, ApplicationChoice, Call, CallPlace
 from .workflow import NEEDS_STAFF_ACTION
@@ -42,7 +41,7 @@ class Filters:
                    score_min=form.score_min.data, score_max=form.score_max.data, sort=sort)
 
 
-def query(call: Call, filters: Filters, for_export: bool = False):
+def query(call: Call, filters: Filters):
     q = select(Application).where(Application.call_id == call.id)
     if filters.status == "needs_action":
         q = q.where(Application.status.in_(NEEDS_STAFF_ACTION))
@@ -70,13 +69,8 @@ def query(call: Call, filters: Filters, for_export: bool = False):
     descending = filters.sort.startswith("-")
     order = column.desc() if descending else column.asc()
     q = q.order_by(order.nulls_last(), Application.id)
-    options = [selectinload(Application.student), selectinload(Application.reviews)]
-    if for_export:
-        options += [selectinload(Application.choices).selectinload(ApplicationChoice.place)
-                    .options(*services.place_loader()),
-                    selectinload(Application.languages), selectinload(Application.documents)]
-    # The page shows only the partners' names of the choices: see choice_partners.
-    return q.options(*options)
+    # The page shows only the partners' names of the choices: see choice_partners; exports read plain rows.
+    return q.options(selectinload(Application.student), selectinload(Application.reviews))
 
 
 def only_status_filter(filters: Filters) -> bool:

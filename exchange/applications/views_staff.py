@@ -15,6 +15,7 @@ from ..core.forms import EmptyForm, form_status
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..partners.models import MobilityType
+from ..jobs.services import start_job
 from . import bp, exports, pipeline, services
 from .access import can_see_support_needs
 from .forms import (AssignReviewerForm, BulkForm, CallForm, CommentForm, DecisionForm, PipelineFilterForm,
@@ -235,8 +236,15 @@ def export(call_id, fmt):
         abort(404)
     call = get_call_or_404(call_id)
     _form, filters, _places = pipeline_filters(call)
-    applications = db.session.scalars(pipeline.query(call, filters, for_export=True)).all()
-    return exports.response(call, applications, fmt)
+    count = exports.count(call, filters)
+    if count <= exports.inline_limit():
+        return exports.response(call, filters, fmt)
+    # Too many to write within a request: a background job writes the file, its page offers it.
+    job = start_job("applications.export", _("Export of %(call)s (%(format)s)", call=call.title, format=fmt.upper()),
+                    exports.FUNC, call.id, exports.filters_to_args(filters), fmt, current_user.id,
+                    url_for("applications.pipeline", call_id=call.id, **request.args), user=current_user,
+                    total=count)
+    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
 
 
 # --- The review page ---------------------------------------------------------------------------
