@@ -51,6 +51,8 @@ class Config:
     CERTIFICATE_RENDER_PROCESSES = (int(os.environ["CERTIFICATE_RENDER_PROCESSES"])
                                     if os.environ.get("CERTIFICATE_RENDER_PROCESSES") else None)  # None: min(2, CPUs)
     CERTIFICATE_CHUNK_SIZE = int(os.environ.get("CERTIFICATE_CHUNK_SIZE", "50"))
+    # Exports of more applications than this run as a background job (the file is offered on its page).
+    EXPORT_INLINE_LIMIT = int(os.environ.get("EXPORT_INLINE_LIMIT", "2000"))
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "60 per minute")
 
     # Sessions and cookies

@@ -15,6 +15,7 @@ import xlsxwriter
 from sqlalchemy import func, select
 
 from ..auth.models import User
+from ..core.i18n import ngettext
 from ..core.i18n import gettext as _
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
@@ -156,7 +157,7 @@ def filename(call, extension: str) -> str:
 
 
 def inline_limit() -> int:
-    return current_app.config.get("EXPORT_INLINE_LIMIT", 2000)
+    return current_app.config["EXPORT_INLINE_LIMIT"]
 
 
 def response(call, filters: pipeline.Filters, fmt: str) -> Response:
@@ -181,23 +182,24 @@ def filters_from_args(values: dict) -> pipeline.Filters:
     return pipeline.Filters(**values)
 
 
-def export_job(job_id: str, call_id: int, filter_args: dict, fmt: str, by_id: int | None,
+def export_job(job_id: str, call_id: int, filter_args: dict, fmt: str, locale: str,
                back_url: str | None = None) -> dict:
-    """Write the export file of a call's (filtered) applications; the job's page offers it for download."""
+    """Write the export file of a call's (filtered) applications in `locale` (the language of the page it
+    was asked from); the job's page offers it for download."""
     from flask_babel import force_locale
 
     from ..jobs.services import report_progress, store_result_file
     from .models import Call
     call = db.session.get(Call, call_id)
-    by = db.session.get(User, by_id) if by_id else None
-    with force_locale((by.locale if by and by.locale else None) or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with force_locale(locale):
         report_progress(job_id, 0, None, _("Reading the applications…"))
         found = records(call, filters_from_args(filter_args))
         total = len(found)
         report_progress(job_id, 0, total, _("Writing the file…"))
         body = render(fmt, rows(found, progress=lambda done: report_progress(job_id, done, total)))
         files = {fmt: store_result_file(body, filename(call, fmt), FORMATS[fmt].split(";")[0])}
-        report_progress(job_id, total, total)
+        report_progress(job_id, total, total, ngettext("%(num)d application in the file.",
+                                                       "%(num)d applications in the file.", total))
     return {"files": files, "back_url": back_url, "rows": total}
 
 

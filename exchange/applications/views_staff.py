@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from ..core.i18n import current_locale
 from ..core.i18n import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -241,7 +242,7 @@ def export(call_id, fmt):
         return exports.response(call, filters, fmt)
     # Too many to write within a request: a background job writes the file, its page offers it.
     job = start_job("applications.export", _("Export of %(call)s (%(format)s)", call=call.title, format=fmt.upper()),
-                    exports.FUNC, call.id, exports.filters_to_args(filters), fmt, current_user.id,
+                    exports.FUNC, call.id, exports.filters_to_args(filters), fmt, str(current_locale()),
                     url_for("applications.pipeline", call_id=call.id, **request.args), user=current_user,
                     total=count)
     return redirect(url_for("jobs.detail", job_id=job.id), code=303)

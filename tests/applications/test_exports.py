@@ -43,7 +43,7 @@ def test_a_large_export_runs_as_a_job_and_gives_the_same_file(app, client, login
     job = db.session.scalars(db.select(Job).where(Job.kind == "applications.export")).one()
     assert job.status is JobStatus.finished and (job.done, job.total) == (8, 8)  # no Redis: ran in-process
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert exports.filename(call, "csv") in page
+    assert exports.filename(call, "csv") in page and "8 applications in the file." in page
     assert f"/applications/manage/calls/{call.id}?status=under_review" in page  # the way back keeps the filters
     download = client.get(f"/jobs/{job.id}/files/csv")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
