@@ -78,14 +78,14 @@ def row(record: Record) -> list:
 
 def application_ids(call, filters: pipeline.Filters) -> list[int]:
     """The ids the pipeline shows for these filters, in its order."""
-    return list(db.session.scalars(pipeline.query(call, filters).with_only_columns(Application.id)))
+    return list(db.session.scalars(pipeline.ids_query(call, filters)))
 
 
 def records(call, filters: pipeline.Filters) -> list[Record]:
     """The export's data, in the pipeline's order: six statements whatever the count (the filtered ids are a
     subquery of each, never a list of parameters)."""
     ids = application_ids(call, filters)
-    chosen = pipeline.query(call, filters).with_only_columns(Application.id).order_by(None).scalar_subquery()
+    chosen = pipeline.ids_query(call, filters).order_by(None).scalar_subquery()
     found = {r.id: Record(r) for r in db.session.execute(
         select(*_COLUMNS).join(User, User.id == Application.student_id).where(Application.id.in_(chosen)))}
     for application_id, rank, partner, isced in db.session.execute(
@@ -204,5 +204,5 @@ def export_job(job_id: str, call_id: int, filter_args: dict, fmt: str, locale: s
 
 
 def count(call, filters: pipeline.Filters) -> int:
-    chosen = pipeline.query(call, filters).with_only_columns(Application.id).order_by(None).subquery()
+    chosen = pipeline.ids_query(call, filters).order_by(None).subquery()
     return db.session.scalar(select(func.count()).select_from(chosen))

@@ -13,6 +13,7 @@ Tables
 ``review_scores``            a reviewer's score (0–10) for one criterion
 ``application_status_changes`` the timeline: every transition with who, when, comment
 ``application_comments``     comments, internal (coordinators only) or to the student
+``application_status_counts`` applications per call and status, kept by database triggers (see triggers.py)
 
 For the placement (matching) step
 ---------------------------------
@@ -32,14 +33,15 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, Date, Enum, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (DDL, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..core.types import UTCDateTime, utcnow
 from ..extensions import db
 from ..partners.models import CooperationCondition, MobilityType, PartnerInstitution
+from . import triggers
 from .scoring import GpaScale
 from .workflow import Actor, ApplicationStatus, is_editable
 
@@ -96,6 +98,8 @@ class Call(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # Raised by database triggers (triggers.py) whenever the call's list of destinations may read differently.
+    places_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     criteria: Mapped[list["ScoringCriterion"]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="ScoringCriterion.position")
@@ -288,6 +292,25 @@ class Application(db.Model):
 # in an index (and sorts NULLs last on DESC anyway); migrations/env.py writes it guarded by the dialect.
 Index("ix_applications_call_score_rank", Application.call_id, Application.score.desc().nulls_last(),
       Application.id).ddl_if(dialect="postgresql")
+
+
+class ApplicationStatusCount(db.Model):
+    """How many applications of a call are in a status, kept by database triggers (triggers.py): never written
+    by the application itself."""
+    __tablename__ = "application_status_counts"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus, "application_status"),
+                                                      primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+for _statement in triggers.POSTGRESQL:
+    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+for _statement in triggers.POSTGRESQL_DROP:
+    event.listen(db.metadata, "after_drop", DDL(_statement).execute_if(dialect="postgresql"))
+for _statement in triggers.SQLITE:
+    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
 
 
 class LanguageSkill(db.Model):

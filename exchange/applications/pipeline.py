@@ -1,14 +1,16 @@
 """The review pipeline of a call: filters, sorting and counts, all in SQL."""
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
+from flask_sqlalchemy.pagination import Pagination
+from markupsafe import escape
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
-from .models import Application, ApplicationChoice, Call, CallPlace
+from .models import Application, ApplicationChoice, ApplicationStatusCount, Call, CallPlace, Review
 from .workflow import NEEDS_STAFF_ACTION
 from .workflow import ApplicationStatus as S
 
@@ -41,8 +43,9 @@ class Filters:
                    score_min=form.score_min.data, score_max=form.score_max.data, sort=sort)
 
 
-def query(call: Call, filters: Filters):
-    q = select(Application).where(Application.call_id == call.id)
+def _filtered(q, call: Call, filters: Filters):
+    """`q` narrowed to the call's applications that match the filters, in the order asked for."""
+    q = q.where(Application.call_id == call.id)
     if filters.status == "needs_action":
         q = q.where(Application.status.in_(NEEDS_STAFF_ACTION))
     elif filters.status in S.__members__:
@@ -68,9 +71,55 @@ def query(call: Call, filters: Filters):
     column = SORT_COLUMNS.get(key, Application.submitted_at)
     descending = filters.sort.startswith("-")
     order = column.desc() if descending else column.asc()
-    q = q.order_by(order.nulls_last(), Application.id)
-    # The page shows only the partners' names of the choices: see choice_partners; exports read plain rows.
-    return q.options(selectinload(Application.student), selectinload(Application.reviews))
+    return q.order_by(order.nulls_last(), Application.id)
+
+
+def ids_query(call: Call, filters: Filters):
+    """The matching applications' ids, in the pipeline's order (the exports read their rows by these)."""
+    return _filtered(select(Application.id), call, filters)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the pipeline (a plain row: what the page shows, no ORM object)."""
+    id: int
+    full_name: str | None
+    student_name: str
+    email: str
+    student_number: str | None
+    isced_code: str | None
+    eqf_level: int | None
+    gpa_normalised: Decimal | None
+    score: Decimal | None
+    scored_review_count: int
+    status: S
+    submitted_at: datetime | None
+
+    @property
+    def name(self) -> str:
+        return self.full_name or self.student_name
+
+
+def rows_query(call: Call, filters: Filters):
+    scored = (select(func.count(Review.id)).where(Review.application_id == Application.id, Review.total.is_not(None))
+              .correlate(Application).scalar_subquery())
+    return _filtered(select(Application.id, Application.full_name, User.name, User.email, Application.student_number,
+                            Application.isced_code, Application.eqf_level, Application.gpa_normalised,
+                            Application.score, scored, Application.status, Application.submitted_at)
+                     .join(User, User.id == Application.student_id), call, filters)
+
+
+class RowsPagination(Pagination):
+    """A page of plain rows (Flask-SQLAlchemy's pagination, whose items are Row); `count=False` leaves the total
+    to the caller."""
+
+    def _query_items(self) -> list[Row]:
+        q = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return [Row(*row) for row in db.session.execute(q)]
+
+    def _query_count(self) -> int:
+        q = self._query_args["select"].order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+        return db.session.scalar(q)
 
 
 def only_status_filter(filters: Filters) -> bool:
@@ -78,12 +127,13 @@ def only_status_filter(filters: Filters) -> bool:
             and filters.score_min is None and filters.score_max is None)
 
 
-def paginate(call: Call, filters: Filters, counts: dict, per_page: int = 25):
+def paginate(call: Call, filters: Filters, counts: dict, per_page: int = 25) -> RowsPagination:
     """A page of the pipeline. Filtered by status alone (the usual view), the total is already in `counts`
-    (status_counts): no second count of the call's applications."""
+    (status_counts): no count of the call's applications."""
+    q = rows_query(call, filters)
     if not only_status_filter(filters):
-        return db.paginate(query(call, filters), per_page=per_page, error_out=False)
-    page = db.paginate(query(call, filters), per_page=per_page, error_out=False, count=False)
+        return RowsPagination(select=q, per_page=per_page, error_out=False)
+    page = RowsPagination(select=q, per_page=per_page, error_out=False, count=False)
     if filters.status == "needs_action":
         page.total = counts["needs_action"]
     elif filters.status in S.__members__:
@@ -93,32 +143,77 @@ def paginate(call: Call, filters: Filters, counts: dict, per_page: int = 25):
     return page
 
 
-def choice_partners(applications) -> dict[int, list[str]]:
-    """{application id: [partner name of each choice, by rank]} in one query of plain rows (no ORM objects)."""
-    ids = [a.id for a in applications]
-    names: dict[int, list[str]] = {i: [] for i in ids}
-    if not ids:
-        return names
+@dataclass(frozen=True)
+class Destinations:
+    """The call's places as the pipeline shows them. `choices`: [(place id, "Partner · ISCED")] in destination
+    order; `partners`: {place id: partner name}; `seats`: their sum; `options`: the <option>s of `choices`."""
+    version: tuple  # (call id, created at, places_version): ids of deleted rows may come back on SQLite
+    choices: list[tuple[int, str]]
+    partners: dict[int, str]
+    seats: int
+    options: str
+
+
+#: {call id: Destinations} of this process, valid while the call's places_version is theirs (triggers.py raises
+#: it in the same transaction as any change that could alter them, so no process shows an outdated list).
+_destinations: dict[int, Destinations] = {}
+_DESTINATIONS_KEPT = 32
+
+
+def destinations(call: Call) -> Destinations:
+    version = (call.id, call.created_at, call.places_version)
+    found = _destinations.get(call.id)
+    if found is not None and found.version == version:
+        return found
     rows = db.session.execute(
-        select(ApplicationChoice.application_id, PartnerInstitution.name)
-        .join(CallPlace, CallPlace.id == ApplicationChoice.place_id)
+        select(CallPlace.id, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.seats)
         .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
         .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
         .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
-        .where(ApplicationChoice.application_id.in_(ids))
-        .order_by(ApplicationChoice.application_id, ApplicationChoice.rank))
-    for application_id, name in rows:
-        names[application_id].append(name)
+        .where(CallPlace.call_id == call.id)
+        .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.id)
+    ).all()
+    choices = [(place_id, f"{name} · {isced}") for place_id, name, isced, _seats in rows]
+    found = Destinations(version=version, choices=choices,
+                         partners={place_id: name for place_id, name, _isced, _seats in rows},
+                         seats=sum(seats for *_rest, seats in rows),
+                         options="".join(f'<option value="{place_id}">{escape(label)}</option>'
+                                         for place_id, label in choices))
+    _destinations.pop(call.id, None)
+    while len(_destinations) >= _DESTINATIONS_KEPT:
+        _destinations.pop(next(iter(_destinations)))
+    _destinations[call.id] = found
+    return found
+
+
+def place_totals(calls) -> dict[int, tuple[int, int]]:
+    """{call id: (destinations, seats)} from the calls' cached destinations (no statement once cached): for a
+    few calls (those a student may still apply to); services.place_totals counts any number in one statement."""
+    return {call.id: (len(found.choices), found.seats) for call in calls for found in [destinations(call)]}
+
+
+def choice_partners(rows, partners: dict[int, str]) -> dict[int, list[str]]:
+    """{application id: [partner name of each choice, by rank]}: the choices' places in one query of plain rows,
+    their partners' names from `partners` (Destinations.partners)."""
+    ids = [row.id for row in rows]
+    names: dict[int, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return names
+    for application_id, place_id in db.session.execute(
+            select(ApplicationChoice.application_id, ApplicationChoice.place_id)
+            .where(ApplicationChoice.application_id.in_(ids))
+            .order_by(ApplicationChoice.application_id, ApplicationChoice.rank)):
+        # A place added (and chosen) since `partners` was read in this request: shown without a name this once.
+        names[application_id].append(partners.get(place_id, "—"))
     return names
 
 
 def status_counts(call: Call) -> dict:
-    """{status: n} for the call, plus 'needs_action' and 'total' (sent in, i.e. not drafts)."""
+    """{status: n} for the call, plus 'needs_action' and 'total' (sent in, i.e. not drafts), from the counters
+    that the database keeps (ApplicationStatusCount)."""
     counts = {status: 0 for status in S}
-    # count(*) rather than count(id): PostgreSQL answers from ix_applications_call_status alone.
-    for status, n in db.session.execute(select(Application.status, func.count())
-                                        .where(Application.call_id == call.id).group_by(Application.status)):
-        counts[status] = n
+    counts.update(db.session.execute(select(ApplicationStatusCount.status, ApplicationStatusCount.n)
+                                     .where(ApplicationStatusCount.call_id == call.id)).all())
     counts["needs_action"] = sum(counts[s] for s in NEEDS_STAFF_ACTION)
     counts["total"] = sum(n for s, n in counts.items() if isinstance(s, S) and s is not S.draft)
     return counts

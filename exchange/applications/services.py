@@ -37,7 +37,7 @@ from . import eligibility as rules
 from . import scoring
 from .labels import DOCUMENT_LABELS, STATUS_LABELS, describe_reasons
 from .models import (MAX_CHOICES_LIMIT, MOTIVATION_MAX, MOTIVATION_MIN, SUPPORT_NEEDS_MAX, Application,
-                     ApplicationChoice, ApplicationComment, ApplicationDocument, Call, CallPlace, DocumentKind,
+                     ApplicationChoice, ApplicationComment, ApplicationDocument, ApplicationStatusCount, Call, CallPlace, DocumentKind,
                      LanguageSkill, Review, ReviewScore, ScoringCriterion, StatusChange)
 from .workflow import EDITABLE, Actor, ApplicationStatus, TransitionRefused, check_transition
 
@@ -75,20 +75,6 @@ def load_places(call: Call) -> list[CallPlace]:
     places = db.session.scalars(select(CallPlace).where(CallPlace.call_id == call.id)
                                 .options(*place_loader())).all()
     return sorted(places, key=lambda p: (p.partner.country, p.partner.name, p.condition.isced_code, p.id))
-
-
-def place_choices(call: Call) -> list[tuple[int, str]]:
-    """(place id, "Partner · ISCED") for the call's places, in destination order: the destination filter of the
-    pipeline. Plain rows in one query (a large call has hundreds of places; no ORM objects needed)."""
-    from ..partners.models import PartnerInstitution
-    rows = db.session.execute(
-        select(CallPlace.id, PartnerInstitution.name, CooperationCondition.isced_code)
-        .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-        .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-        .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
-        .where(CallPlace.call_id == call.id)
-        .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.id))
-    return [(place_id, f"{name} · {isced}") for place_id, name, isced in rows]
 
 
 def place_totals(call_ids) -> dict[int, tuple[int, int]]:
@@ -219,7 +205,7 @@ def public_calls(now=None) -> list[Call]:
 
 
 def open_calls_without(student_id: int, now=None) -> list[Call]:
-    """Calls open now or opening later that the student has not applied to (no places loaded: see place_totals)."""
+    """Calls open now or opening later that the student has not applied to (no places loaded: see pipeline.place_totals)."""
     now = now or utcnow()
     applied = select(Application.call_id).where(Application.student_id == student_id)
     return list(db.session.scalars(select(Call).where(Call.closes_at >= now, Call.id.not_in(applied))
@@ -227,13 +213,13 @@ def open_calls_without(student_id: int, now=None) -> list[Call]:
 
 
 def calls_with_counts() -> list[tuple[Call, dict[S, int]]]:
-    """Every call with its applications counted by status (count(*): an index-only scan of
-    ix_applications_call_status); destinations and seats come from place_totals()."""
+    """Every call with its applications counted by status (the counters kept by the database,
+    ApplicationStatusCount); destinations and seats come from place_totals()."""
     calls = db.session.scalars(select(Call).order_by(Call.closes_at.desc(), Call.id.desc())).all()
     counts: dict[int, dict[S, int]] = {}
     for call_id, status, n in db.session.execute(
-            select(Application.call_id, Application.status, func.count())
-            .group_by(Application.call_id, Application.status)):
+            select(ApplicationStatusCount.call_id, ApplicationStatusCount.status, ApplicationStatusCount.n)
+            .where(ApplicationStatusCount.n != 0)):
         counts.setdefault(call_id, {})[status] = n
     return [(call, counts.get(call.id, {})) for call in calls]
 

@@ -17,7 +17,8 @@ from ..core.forms import EmptyForm
 from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..extensions import db
-from . import bp, services
+from ..partners.models import Agreement, CooperationCondition
+from . import bp, pipeline, services
 from .access import (can_see_support_needs, get_application_for, get_document_for, get_own_application,
                      partner_may_see_document)
 from .forms import (LANGUAGE_ROWS, MAX_LANGUAGES, LanguagesForm, MotivationForm, PersonalForm, StudyForm, UploadForm, WithdrawForm,
@@ -105,21 +106,25 @@ def apply(call_id):
 def index():
     if current_user.role in STAFF:
         return redirect(url_for("applications.manage"))
+    # What the cards show: progress (languages, documents, choices), messages, the choices' partners (joined to
+    # the choices' own statement). No criteria, no language requirements: the dashboard checks no eligibility.
     applications = db.session.scalars(
         select(Application).where(Application.student_id == current_user.id)
         .order_by(Application.created_at.desc())
-        .options(joinedload(Application.call, innerjoin=True).selectinload(Call.criteria),
+        .options(joinedload(Application.call, innerjoin=True),
                  selectinload(Application.languages), selectinload(Application.documents),
                  selectinload(Application.comments).joinedload(ApplicationComment.author),
                  selectinload(Application.history).joinedload(StatusChange.by),
                  selectinload(Application.choices).joinedload(ApplicationChoice.place, innerjoin=True)
-                 .options(*services.place_loader_joined()))).all()
+                 .joinedload(CallPlace.condition, innerjoin=True)
+                 .joinedload(CooperationCondition.agreement, innerjoin=True)
+                 .joinedload(Agreement.partner, innerjoin=True))).all()
     # The calls still to apply to, with their destinations counted in SQL (a large call has hundreds).
     open_calls = services.open_calls_without(current_user.id)
     progress = {a.id: services.progress(a) for a in applications if a.is_editable}
     messages = {a.id: services.student_messages(a)[-3:] for a in applications}
     return render_template("applications/dashboard.html", applications=applications, open_calls=open_calls,
-                           place_totals=services.place_totals(c.id for c in open_calls),
+                           place_totals=pipeline.place_totals(open_calls),
                            progress=progress, messages=messages, apply_form=EmptyForm())
 
 

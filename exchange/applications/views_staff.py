@@ -15,14 +15,15 @@ from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, form_status
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
-from ..partners.models import MobilityType
 from ..jobs.services import start_job
+from ..partners.models import Agreement, CooperationCondition, MobilityType
 from . import bp, exports, pipeline, services
 from .access import can_see_support_needs
 from .forms import (AssignReviewerForm, BulkForm, CallForm, CommentForm, DecisionForm, PipelineFilterForm,
                     score_form)
 from .labels import DOCUMENT_LABELS, STATUS_LABELS
-from .models import Application, ApplicationChoice, Call, CallPeriod, Review, StatusChange
+from .models import (Application, ApplicationChoice, ApplicationComment, ApplicationStatusCount, Call, CallPeriod,
+                     CallPlace, Review, StatusChange)
 from .scoring import GpaScale
 from .workflow import Actor
 from .workflow import ApplicationStatus as S
@@ -36,12 +37,11 @@ def staff_panel_context() -> dict:
                                .order_by(Call.closes_at).limit(5)).all()
     counts = {}
     if calls:
-        counts = dict(db.session.execute(
-            # count(*): answered from ix_applications_call_status alone (no visit of the rows)
-            select(Application.call_id, func.count())
-            .where(Application.call_id.in_([c.id for c in calls]),
-                   Application.status.in_([S.submitted, S.under_review]))
-            .group_by(Application.call_id)).all())
+        counts = dict(db.session.execute(  # from the counters the database keeps (ApplicationStatusCount)
+            select(ApplicationStatusCount.call_id, func.sum(ApplicationStatusCount.n))
+            .where(ApplicationStatusCount.call_id.in_([c.id for c in calls]),
+                   ApplicationStatusCount.status.in_([S.submitted, S.under_review]))
+            .group_by(ApplicationStatusCount.call_id)).all())
     return {"calls": calls, "needs_action": counts}
 
 
@@ -176,17 +176,22 @@ def render_places(call, rows, current, included, values, errors, status):
 # --- The pipeline ------------------------------------------------------------------------------
 
 def pipeline_filters(call):
-    """The filter form and filters; `places` is [(place id, label)] (plain rows, not loaded places)."""
-    places = services.place_choices(call)
-    form = PipelineFilterForm(request.args, places=places)
+    """The filter form, the filters and the call's destinations (pipeline.Destinations, cached per process)."""
+    places = pipeline.destinations(call)
+    form = PipelineFilterForm(request.args, places=places.choices, places_html=places.options)
     valid = form.validate()
     return form, (pipeline.Filters.from_form(form) if valid else pipeline.Filters()), places
+
+
+def get_call_for_pipeline(call_id: int) -> Call:
+    """The call alone (the pipeline shows no criteria)."""
+    return scoped_first_or_404(select(Call).where(Call.id == call_id))
 
 
 @bp.get("/manage/calls/<int:call_id>", endpoint="pipeline")
 @staff_required
 def pipeline_page(call_id):
-    call = get_call_or_404(call_id)
+    call = get_call_for_pipeline(call_id)
     filters_form, filters, places = pipeline_filters(call)
     return render_pipeline(call, filters_form, filters, places, BulkForm()), 200 if not filters_form.errors else 422
 
@@ -195,17 +200,16 @@ def render_pipeline(call, filters_form, filters, places, bulk_form, selected=Non
     counts = pipeline.status_counts(call)
     page = pipeline.paginate(call, filters, counts, per_page=25)
     return render_template("applications/pipeline.html", call=call, page=page, filters=filters_form,
-                           sort=filters.sort, counts=counts, places=places,
-                           choice_partners=pipeline.choice_partners(page.items),
-                           seats=services.place_totals([call.id])[call.id][1], bulk_form=bulk_form,
+                           sort=filters.sort, counts=counts, places=places.choices,
+                           choice_partners=pipeline.choice_partners(page.items, places.partners),
+                           seats=places.seats, bulk_form=bulk_form,
                            selected=selected, score_range=(filters.score_min, filters.score_max))
-
 
 
 @bp.post("/manage/calls/<int:call_id>/bulk")
 @staff_required
 def bulk(call_id):
-    call = get_call_or_404(call_id)
+    call = get_call_for_pipeline(call_id)
     form = BulkForm()
     ids = []
     for raw in request.form.getlist("ids"):
@@ -251,17 +255,24 @@ def export(call_id, fmt):
 # --- The review page ---------------------------------------------------------------------------
 
 def get_for_review(application_id: int) -> Application:
+    """The application with everything the review page shows. Inside each selectinload (one statement per
+    collection), the small children are joined rather than loaded by a statement of their own: a choice's place
+    chain and its language requirements, a review's reviewer and scores, the authors of changes and comments."""
+    condition = (joinedload(ApplicationChoice.place, innerjoin=True)
+                 .joinedload(CallPlace.condition, innerjoin=True))
     return scoped_first_or_404(
         select(Application).where(Application.id == application_id)
         .options(joinedload(Application.call, innerjoin=True).selectinload(Call.criteria),
                  joinedload(Application.student, innerjoin=True), selectinload(Application.languages),
                  selectinload(Application.documents),
-                 selectinload(Application.choices).joinedload(ApplicationChoice.place, innerjoin=True)
-                 .options(*services.place_loader_joined()),
-                 selectinload(Application.reviews).joinedload(Review.reviewer, innerjoin=True),
-                 selectinload(Application.reviews).selectinload(Review.scores),
+                 selectinload(Application.choices).options(
+                     condition.joinedload(CooperationCondition.agreement, innerjoin=True)
+                     .joinedload(Agreement.partner, innerjoin=True),
+                     condition.joinedload(CooperationCondition.languages)),
+                 selectinload(Application.reviews).options(joinedload(Review.reviewer, innerjoin=True),
+                                                           joinedload(Review.scores)),
                  selectinload(Application.history).joinedload(StatusChange.by),
-                 selectinload(Application.comments)))
+                 selectinload(Application.comments).joinedload(ApplicationComment.author)))
 
 
 def staff_targets(application):
