@@ -20,9 +20,9 @@ from flask import current_app, render_template
 from flask_sqlalchemy.pagination import SelectPagination
 from flask_babel import force_locale
 from ..core.i18n import gettext as _
-from sqlalchemy import and_, event as sa_event, func, or_, select, text, true
+from sqlalchemy import and_, case, event as sa_event, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session as SASession, selectinload
+from sqlalchemy.orm import Session as SASession, aliased, selectinload
 
 from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
@@ -439,9 +439,14 @@ def waitlist_position(registration: Registration) -> int | None:
     return (ahead or 0) + 1
 
 
+#: The other registrations of the same event, for position_column (made once: building an alias and its
+#: columns costs more than the rest of the statement).
+_OTHER_REGISTRATION = aliased(Registration, name="other_registration")
+
+
 def position_column():
     """SQL: a correlated waitlist position for Registration rows (1 = next to get a seat)."""
-    other = db.aliased(Registration)
+    other = _OTHER_REGISTRATION
     return (select(func.count(other.id) + 1).where(
         other.event_id == Registration.event_id, other.status == RegistrationStatus.waitlisted,
         or_(other.queued_at < Registration.queued_at,
@@ -779,17 +784,38 @@ def feed_events(user, now: datetime | None = None, category=None, audience=None)
                           include_drafts=False)
 
 
-def upcoming_for(user, now: datetime | None = None, limit: int = 5):
-    """The user's upcoming registrations with their waitlist positions: [(registration, event, position)]."""
+@dataclass(frozen=True)
+class HomeSummary:
+    """The home page's events panel."""
+    upcoming: list  # rows: id, title, starts_at, ends_at, status, position (the waitlist place; None when confirmed)
+    open_count: int  # upcoming published events open to the user
+    draft_count: int | None = None  # staff only: drafts of events still to come
+
+
+def home_summary(user, now: datetime | None = None, limit: int = 5) -> HomeSummary:
+    """The user's next `limit` registrations with waitlist positions and the panel's counts, in one statement:
+    the counts are a one-row table LEFT JOINed to the registrations, so they come back when there are none."""
     now = now or utcnow()
-    rows = db.session.execute(
-        select(Registration, Event, position_column())
-        .join(Event, Event.id == Registration.event_id)
-        .where(Registration.user_id == user.id, Registration.status != RegistrationStatus.cancelled,
-               Event.status == EventStatus.published, Event.ends_at >= now)
-        .order_by(Event.starts_at, Event.id).limit(limit)).all()
-    return [(registration, event, position if registration.is_waitlisted else None)
-            for registration, event, position in rows]
+    counted = [select(func.count(Event.id)).where(visible_clause(user), Event.status == EventStatus.published,
+                                                  Event.ends_at >= now).scalar_subquery().label("open_count")]
+    if user.is_staff:
+        counted.append(select(func.count(Event.id)).where(Event.status == EventStatus.draft, Event.ends_at >= now)
+                       .scalar_subquery().label("draft_count"))
+    counts = select(*counted).subquery("counts")
+    waitlisted = Registration.status == RegistrationStatus.waitlisted
+    upcoming = (select(Event.id, Event.title, Event.starts_at, Event.ends_at, Registration.status,
+                       case((waitlisted, position_column())).label("position"))
+                .join(Event, Event.id == Registration.event_id)
+                .where(Registration.user_id == user.id, Registration.status != RegistrationStatus.cancelled,
+                       Event.status == EventStatus.published, Event.ends_at >= now)
+                .order_by(Event.starts_at, Event.id).limit(limit).subquery("upcoming"))
+    rows = db.session.execute(select(counts, upcoming).select_from(counts).outerjoin(upcoming, true())
+                              .order_by(upcoming.c.starts_at, upcoming.c.id)).all()
+    first = rows[0]
+    return HomeSummary(
+        upcoming=[row for row in rows if row.id is not None],
+        open_count=first.open_count or 0,
+        draft_count=(first.draft_count or 0) if user.is_staff else None)
 
 
 def registrations_of_user(user, now: datetime | None = None):
@@ -801,12 +827,6 @@ def registrations_of_user(user, now: datetime | None = None):
         .order_by(Event.starts_at.desc(), Event.id.desc())).all()
     return [(registration, event, position if registration.is_waitlisted else None)
             for registration, event, position in rows]
-
-
-def open_event_count(user, now: datetime | None = None) -> int:
-    now = now or utcnow()
-    return db.session.scalar(select(func.count(Event.id)).where(
-        visible_clause(user), Event.status == EventStatus.published, Event.ends_at >= now)) or 0
 
 
 # --- Attendance: the API for participation certificates ---------------------------------------------

@@ -509,14 +509,12 @@ nav_item("events.index", _l("Events"), order=40, match_prefix="/events")
 @panel(order=40)
 def events_panel(user):
     """The user's upcoming registrations and waitlist positions; staff also see what needs publishing."""
-    now = utcnow()
-    rows = services.upcoming_for(user, now, limit=5)
-    items = [{"id": event.id, "title": event.title, "when": display.when(event.starts_at, event.ends_at),
-              "status": registration.status.value, "status_label": registration.status.label,
-              "position": position} for registration, event, position in rows]
-    context = {"items": items, "open_count": services.open_event_count(user, now)}
-    if user.is_staff:
-        context["draft_count"] = db.session.scalar(
-            select(db.func.count(Event.id)).where(Event.status == EventStatus.draft, Event.ends_at >= now)) or 0
+    summary = services.home_summary(user, utcnow(), limit=5)
+    items = [{"id": row.id, "title": row.title, "when": display.when(row.starts_at, row.ends_at),
+              "status": row.status.value, "status_label": row.status.label, "position": row.position}
+             for row in summary.upcoming]
+    context = {"items": items, "open_count": summary.open_count}
+    if summary.draft_count is not None:
+        context["draft_count"] = summary.draft_count
     return Panel("events/_panel.html", context)
 

@@ -423,8 +423,22 @@ def test_upcoming_registrations_with_waitlist_positions(db, make_event, students
     register(later, c)
     db.session.add(Registration(event_id=past.id, user_id=c.id, status=CONFIRMED, queued_at=utcnow()))
     db.session.commit()
-    rows = services.upcoming_for(c)
-    assert [(event.title, position) for _r, event, position in rows] == [("Soon", 2), ("Later", None)]
+    summary = services.home_summary(c)
+    assert [(row.title, row.status, row.position) for row in summary.upcoming] == [
+        ("Soon", WAITLISTED, 2), ("Later", CONFIRMED, None)]
+    assert (summary.open_count, summary.draft_count) == (2, None)
+    assert [row.title for row in services.home_summary(c, limit=1).upcoming] == ["Soon"]
+
+
+def test_home_summary_without_registrations_still_counts(db, make_event, students, make_user):
+    make_event(title="Open")
+    make_event(title="For partners", audience=Audience.partners)
+    make_event(title="Draft", status=EventStatus.draft)
+    make_event(title="Old draft", status=EventStatus.draft, starts_at=utcnow() - timedelta(days=3))
+    student, = students(1)
+    assert services.home_summary(student) == services.HomeSummary(upcoming=[], open_count=1)
+    coordinator = make_user(Role.coordinator)
+    assert services.home_summary(coordinator) == services.HomeSummary(upcoming=[], open_count=2, draft_count=1)
 
 
 def test_seat_counts_in_one_query(db, make_event, students):
