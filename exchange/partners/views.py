@@ -185,11 +185,11 @@ def sample_csv():
 @role_required(*READERS)
 def agreements():
     staff = current_user.is_staff
-    filters = AgreementFilterForm(request.args, partners=services.partner_choices() if staff else (),
-                                  countries=services.partner_countries() if staff else ())
+    partners, countries = services.partner_filter_choices() if staff else ((), ())
+    filters = AgreementFilterForm(request.args, partners=partners, countries=countries)
     filters.validate()
     direction, status = filters.value("direction"), filters.value("status")
-    query = services.search_agreements(current_user, services.AgreementFilters(
+    query = services.agreement_rows_query(current_user, services.AgreementFilters(
         partner_id=filters.value("partner_id") if staff else None,
         country=filters.value("country") if staff else None,
         isced_code=filters.value("isced"),
@@ -197,7 +197,8 @@ def agreements():
         status=AgreementStatus(status) if status else None,
         academic_year=filters.value("year"),
         ending_year=filters.value("ending")), sort=filters.sort.data or "partner")
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = services.paginate_rows(query, per_page=PER_PAGE)
+    page.items = services.agreement_rows(page.items)
     institution = current_user.institution if current_user.role is Role.partner else None
     return render_template("partners/agreements.html", page=page, filters=filters, staff=staff,
                            sort=filters.sort.data or "partner", institution=institution,

@@ -272,6 +272,58 @@ def test_expired_filter_is_sql(agreements, year):
     assert "agreements.last_year <" in sql and "agreements.status = 'active'" in sql
 
 
+def rows_of(user, filters=None, sort="partner"):
+    query = services.agreement_rows_query(user, filters or services.AgreementFilters(), sort)
+    return services.agreement_rows(db_scalars_rows(query))
+
+
+def db_scalars_rows(query):
+    from exchange.extensions import db
+    return db.session.execute(query).all()
+
+
+@pytest.mark.parametrize("filters", [{}, {"status": AgreementStatus.active}, {"isced_code": "0613"},
+                                     {"direction": Direction.incoming}, {"country": "se"}])
+def test_agreement_rows_show_what_the_agreements_hold(agreements, year, filters):
+    made, coordinator, it, se = agreements
+    rows = rows_of(coordinator, services.AgreementFilters(**filters))
+    objects = {a.id: a for a in db_scalars(services.search_agreements(coordinator, services.AgreementFilters(**filters)))}
+    assert [row.id for row in rows] == list(objects)  # same agreements in the same order
+    for row in rows:
+        agreement = objects[row.id]
+        codes = list(dict.fromkeys(c.isced_code for c in agreement.conditions))
+        assert (row.partner_name, row.partner_country, row.first_year, row.last_year, row.reference) == (
+            agreement.partner.name, agreement.partner.country, agreement.first_year, agreement.last_year,
+            agreement.reference)
+        assert (row.outgoing_places, row.incoming_places, row.isced_codes) == (
+            agreement.outgoing_places, agreement.incoming_places, codes)
+        assert row.effective_status(year) is agreement.effective_status(year)
+
+
+def test_agreement_rows_sorted_and_scoped(agreements, make_user):
+    made, coordinator, it, se = agreements
+    by_last_year = [row.last_year for row in rows_of(coordinator, sort="-last_year")]
+    assert by_last_year == sorted(by_last_year, reverse=True)
+    partner_user = make_user(Role.partner, institution=se)
+    assert {row.id for row in rows_of(partner_user)} == {made["expired"].id, made["ending"].id}
+    assert rows_of(make_user(Role.student)) == []
+
+
+@pytest.mark.parametrize(("page", "shown"), [(1, 2), (3, 1), (4, 0)])
+def test_paginate_rows_counts_with_the_page(app, agreements, page, shown):
+    coordinator = agreements[1]
+    with app.test_request_context(f"/partners/agreements/?page={page}"):
+        result = services.paginate_rows(services.agreement_rows_query(coordinator, services.AgreementFilters()),
+                                        per_page=2)
+    assert len(result.items) == shown
+    assert (result.total, result.pages) == (5, 3)
+
+
+def test_filter_choices_from_one_statement(agreements):
+    made, coordinator, it, se = agreements
+    assert services.partner_filter_choices() == (services.partner_choices(), services.partner_countries())
+
+
 def test_dashboard_counts(agreements):
     counts = services.agreement_counts()
     assert counts == {"partners": 2, "active": 2, "expiring": 1, "drafts": 1}
