@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..core.i18n import lazy_gettext as _l
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..auth.models import Role
@@ -603,18 +603,53 @@ def agreement_rows(rows) -> list[AgreementRow]:
 
 
 def agreement_counts(academic_year: int | None = None) -> dict[str, int]:
-    """Numbers for the coordinators' home page, in one query each."""
+    """Numbers for the coordinators' home page, in one statement."""
     year = academic_year or current_academic_year()
-    return {
-        "partners": db.session.scalar(select(func.count(PartnerInstitution.id))) or 0,
-        "active": db.session.scalar(select(func.count(Agreement.id))
-                                    .where(status_condition(AgreementStatus.active, year))) or 0,
-        "expiring": db.session.scalar(select(func.count(Agreement.id))
-                                      .where(Agreement.status == AgreementStatus.active,
-                                             Agreement.last_year == year)) or 0,
-        "drafts": db.session.scalar(select(func.count(Agreement.id))
-                                    .where(Agreement.status == AgreementStatus.draft)) or 0,
-    }
+    row = db.session.execute(select(
+        select(func.count(PartnerInstitution.id)).scalar_subquery().label("partners"),
+        func.count(Agreement.id).filter(status_condition(AgreementStatus.active, year)).label("active"),
+        func.count(Agreement.id).filter(Agreement.status == AgreementStatus.active,
+                                        Agreement.last_year == year).label("expiring"),
+        func.count(Agreement.id).filter(Agreement.status == AgreementStatus.draft).label("drafts"),
+    ).select_from(Agreement)).one()
+    return {key: value or 0 for key, value in row._mapping.items()}
+
+
+def _places_column(direction: Direction):
+    """SQL: the places per year of the Agreement row's conditions in one direction (a correlated sum)."""
+    return (select(func.coalesce(func.sum(CooperationCondition.places_per_year), 0))
+            .where(CooperationCondition.agreement_id == Agreement.id, CooperationCondition.direction == direction)
+            .correlate(Agreement).scalar_subquery())
+
+
+@dataclass(frozen=True)
+class PartnerSummary:
+    """A partner user's home panel: their institution and the agreements in force."""
+    institution_id: int
+    institution_name: str
+    active_count: int  # agreements in force
+    agreements: list  # rows: id, first_year, last_year, outgoing_places, incoming_places (latest last year first)
+
+
+def partner_summary(institution_id: int, academic_year: int | None = None, limit: int = 5) -> PartnerSummary | None:
+    """The institution with its agreements in force (at most `limit`, and how many in all), in one statement:
+    the institution LEFT JOINed to its agreements, so it comes back when it has none. None when it does not exist."""
+    year = academic_year or current_academic_year()
+    in_force = and_(Agreement.partner_id == institution_id, status_condition(AgreementStatus.active, year))
+    active = (select(Agreement.id, Agreement.first_year, Agreement.last_year,
+                     _places_column(Direction.outgoing).label("outgoing_places"),
+                     _places_column(Direction.incoming).label("incoming_places"),
+                     func.count().over().label("active_count"))
+              .where(in_force).order_by(Agreement.last_year.desc(), Agreement.id).limit(limit).subquery("active"))
+    rows = db.session.execute(
+        select(PartnerInstitution.id.label("institution_id"), PartnerInstitution.name, active)
+        .outerjoin(active, true()).where(PartnerInstitution.id == institution_id)
+        .order_by(active.c.last_year.desc(), active.c.id)).all()
+    if not rows:
+        return None
+    return PartnerSummary(institution_id=rows[0].institution_id, institution_name=rows[0].name,
+                          active_count=rows[0].active_count or 0,
+                          agreements=[row for row in rows if row.id is not None])
 
 
 # --- Exchange balance -------------------------------------------------------------------------

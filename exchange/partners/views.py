@@ -369,14 +369,9 @@ def partners_panel(user):
         year = current_academic_year()
         return Panel("partners/_panel_staff.html", {"counts": services.agreement_counts(year), "year": year})
     if user.role is Role.partner and user.institution_id:
-        institution = db.session.get(PartnerInstitution, user.institution_id)
-        if institution is None:
-            return None
         year = current_academic_year()
-        query = services.search_agreements(user, services.AgreementFilters(status=AgreementStatus.active),
-                                           sort="-last_year", with_languages=False)
-        active = db.session.scalars(query.limit(5)).all()
-        count = services.active_agreement_counts([institution.id], year).get(institution.id, 0)
-        return Panel("partners/_panel_partner.html", {"institution": institution, "agreements": active,
-                                                      "count": count, "year": year})
+        summary = services.partner_summary(user.institution_id, year)
+        if summary is None:
+            return None
+        return Panel("partners/_panel_partner.html", {"summary": summary, "year": year})
     return None

@@ -329,6 +329,27 @@ def test_dashboard_counts(agreements):
     assert counts == {"partners": 2, "active": 2, "expiring": 1, "drafts": 1}
 
 
+def test_partner_summary(agreements, make_institution, make_agreement, year):
+    made, coordinator, it, se = agreements
+    summary = services.partner_summary(it.id, year)
+    assert (summary.institution_id, summary.institution_name, summary.active_count) == (it.id, "Bologna", 1)
+    assert [(row.id, row.outgoing_places, row.incoming_places) for row in summary.agreements] == [
+        (made["active"].id, 2, 2)]
+    newer = [make_agreement(it, first=year, last=year + n, conditions=[condition(places=n)]) for n in range(3, 9)]
+    summary = services.partner_summary(it.id, year, limit=5)
+    assert summary.active_count == 7  # all of them, though five are listed
+    assert [row.id for row in summary.agreements] == [a.id for a in reversed(newer[1:])]
+    assert [row.outgoing_places for row in summary.agreements] == [8, 7, 6, 5, 4]
+
+
+def test_partner_summary_without_agreements_in_force(agreements, make_institution, year):
+    made, coordinator, it, se = agreements
+    quiet = make_institution(name="Quiet")
+    assert services.partner_summary(quiet.id, year) == services.PartnerSummary(quiet.id, "Quiet", 0, [])
+    assert services.partner_summary(se.id, year + 1).active_count == 0  # the last one ended this year
+    assert services.partner_summary(10**6, year) is None
+
+
 # --- Exchange balance ---------------------------------------------------------------------------
 
 def test_exchange_balance(db, make_institution, make_agreement, year):
