@@ -135,11 +135,34 @@ def partner_choices() -> list[tuple[int, str]]:
         select(PartnerInstitution.id, PartnerInstitution.name).order_by(PartnerInstitution.name))]
 
 
-def partner_filter_choices() -> tuple[list[tuple[int, str]], list[str]]:
-    """partner_choices() and partner_countries() from one statement (the agreement filters show both)."""
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the agreement filters offer: the partners as select choices (blank first) and their countries."""
+    stamp: tuple
+    partners: list  # [("", "All partners"), (str(id), name), ...], sorted by name
+    countries: list[str]
+
+
+_filter_choices: list[FilterChoices] = []
+
+
+def partner_filter_choices() -> FilterChoices:
+    """The partners and countries for the agreement filters, kept per process while the partners are unchanged.
+
+    Each call reads the table's stamp (how many partners, the highest id, the latest update) in a one-row
+    statement and reloads the list only when the stamp differs: a partner added or renamed in any process
+    shows at the next request. The same list object is returned while it is valid, so the select's HTML can be
+    kept too (forms.MemoSelect)."""
+    stamp = tuple(db.session.execute(select(func.count(PartnerInstitution.id), func.max(PartnerInstitution.id),
+                                            func.max(PartnerInstitution.updated_at))).one())
+    if _filter_choices and _filter_choices[0].stamp == stamp:
+        return _filter_choices[0]
     rows = db.session.execute(select(PartnerInstitution.id, PartnerInstitution.name, PartnerInstitution.country)
                               .order_by(PartnerInstitution.name)).all()
-    return [(row.id, row.name) for row in rows], sorted({row.country for row in rows})
+    found = FilterChoices(stamp=stamp, partners=[("", _l("All partners"))] + [(str(r.id), r.name) for r in rows],
+                          countries=sorted({row.country for row in rows}))
+    _filter_choices[:] = [found]
+    return found
 
 
 def active_agreement_counts(partner_ids: Iterable[int], academic_year: int | None = None) -> dict[int, int]:

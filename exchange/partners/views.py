@@ -185,8 +185,9 @@ def sample_csv():
 @role_required(*READERS)
 def agreements():
     staff = current_user.is_staff
-    partners, countries = services.partner_filter_choices() if staff else ((), ())
-    filters = AgreementFilterForm(request.args, partners=partners, countries=countries)
+    choices = services.partner_filter_choices() if staff else None
+    filters = AgreementFilterForm(request.args, partners=choices.partners if staff else None,
+                                  countries=choices.countries if staff else ())
     filters.validate()
     direction, status = filters.value("direction"), filters.value("status")
     query = services.agreement_rows_query(current_user, services.AgreementFilters(

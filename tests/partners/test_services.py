@@ -319,9 +319,15 @@ def test_paginate_rows_counts_with_the_page(app, agreements, page, shown):
     assert (result.total, result.pages) == (5, 3)
 
 
-def test_filter_choices_from_one_statement(agreements):
+def test_filter_choices_are_the_partners_and_countries(agreements, make_institution):
     made, coordinator, it, se = agreements
-    assert services.partner_filter_choices() == (services.partner_choices(), services.partner_countries())
+    choices = services.partner_filter_choices()
+    assert choices.partners[1:] == [(str(value), label) for value, label in services.partner_choices()]
+    assert choices.partners[0][0] == "" and choices.countries == services.partner_countries()
+    assert services.partner_filter_choices() is choices
+    make_institution(name="Aarhus", country="DK")
+    again = services.partner_filter_choices()
+    assert again is not choices and again.partners[1][1] == "Aarhus" and again.countries == ["DK", "IT", "SE"]
 
 
 def test_dashboard_counts(agreements):
