@@ -8,7 +8,7 @@ from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField,
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..auth.forms import REQUIRED
-from ..core.forms import CountryCode, LooseSelectField, NoControlCharacters, optional_text, strip_filter
+from ..core.forms import CountryCode, FastSelect, LooseSelectField, NoControlCharacters, optional_text, strip_filter
 from .models import AUDIENCE_LABELS, CATEGORY_LABELS, QuestionKind
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
@@ -184,9 +184,9 @@ class EventFilterForm(FlaskForm):
         csrf = False
 
     when = SelectField(_l("When"), choices=[("upcoming", _l("Upcoming and ongoing")), ("past", _l("Past"))],
-                       validators=[Optional()], default="upcoming")
-    category = SelectField(_l("Category"), validators=[Optional()])
-    audience = SelectField(_l("Audience"), validators=[Optional()])
+                       validators=[Optional()], default="upcoming", widget=FastSelect())
+    category = SelectField(_l("Category"), validators=[Optional()], widget=FastSelect())
+    audience = SelectField(_l("Audience"), validators=[Optional()], widget=FastSelect())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

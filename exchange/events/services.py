@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, render_template
+from flask_sqlalchemy.pagination import SelectPagination
 from flask_babel import force_locale
 from ..core.i18n import gettext as _
-from sqlalchemy import and_, event as sa_event, func, or_, select, text, true
+from sqlalchemy import and_, case, event as sa_event, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session as SASession, selectinload
+from sqlalchemy.orm import Session as SASession, aliased, selectinload
 
 from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
@@ -438,9 +439,14 @@ def waitlist_position(registration: Registration) -> int | None:
     return (ahead or 0) + 1
 
 
+#: The other registrations of the same event, for position_column (made once: building an alias and its
+#: columns costs more than the rest of the statement).
+_OTHER_REGISTRATION = aliased(Registration, name="other_registration")
+
+
 def position_column():
     """SQL: a correlated waitlist position for Registration rows (1 = next to get a seat)."""
-    other = db.aliased(Registration)
+    other = _OTHER_REGISTRATION
     return (select(func.count(other.id) + 1).where(
         other.event_id == Registration.event_id, other.status == RegistrationStatus.waitlisted,
         or_(other.queued_at < Registration.queued_at,
@@ -679,14 +685,7 @@ def message_registrants(event: Event, subject: str, body: str, include_waitlist:
 
 # --- Finding events -----------------------------------------------------------------------------------
 
-def list_query(user, when_: str = "upcoming", category: EventCategory | None = None,
-               audience: Audience | None = None, now: datetime | None = None):
-    now = now or utcnow()
-    query = select(Event).where(visible_clause(user))
-    if when_ == "past":
-        query = query.where(Event.ends_at < now).order_by(Event.starts_at.desc(), Event.id.desc())
-    else:
-        query = query.where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
+def _filtered(query, category: EventCategory | None, audience: Audience | None):
     if category is not None:
         query = query.where(Event.category == category)
     if audience is not None:
@@ -694,16 +693,88 @@ def list_query(user, when_: str = "upcoming", category: EventCategory | None = N
     return query
 
 
+def _in_time(query, when_: str, now: datetime):
+    if when_ == "past":
+        return query.where(Event.ends_at < now).order_by(Event.starts_at.desc(), Event.id.desc())
+    return query.where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
+
+
+def list_query(user, when_: str = "upcoming", category: EventCategory | None = None,
+               audience: Audience | None = None, now: datetime | None = None):
+    query = select(Event).where(visible_clause(user))
+    return _filtered(_in_time(query, when_, now or utcnow()), category, audience)
+
+
+def _seat_count_column(status: RegistrationStatus):
+    """SQL: how many registrations of the Event row have this status (a correlated count)."""
+    return (select(func.count(Registration.id))
+            .where(Registration.event_id == Event.id, Registration.status == status)
+            .correlate(Event).scalar_subquery())
+
+
+def _my_status_column(user):
+    """SQL: the user's registration status for the Event row; NULL when none or cancelled."""
+    return (select(Registration.status)
+            .where(Registration.event_id == Event.id, Registration.user_id == user.id,
+                   Registration.status != RegistrationStatus.cancelled)
+            .correlate(Event).scalar_subquery())
+
+
+class RowPagination(SelectPagination):
+    """`db.paginate` for a select of columns: the items are whole rows (not their first column), and the
+    total comes with them (count(*) OVER ()), so a page is one statement. A page past the end counts apart."""
+
+    def _query_items(self) -> list:
+        query = self._query_args["select"].add_columns(func.count().over().label("total_rows"))
+        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
+        self._total = rows[0].total_rows if rows else None
+        return rows
+
+    def _query_count(self) -> int:
+        if self._total is not None:
+            return self._total
+        counted = select(func.count()).select_from(self._query_args["select"].order_by(None).subquery())
+        return self._query_args["session"].execute(counted).scalar_one()
+
+
+def paginate_rows(query, per_page: int) -> RowPagination:
+    """The current page (?page=) of a select of columns; a page past the end is empty, not an error."""
+    return RowPagination(select=query, session=db.session(), per_page=per_page, error_out=False)
+
+
+#: What a list of events shows of each one (plain rows: the list pages need no Event objects).
+LIST_COLUMNS = (Event.id, Event.title, Event.category, Event.status, Event.audience, Event.starts_at,
+                Event.ends_at, Event.venue, Event.online_url, Event.capacity)
+
+
+def list_rows_query(user, when_: str = "upcoming", category: EventCategory | None = None,
+                    audience: Audience | None = None, now: datetime | None = None):
+    """SQL for the list of events as rows: LIST_COLUMNS, then `confirmed` and `waitlisted` (seat counts) and
+    `my_status` (the user's registration status, None when not registered), in one statement."""
+    query = select(*LIST_COLUMNS,
+                   _seat_count_column(RegistrationStatus.confirmed).label("confirmed"),
+                   _seat_count_column(RegistrationStatus.waitlisted).label("waitlisted"),
+                   _my_status_column(user).label("my_status")).where(visible_clause(user))
+    return _filtered(_in_time(query, when_, now or utcnow()), category, audience)
+
+
 def events_between(user, start: datetime, end: datetime, category=None, audience=None,
                    include_drafts: bool = True) -> list[Event]:
     query = select(Event).where(visible_clause(user), Event.starts_at < end, Event.ends_at > start)
     if not include_drafts:
         query = query.where(Event.status != EventStatus.draft)
-    if category is not None:
-        query = query.where(Event.category == category)
-    if audience is not None:
-        query = query.where(Event.audience == audience)
-    return list(db.session.scalars(query.order_by(Event.starts_at, Event.id)))
+    return list(db.session.scalars(_filtered(query, category, audience).order_by(Event.starts_at, Event.id)))
+
+
+def month_rows(user, start: datetime, end: datetime, category=None, audience=None) -> list:
+    """The events between start and end for the month view, as rows in one statement: id, title, category,
+    status, starts_at, ends_at, capacity, `confirmed` (seats taken) and `my_status` (the user's registration
+    status, None when not registered)."""
+    query = select(Event.id, Event.title, Event.category, Event.status, Event.starts_at, Event.ends_at,
+                   Event.capacity, _seat_count_column(RegistrationStatus.confirmed).label("confirmed"),
+                   _my_status_column(user).label("my_status")
+                   ).where(visible_clause(user), Event.starts_at < end, Event.ends_at > start)
+    return db.session.execute(_filtered(query, category, audience).order_by(Event.starts_at, Event.id)).all()
 
 
 def feed_events(user, now: datetime | None = None, category=None, audience=None) -> list[Event]:
@@ -713,26 +784,38 @@ def feed_events(user, now: datetime | None = None, category=None, audience=None)
                           include_drafts=False)
 
 
-def my_registrations(user, event_ids) -> dict[int, Registration]:
-    event_ids = list(event_ids)
-    if not event_ids:
-        return {}
-    return {r.event_id: r for r in db.session.scalars(select(Registration).where(
-        Registration.user_id == user.id, Registration.event_id.in_(event_ids),
-        Registration.status != RegistrationStatus.cancelled))}
+@dataclass(frozen=True)
+class HomeSummary:
+    """The home page's events panel."""
+    upcoming: list  # rows: id, title, starts_at, ends_at, status, position (the waitlist place; None when confirmed)
+    open_count: int  # upcoming published events open to the user
+    draft_count: int | None = None  # staff only: drafts of events still to come
 
 
-def upcoming_for(user, now: datetime | None = None, limit: int = 5):
-    """The user's upcoming registrations with their waitlist positions: [(registration, event, position)]."""
+def home_summary(user, now: datetime | None = None, limit: int = 5) -> HomeSummary:
+    """The user's next `limit` registrations with waitlist positions and the panel's counts, in one statement:
+    the counts are a one-row table LEFT JOINed to the registrations, so they come back when there are none."""
     now = now or utcnow()
-    rows = db.session.execute(
-        select(Registration, Event, position_column())
-        .join(Event, Event.id == Registration.event_id)
-        .where(Registration.user_id == user.id, Registration.status != RegistrationStatus.cancelled,
-               Event.status == EventStatus.published, Event.ends_at >= now)
-        .order_by(Event.starts_at, Event.id).limit(limit)).all()
-    return [(registration, event, position if registration.is_waitlisted else None)
-            for registration, event, position in rows]
+    counted = [select(func.count(Event.id)).where(visible_clause(user), Event.status == EventStatus.published,
+                                                  Event.ends_at >= now).scalar_subquery().label("open_count")]
+    if user.is_staff:
+        counted.append(select(func.count(Event.id)).where(Event.status == EventStatus.draft, Event.ends_at >= now)
+                       .scalar_subquery().label("draft_count"))
+    counts = select(*counted).subquery("counts")
+    waitlisted = Registration.status == RegistrationStatus.waitlisted
+    upcoming = (select(Event.id, Event.title, Event.starts_at, Event.ends_at, Registration.status,
+                       case((waitlisted, position_column())).label("position"))
+                .join(Event, Event.id == Registration.event_id)
+                .where(Registration.user_id == user.id, Registration.status != RegistrationStatus.cancelled,
+                       Event.status == EventStatus.published, Event.ends_at >= now)
+                .order_by(Event.starts_at, Event.id).limit(limit).subquery("upcoming"))
+    rows = db.session.execute(select(counts, upcoming).select_from(counts).outerjoin(upcoming, true())
+                              .order_by(upcoming.c.starts_at, upcoming.c.id)).all()
+    first = rows[0]
+    return HomeSummary(
+        upcoming=[row for row in rows if row.id is not None],
+        open_count=first.open_count or 0,
+        draft_count=(first.draft_count or 0) if user.is_staff else None)
 
 
 def registrations_of_user(user, now: datetime | None = None):
@@ -744,12 +827,6 @@ def registrations_of_user(user, now: datetime | None = None):
         .order_by(Event.starts_at.desc(), Event.id.desc())).all()
     return [(registration, event, position if registration.is_waitlisted else None)
             for registration, event, position in rows]
-
-
-def open_event_count(user, now: datetime | None = None) -> int:
-    now = now or utcnow()
-    return db.session.scalar(select(func.count(Event.id)).where(
-        visible_clause(user), Event.status == EventStatus.published, Event.ends_at >= now)) or 0
 
 
 # --- Attendance: the API for participation certificates ---------------------------------------------

@@ -8,7 +8,6 @@ from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
@@ -28,15 +27,11 @@ from .markup import render_markdown
 from .models import Audience, Event, EventCategory, EventStatus, QuestionKind, Registration, RegistrationStatus
 
 
-def _local_part(value: datetime, skeleton: str) -> str:
-    return format_skeleton(skeleton, value, tzinfo=display.zone(), locale=display.viewer_locale())
-
-
 @bp.context_processor
 def _helpers():
     return {"event_when": lambda event: display.when(event.starts_at, event.ends_at),
             "event_time": lambda value: display.short_time(value),
-            "local_part": _local_part, "now": utcnow(),
+            "local_part": display.local_part, "now": utcnow(),
             "markdown": render_markdown, "can_manage_events": services.can_manage(current_user),
             "call_label": services.call_label}  # takes a loaded Call (event.call, eager-loaded)
 
@@ -73,12 +68,8 @@ def index():
     category = filters.selected(EventCategory, filters.category)
     audience = filters.selected(Audience, filters.audience)
     when_ = "past" if filters.when.data == "past" else "upcoming"
-    query = services.list_query(current_user, when_, category, audience).options(
-        selectinload(Event.partner_institution))
-    page = db.paginate(query, per_page=20, error_out=False)
-    ids = [event.id for event in page.items]
-    return render_template("events/index.html", page=page, filters=filters, when=when_,
-                           seats=services.seat_counts(ids), mine=services.my_registrations(current_user, ids))
+    page = services.paginate_rows(services.list_rows_query(current_user, when_, category, audience), per_page=20)
+    return render_template("events/index.html", page=page, filters=filters, when=when_)
 
 
 def _parse_month(value: str | None, today: date) -> tuple[int, int]:
@@ -105,7 +96,7 @@ def calendar():
     first_shown, last_shown = monthgrid.grid_bounds(year, month, first_weekday)
     start = datetime.combine(first_shown, time.min, tz).astimezone(timezone.utc)
     end = datetime.combine(last_shown + timedelta(days=1), time.min, tz).astimezone(timezone.utc)
-    events = services.events_between(current_user, start, end, category, audience)
+    events = services.month_rows(current_user, start, end, category, audience)
     entries = [(e.starts_at.astimezone(tz).date(), (e.ends_at - timedelta(microseconds=1)).astimezone(tz).date(), e)
                for e in events]
     weeks = monthgrid.month_grid(year, month, entries, today, first_weekday)
@@ -120,8 +111,8 @@ def calendar():
         month_label=format_skeleton("yMMMM", date(year, month, 1), locale=locale),
         prev_month=f"{prev_year:04d}-{prev_month:02d}", next_month=f"{next_year:04d}-{next_month:02d}",
         this_month=f"{today.year:04d}-{today.month:02d}", is_this_month=(year, month) == (today.year, today.month),
-        seats=services.seat_counts(e.id for e in events), first_days=first_days,
-        mine=services.my_registrations(current_user, [e.id for e in events]))
+        first_days=first_days,
+        day_labels={day.date: display.long_date(day.date, locale) for week in weeks for day in week})
 
 
 @bp.get("/calendar.ics")
@@ -518,14 +509,12 @@ nav_item("events.index", _l("Events"), order=40, match_prefix="/events")
 @panel(order=40)
 def events_panel(user):
     """The user's upcoming registrations and waitlist positions; staff also see what needs publishing."""
-    now = utcnow()
-    rows = services.upcoming_for(user, now, limit=5)
-    items = [{"id": event.id, "title": event.title, "when": display.when(event.starts_at, event.ends_at),
-              "status": registration.status.value, "status_label": registration.status.label,
-              "position": position} for registration, event, position in rows]
-    context = {"items": items, "open_count": services.open_event_count(user, now)}
-    if user.is_staff:
-        context["draft_count"] = db.session.scalar(
-            select(db.func.count(Event.id)).where(Event.status == EventStatus.draft, Event.ends_at >= now)) or 0
+    summary = services.home_summary(user, utcnow(), limit=5)
+    items = [{"id": row.id, "title": row.title, "when": display.when(row.starts_at, row.ends_at),
+              "status": row.status.value, "status_label": row.status.label, "position": row.position}
+             for row in summary.upcoming]
+    context = {"items": items, "open_count": summary.open_count}
+    if summary.draft_count is not None:
+        context["draft_count"] = summary.draft_count
     return Panel("events/_panel.html", context)
 

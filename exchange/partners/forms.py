@@ -1,4 +1,6 @@
 """Forms for institutions, contacts, agreements, cooperation conditions, the CSV import and the filters."""
+from functools import lru_cache
+
 from ..core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -8,9 +10,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..core.forms import (CountryCode, IscedCode, LanguageCode, LooseSelectField, NoControlCharacters, email_field,
-                          optional_text, strip_filter)
-from ..core.i18n import country_choices, country_name, language_choices
+from ..core.forms import (CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, NoControlCharacters,
+                          email_field, optional_text, strip_filter)
+from ..core.i18n import country_choices, country_name, current_locale, language_choices
 from ..core.reference import CEFR_LEVELS, EQF_LEVELS, academic_year_label, isced_choices
 from . import codes
 from .models import (MAX_LANGUAGES, MAX_MONTHS, MAX_PLACES, AgreementStatus, Direction, MobilityType,
@@ -37,6 +39,32 @@ def notes_field(label=None, max_length=MAX_NOTES, **kwargs):
     return TextAreaField(label or _l("Notes"), filters=[strip_filter], validators=[
         Optional(), Length(max=max_length, message=_l("Use at most %(max)d characters.", max=max_length)),
         NoControlCharacters()], render_kw={"maxlength": max_length, "rows": 4}, **kwargs)
+
+
+class MemoSelect(FastSelect):
+    """FastSelect that keeps the HTML it made for a choices list it is given again.
+
+    For a field whose choices are one list object kept between requests (the agreement filters' hundreds of
+    partners, services.partner_filter_choices): the HTML is reused when the same list comes with the same value,
+    attributes and language. A new list (the partners changed) is a new object, so nothing stale is shown."""
+
+    def __init__(self, size: int = 64):
+        super().__init__()
+        self.size = size
+        self._made: dict = {}
+
+    def __call__(self, field, **kwargs):
+        choices = field.choices
+        key = (id(choices), str(current_locale()), field.id, field.name, repr(field.data),
+               tuple(sorted((name, repr(value)) for name, value in kwargs.items())))
+        found = self._made.get(key)
+        if found is not None and found[0] is choices:
+            return found[1]
+        html = super().__call__(field, **kwargs)
+        if len(self._made) >= self.size:
+            self._made.clear()
+        self._made[key] = (choices, html)
+        return html
 
 
 class CodeSelectField(SelectField):
@@ -291,24 +319,31 @@ class TerminateForm(FlaskForm):
     submit = SubmitField(_l("Terminate agreement"))
 
 
+@lru_cache(maxsize=8)
+def _isced_filter_choices(language: str) -> list:
+    """The subject-area filter's choices in the language: one list object per language (see MemoSelect)."""
+    return _choices(isced_choices(), blank=_l("All subject areas"))
+
+
 class AgreementFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    partner_id = LooseSelectField(_l("Partner"), coerce=_int_or_none, validators=[Optional()])
+    partner_id = LooseSelectField(_l("Partner"), coerce=_int_or_none, validators=[Optional()], widget=MemoSelect())
     country = LooseSelectField(_l("Country"), validators=[Optional()])
-    isced = LooseSelectField(_l("Subject area"), validators=[Optional()])
+    isced = LooseSelectField(_l("Subject area"), validators=[Optional()], widget=MemoSelect())
     direction = LooseSelectField(_l("Direction"), validators=[Optional()])
     status = LooseSelectField(_l("Status"), validators=[Optional()])
     year = LooseSelectField(_l("Academic year"), coerce=_int_or_none, validators=[Optional()])
     ending = LooseSelectField(_l("Last academic year"), coerce=_int_or_none, validators=[Optional()])
     sort = HiddenField()
 
-    def __init__(self, *args, partners=(), countries=(), **kwargs):
+    def __init__(self, *args, partners=None, countries=(), **kwargs):
+        """partners: ready choices, blank first (services.partner_filter_choices); None for no partner filter."""
         super().__init__(*args, **kwargs)
-        self.partner_id.choices = _choices(partners, blank=_l("All partners"))
+        self.partner_id.choices = partners if partners is not None else _choices((), blank=_l("All partners"))
         self.country.choices = _choices(((c, country_name(c)) for c in countries), blank=_l("All countries"))
-        self.isced.choices = _choices(isced_choices(), blank=_l("All subject areas"))
+        self.isced.choices = _isced_filter_choices(str(current_locale()))
         self.direction.choices = _choices(((d.value, d.label) for d in Direction), blank=_l("Both directions"))
         self.status.choices = _choices(((s.value, s.label) for s in AgreementStatus), blank=_l("Any status"))
         self.year.choices = [SelectChoice("", _l("Any year"))] + year_choices()

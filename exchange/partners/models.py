@@ -100,6 +100,13 @@ class AgreementStatus(str, enum.Enum):
         return _("Expired")
 
 
+def effective_status(status: AgreementStatus, last_year: int, academic_year: int | None = None) -> AgreementStatus:
+    """The status shown: an active agreement whose last academic year has passed is expired."""
+    if status is AgreementStatus.active and last_year < (academic_year or current_academic_year()):
+        return AgreementStatus.expired
+    return status
+
+
 #: Stored status → stored statuses an edit may move it to (termination has its own action).
 TRANSITIONS = {
     AgreementStatus.draft: {AgreementStatus.draft, AgreementStatus.active},
@@ -159,9 +166,7 @@ class Agreement(db.Model):
         order_by="(CooperationCondition.direction, CooperationCondition.isced_code, CooperationCondition.id)")
 
     def effective_status(self, academic_year: int | None = None) -> AgreementStatus:
-        if self.status is AgreementStatus.active and self.last_year < (academic_year or current_academic_year()):
-            return AgreementStatus.expired
-        return self.status
+        return effective_status(self.status, self.last_year, academic_year)
 
     def covers(self, academic_year: int) -> bool:
         return self.first_year <= academic_year <= self.last_year

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..core.i18n import lazy_gettext as _l
-from sqlalchemy import Select, and_, false, func, or_, select
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..auth.models import Role
@@ -20,7 +21,7 @@ from . import codes
 from .models import (MAX_AGREEMENT_YEARS, MAX_LANGUAGES, MAX_MONTHS, MAX_PLACES, MIN_ACADEMIC_YEAR, TRANSITIONS,
                      YEARS_AHEAD, Agreement, AgreementStatus, CooperationCondition, Direction,
                      LanguageRequirement, MobilityType, PartnerContact, PartnerInstitution,
-                     current_academic_year)
+                     current_academic_year, effective_status)
 
 # Messages shared by forms, services and the CSV import, so a rule reads the same wherever it is checked.
 MAX_NOTES = 4000
@@ -132,6 +133,36 @@ def partner_countries() -> list[str]:
 def partner_choices() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in db.session.execute(
         select(PartnerInstitution.id, PartnerInstitution.name).order_by(PartnerInstitution.name))]
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the agreement filters offer: the partners as select choices (blank first) and their countries."""
+    stamp: tuple
+    partners: list  # [("", "All partners"), (str(id), name), ...], sorted by name
+    countries: list[str]
+
+
+_filter_choices: list[FilterChoices] = []
+
+
+def partner_filter_choices() -> FilterChoices:
+    """The partners and countries for the agreement filters, kept per process while the partners are unchanged.
+
+    Each call reads the table's stamp (how many partners, the highest id, the latest update) in a one-row
+    statement and reloads the list only when the stamp differs: a partner added or renamed in any process
+    shows at the next request. The same list object is returned while it is valid, so the select's HTML can be
+    kept too (forms.MemoSelect)."""
+    stamp = tuple(db.session.execute(select(func.count(PartnerInstitution.id), func.max(PartnerInstitution.id),
+                                            func.max(PartnerInstitution.updated_at))).one())
+    if _filter_choices and _filter_choices[0].stamp == stamp:
+        return _filter_choices[0]
+    rows = db.session.execute(select(PartnerInstitution.id, PartnerInstitution.name, PartnerInstitution.country)
+                              .order_by(PartnerInstitution.name)).all()
+    found = FilterChoices(stamp=stamp, partners=[("", _l("All partners"))] + [(str(r.id), r.name) for r in rows],
+                          countries=sorted({row.country for row in rows}))
+    _filter_choices[:] = [found]
+    return found
 
 
 def active_agreement_counts(partner_ids: Iterable[int], academic_year: int | None = None) -> dict[int, int]:
@@ -485,14 +516,9 @@ def status_condition(status: AgreementStatus, academic_year: int | None = None):
     return Agreement.status == status
 
 
-def search_agreements(user, filters: AgreementFilters, sort: str | None = "partner",
-                      with_languages: bool = True) -> Select:
-    """with_languages=False: the conditions without their language requirements (pages that only count places)."""
-    conditions = selectinload(Agreement.conditions)
-    query = (select(Agreement).join(Agreement.partner)
-             .where(visible_agreements(user))
-             .options(contains_eager(Agreement.partner),
-                      conditions.selectinload(CooperationCondition.languages) if with_languages else conditions))
+def _filtered_agreements(query, user, filters: AgreementFilters, sort: str | None):
+    """The query (over Agreement joined to its partner) restricted to what the user may see and the filters, sorted."""
+    query = query.where(visible_agreements(user))
     if filters.partner_id:
         query = query.where(Agreement.partner_id == filters.partner_id)
     if filters.country:
@@ -519,19 +545,134 @@ def search_agreements(user, filters: AgreementFilters, sort: str | None = "partn
     return query.order_by(*columns)
 
 
+def search_agreements(user, filters: AgreementFilters, sort: str | None = "partner",
+                      with_languages: bool = True) -> Select:
+    """with_languages=False: the conditions without their language requirements (pages that only count places)."""
+    conditions = selectinload(Agreement.conditions)
+    query = (select(Agreement).join(Agreement.partner)
+             .options(contains_eager(Agreement.partner),
+                      conditions.selectinload(CooperationCondition.languages) if with_languages else conditions))
+    return _filtered_agreements(query, user, filters, sort)
+
+
+class RowPagination(SelectPagination):
+    """`db.paginate` for a select of columns: the items are whole rows (not their first column), and the
+    total comes with them (count(*) OVER ()), so a page is one statement. A page past the end counts apart."""
+
+    def _query_items(self) -> list:
+        query = self._query_args["select"].add_columns(func.count().over().label("total_rows"))
+        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
+        self._total = rows[0].total_rows if rows else None
+        return rows
+
+    def _query_count(self) -> int:
+        if self._total is not None:
+            return self._total
+        counted = select(func.count()).select_from(self._query_args["select"].order_by(None).subquery())
+        return self._query_args["session"].execute(counted).scalar_one()
+
+
+def paginate_rows(query, per_page: int) -> RowPagination:
+    """The current page (?page=) of a select of columns; a page past the end is empty, not an error."""
+    return RowPagination(select=query, session=db.session(), per_page=per_page, error_out=False)
+
+
+@dataclass
+class AgreementRow:
+    """An agreement as the list of agreements shows it: plain values, no ORM objects."""
+    id: int
+    partner_name: str
+    partner_country: str
+    reference: str | None
+    first_year: int
+    last_year: int
+    status: AgreementStatus
+    outgoing_places: int = 0
+    incoming_places: int = 0
+    isced_codes: list[str] = field(default_factory=list)  # subject areas of its conditions, each once, in order
+
+    def effective_status(self, academic_year: int | None = None) -> AgreementStatus:
+        return effective_status(self.status, self.last_year, academic_year)
+
+
+def agreement_rows_query(user, filters: AgreementFilters, sort: str | None = "partner") -> Select:
+    """search_agreements as a select of the columns the list shows (see agreement_rows)."""
+    query = (select(Agreement.id, PartnerInstitution.name, PartnerInstitution.country, Agreement.reference,
+                    Agreement.first_year, Agreement.last_year, Agreement.status)
+             .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id))
+    return _filtered_agreements(query, user, filters, sort)
+
+
+def agreement_rows(rows) -> list[AgreementRow]:
+    """AgreementRows for rows of agreement_rows_query, with places and subject areas from their conditions
+    (one statement for all of them)."""
+    agreements = {row[0]: AgreementRow(*row[:7]) for row in rows}
+    if agreements:
+        conditions = db.session.execute(
+            select(CooperationCondition.agreement_id, CooperationCondition.direction,
+                   CooperationCondition.isced_code, CooperationCondition.places_per_year)
+            .where(CooperationCondition.agreement_id.in_(agreements))
+            .order_by(CooperationCondition.agreement_id, CooperationCondition.direction,
+                      CooperationCondition.isced_code, CooperationCondition.id))
+        for agreement_id, direction, isced_code, places in conditions:
+            agreement = agreements[agreement_id]
+            if direction is Direction.outgoing:
+                agreement.outgoing_places += places
+            else:
+                agreement.incoming_places += places
+            if isced_code not in agreement.isced_codes:
+                agreement.isced_codes.append(isced_code)
+    return list(agreements.values())
+
+
 def agreement_counts(academic_year: int | None = None) -> dict[str, int]:
-    """Numbers for the coordinators' home page, in one query each."""
+    """Numbers for the coordinators' home page, in one statement."""
     year = academic_year or current_academic_year()
-    return {
-        "partners": db.session.scalar(select(func.count(PartnerInstitution.id))) or 0,
-        "active": db.session.scalar(select(func.count(Agreement.id))
-                                    .where(status_condition(AgreementStatus.active, year))) or 0,
-        "expiring": db.session.scalar(select(func.count(Agreement.id))
-                                      .where(Agreement.status == AgreementStatus.active,
-                                             Agreement.last_year == year)) or 0,
-        "drafts": db.session.scalar(select(func.count(Agreement.id))
-                                    .where(Agreement.status == AgreementStatus.draft)) or 0,
-    }
+    row = db.session.execute(select(
+        select(func.count(PartnerInstitution.id)).scalar_subquery().label("partners"),
+        func.count(Agreement.id).filter(status_condition(AgreementStatus.active, year)).label("active"),
+        func.count(Agreement.id).filter(Agreement.status == AgreementStatus.active,
+                                        Agreement.last_year == year).label("expiring"),
+        func.count(Agreement.id).filter(Agreement.status == AgreementStatus.draft).label("drafts"),
+    ).select_from(Agreement)).one()
+    return {key: value or 0 for key, value in row._mapping.items()}
+
+
+def _places_column(direction: Direction):
+    """SQL: the places per year of the Agreement row's conditions in one direction (a correlated sum)."""
+    return (select(func.coalesce(func.sum(CooperationCondition.places_per_year), 0))
+            .where(CooperationCondition.agreement_id == Agreement.id, CooperationCondition.direction == direction)
+            .correlate(Agreement).scalar_subquery())
+
+
+@dataclass(frozen=True)
+class PartnerSummary:
+    """A partner user's home panel: their institution and the agreements in force."""
+    institution_id: int
+    institution_name: str
+    active_count: int  # agreements in force
+    agreements: list  # rows: id, first_year, last_year, outgoing_places, incoming_places (latest last year first)
+
+
+def partner_summary(institution_id: int, academic_year: int | None = None, limit: int = 5) -> PartnerSummary | None:
+    """The institution with its agreements in force (at most `limit`, and how many in all), in one statement:
+    the institution LEFT JOINed to its agreements, so it comes back when it has none. None when it does not exist."""
+    year = academic_year or current_academic_year()
+    in_force = and_(Agreement.partner_id == institution_id, status_condition(AgreementStatus.active, year))
+    active = (select(Agreement.id, Agreement.first_year, Agreement.last_year,
+                     _places_column(Direction.outgoing).label("outgoing_places"),
+                     _places_column(Direction.incoming).label("incoming_places"),
+                     func.count().over().label("active_count"))
+              .where(in_force).order_by(Agreement.last_year.desc(), Agreement.id).limit(limit).subquery("active"))
+    rows = db.session.execute(
+        select(PartnerInstitution.id.label("institution_id"), PartnerInstitution.name, active)
+        .outerjoin(active, true()).where(PartnerInstitution.id == institution_id)
+        .order_by(active.c.last_year.desc(), active.c.id)).all()
+    if not rows:
+        return None
+    return PartnerSummary(institution_id=rows[0].institution_id, institution_name=rows[0].name,
+                          active_count=rows[0].active_count or 0,
+                          agreements=[row for row in rows if row.id is not None])
 
 
 # --- Exchange balance -------------------------------------------------------------------------

@@ -185,11 +185,12 @@ def sample_csv():
 @role_required(*READERS)
 def agreements():
     staff = current_user.is_staff
-    filters = AgreementFilterForm(request.args, partners=services.partner_choices() if staff else (),
-                                  countries=services.partner_countries() if staff else ())
+    choices = services.partner_filter_choices() if staff else None
+    filters = AgreementFilterForm(request.args, partners=choices.partners if staff else None,
+                                  countries=choices.countries if staff else ())
     filters.validate()
     direction, status = filters.value("direction"), filters.value("status")
-    query = services.search_agreements(current_user, services.AgreementFilters(
+    query = services.agreement_rows_query(current_user, services.AgreementFilters(
         partner_id=filters.value("partner_id") if staff else None,
         country=filters.value("country") if staff else None,
         isced_code=filters.value("isced"),
@@ -197,7 +198,8 @@ def agreements():
         status=AgreementStatus(status) if status else None,
         academic_year=filters.value("year"),
         ending_year=filters.value("ending")), sort=filters.sort.data or "partner")
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = services.paginate_rows(query, per_page=PER_PAGE)
+    page.items = services.agreement_rows(page.items)
     institution = current_user.institution if current_user.role is Role.partner else None
     return render_template("partners/agreements.html", page=page, filters=filters, staff=staff,
                            sort=filters.sort.data or "partner", institution=institution,
@@ -368,14 +370,9 @@ def partners_panel(user):
         year = current_academic_year()
         return Panel("partners/_panel_staff.html", {"counts": services.agreement_counts(year), "year": year})
     if user.role is Role.partner and user.institution_id:
-        institution = db.session.get(PartnerInstitution, user.institution_id)
-        if institution is None:
-            return None
         year = current_academic_year()
-        query = services.search_agreements(user, services.AgreementFilters(status=AgreementStatus.active),
-                                           sort="-last_year", with_languages=False)
-        active = db.session.scalars(query.limit(5)).all()
-        count = services.active_agreement_counts([institution.id], year).get(institution.id, 0)
-        return Panel("partners/_panel_partner.html", {"institution": institution, "agreements": active,
-                                                      "count": count, "year": year})
+        summary = services.partner_summary(user.institution_id, year)
+        if summary is None:
+            return None
+        return Panel("partners/_panel_partner.html", {"summary": summary, "year": year})
     return None

@@ -423,8 +423,22 @@ def test_upcoming_registrations_with_waitlist_positions(db, make_event, students
     register(later, c)
     db.session.add(Registration(event_id=past.id, user_id=c.id, status=CONFIRMED, queued_at=utcnow()))
     db.session.commit()
-    rows = services.upcoming_for(c)
-    assert [(event.title, position) for _r, event, position in rows] == [("Soon", 2), ("Later", None)]
+    summary = services.home_summary(c)
+    assert [(row.title, row.status, row.position) for row in summary.upcoming] == [
+        ("Soon", WAITLISTED, 2), ("Later", CONFIRMED, None)]
+    assert (summary.open_count, summary.draft_count) == (2, None)
+    assert [row.title for row in services.home_summary(c, limit=1).upcoming] == ["Soon"]
+
+
+def test_home_summary_without_registrations_still_counts(db, make_event, students, make_user):
+    make_event(title="Open")
+    make_event(title="For partners", audience=Audience.partners)
+    make_event(title="Draft", status=EventStatus.draft)
+    make_event(title="Old draft", status=EventStatus.draft, starts_at=utcnow() - timedelta(days=3))
+    student, = students(1)
+    assert services.home_summary(student) == services.HomeSummary(upcoming=[], open_count=1)
+    coordinator = make_user(Role.coordinator)
+    assert services.home_summary(coordinator) == services.HomeSummary(upcoming=[], open_count=2, draft_count=1)
 
 
 def test_seat_counts_in_one_query(db, make_event, students):
@@ -502,3 +516,44 @@ def test_call_audience_needs_an_existing_call(db, make_event, make_call, make_us
     assert event.call_id == call.id
     assert services.call_label(event.call) == "Erasmus+ study 2031/32 (2031/32)"
     assert services.call_choices() == [(call.id, "Erasmus+ study 2031/32 (2031/32)")]
+
+
+# --- Lists as plain rows ------------------------------------------------------------------------------
+
+def test_list_rows_carry_seat_counts_and_the_viewers_status(db, make_event, students):
+    event = make_event(capacity=2, title="Busy")
+    quiet = make_event(title="Quiet", starts_at=utcnow() + timedelta(days=9))
+    a, b, c, d = students(4)
+    for user in (a, b, c, d):
+        register(event, user)
+    cancel(event, d)
+    for user, expected in ((a, CONFIRMED), (c, WAITLISTED), (d, None)):
+        rows = db.session.execute(services.list_rows_query(user)).all()
+        assert [(r.title, r.confirmed, r.waitlisted, r.my_status) for r in rows] == [
+            ("Busy", 2, 1, expected), ("Quiet", 0, 0, None)]
+    start, end = utcnow(), utcnow() + timedelta(days=30)
+    month = services.month_rows(c, start, end)
+    assert [(r.id, r.confirmed, r.my_status) for r in month] == [(event.id, 2, WAITLISTED), (quiet.id, 0, None)]
+    assert [r.id for r in services.month_rows(c, start, end, category=EventCategory.excursion)] == []
+
+
+def test_list_rows_respect_the_audience(db, make_event, students, make_user):
+    make_event(title="For everyone")
+    make_event(title="For partners", audience=Audience.partners)
+    make_event(title="Draft", status=EventStatus.draft)
+    student, = students(1)
+    coordinator = make_user(Role.coordinator)
+    titles = lambda user: [r.title for r in db.session.execute(services.list_rows_query(user))]  # noqa: E731
+    assert titles(student) == ["For everyone"]
+    assert sorted(titles(coordinator)) == ["Draft", "For everyone", "For partners"]
+
+
+@pytest.mark.parametrize(("page", "titles"), [(1, ["E00", "E01", "E02", "E03"]), (3, ["E08"]), (7, [])])
+def test_paginate_rows_counts_with_the_page(app, db, make_event, students, page, titles):
+    for i in range(9):
+        make_event(title=f"E{i:02d}", starts_at=utcnow() + timedelta(days=1 + i))
+    student, = students(1)
+    with app.test_request_context(f"/events/?page={page}"):
+        result = services.paginate_rows(services.list_rows_query(student), per_page=4)
+    assert [row.title for row in result.items] == titles
+    assert (result.total, result.pages, result.page) == (9, 3, page)

@@ -272,9 +272,88 @@ def test_expired_filter_is_sql(agreements, year):
     assert "agreements.last_year <" in sql and "agreements.status = 'active'" in sql
 
 
+def rows_of(user, filters=None, sort="partner"):
+    query = services.agreement_rows_query(user, filters or services.AgreementFilters(), sort)
+    return services.agreement_rows(db_scalars_rows(query))
+
+
+def db_scalars_rows(query):
+    from exchange.extensions import db
+    return db.session.execute(query).all()
+
+
+@pytest.mark.parametrize("filters", [{}, {"status": AgreementStatus.active}, {"isced_code": "0613"},
+                                     {"direction": Direction.incoming}, {"country": "se"}])
+def test_agreement_rows_show_what_the_agreements_hold(agreements, year, filters):
+    made, coordinator, it, se = agreements
+    rows = rows_of(coordinator, services.AgreementFilters(**filters))
+    objects = {a.id: a for a in db_scalars(services.search_agreements(coordinator, services.AgreementFilters(**filters)))}
+    assert [row.id for row in rows] == list(objects)  # same agreements in the same order
+    for row in rows:
+        agreement = objects[row.id]
+        codes = list(dict.fromkeys(c.isced_code for c in agreement.conditions))
+        assert (row.partner_name, row.partner_country, row.first_year, row.last_year, row.reference) == (
+            agreement.partner.name, agreement.partner.country, agreement.first_year, agreement.last_year,
+            agreement.reference)
+        assert (row.outgoing_places, row.incoming_places, row.isced_codes) == (
+            agreement.outgoing_places, agreement.incoming_places, codes)
+        assert row.effective_status(year) is agreement.effective_status(year)
+
+
+def test_agreement_rows_sorted_and_scoped(agreements, make_user):
+    made, coordinator, it, se = agreements
+    by_last_year = [row.last_year for row in rows_of(coordinator, sort="-last_year")]
+    assert by_last_year == sorted(by_last_year, reverse=True)
+    partner_user = make_user(Role.partner, institution=se)
+    assert {row.id for row in rows_of(partner_user)} == {made["expired"].id, made["ending"].id}
+    assert rows_of(make_user(Role.student)) == []
+
+
+@pytest.mark.parametrize(("page", "shown"), [(1, 2), (3, 1), (4, 0)])
+def test_paginate_rows_counts_with_the_page(app, agreements, page, shown):
+    coordinator = agreements[1]
+    with app.test_request_context(f"/partners/agreements/?page={page}"):
+        result = services.paginate_rows(services.agreement_rows_query(coordinator, services.AgreementFilters()),
+                                        per_page=2)
+    assert len(result.items) == shown
+    assert (result.total, result.pages) == (5, 3)
+
+
+def test_filter_choices_are_the_partners_and_countries(agreements, make_institution):
+    made, coordinator, it, se = agreements
+    choices = services.partner_filter_choices()
+    assert choices.partners[1:] == [(str(value), label) for value, label in services.partner_choices()]
+    assert choices.partners[0][0] == "" and choices.countries == services.partner_countries()
+    assert services.partner_filter_choices() is choices
+    make_institution(name="Aarhus", country="DK")
+    again = services.partner_filter_choices()
+    assert again is not choices and again.partners[1][1] == "Aarhus" and again.countries == ["DK", "IT", "SE"]
+
+
 def test_dashboard_counts(agreements):
     counts = services.agreement_counts()
     assert counts == {"partners": 2, "active": 2, "expiring": 1, "drafts": 1}
+
+
+def test_partner_summary(agreements, make_institution, make_agreement, year):
+    made, coordinator, it, se = agreements
+    summary = services.partner_summary(it.id, year)
+    assert (summary.institution_id, summary.institution_name, summary.active_count) == (it.id, "Bologna", 1)
+    assert [(row.id, row.outgoing_places, row.incoming_places) for row in summary.agreements] == [
+        (made["active"].id, 2, 2)]
+    newer = [make_agreement(it, first=year, last=year + n, conditions=[condition(places=n)]) for n in range(3, 9)]
+    summary = services.partner_summary(it.id, year, limit=5)
+    assert summary.active_count == 7  # all of them, though five are listed
+    assert [row.id for row in summary.agreements] == [a.id for a in reversed(newer[1:])]
+    assert [row.outgoing_places for row in summary.agreements] == [8, 7, 6, 5, 4]
+
+
+def test_partner_summary_without_agreements_in_force(agreements, make_institution, year):
+    made, coordinator, it, se = agreements
+    quiet = make_institution(name="Quiet")
+    assert services.partner_summary(quiet.id, year) == services.PartnerSummary(quiet.id, "Quiet", 0, [])
+    assert services.partner_summary(se.id, year + 1).active_count == 0  # the last one ended this year
+    assert services.partner_summary(10**6, year) is None
 
 
 # --- Exchange balance ---------------------------------------------------------------------------

@@ -324,6 +324,55 @@ def test_agreement_list_paginates(client, db, login, make_institution, make_agre
     assert first.count("REF-") == 25 and second.count("REF-") == 2 and "27 results" in first
 
 
+def test_partner_filter_follows_new_and_renamed_partners(client, db, login, make_institution, make_agreement):
+    """The filter's partners are kept between requests, but never outlive a change to the partners."""
+    from exchange.partners import services
+    bologna = make_institution(name="Bologna")
+    make_agreement(bologna)
+    db.session.commit()
+    login(Role.coordinator)
+
+    def partner_options(query=""):
+        page = client.get("/partners/agreements/" + query).get_data(as_text=True)
+        select_html = page[page.index('name="partner_id"'):]
+        return select_html[:select_html.index("</select>")]
+    assert ">Bologna</option>" in partner_options()
+    assert partner_options() == partner_options()
+    assert services.partner_filter_choices() is services.partner_filter_choices()  # kept while unchanged
+    make_institution(name="Lund")
+    db.session.commit()
+    assert ">Lund</option>" in partner_options()
+    services.update_institution(bologna, services.InstitutionData(name="Alma Mater Bologna", country="IT",
+                                                                  schac_code=bologna.schac_code))
+    db.session.commit()
+    options = partner_options()
+    assert ">Alma Mater Bologna</option>" in options and ">Bologna</option>" not in options
+    assert f'<option selected value="{bologna.id}">Alma Mater Bologna</option>' in partner_options(
+        f"?partner_id={bologna.id}")
+    assert '<option selected value="">' in partner_options()
+
+
+def test_memo_select_gives_the_fast_select_html(app):
+    from wtforms import Form
+
+    from exchange.core.forms import FastSelect, LooseSelectField
+    from exchange.partners.forms import MemoSelect
+    choices = [("", "All"), ("1", "Bologna & Co"), ("2", "Lund")]
+
+    class Filters(Form):
+        memo = LooseSelectField("Partner", widget=MemoSelect())
+        fast = LooseSelectField("Partner", widget=FastSelect())
+    with app.test_request_context():
+        for data in ({}, {"memo": "2", "fast": "2"}, {}, {"memo": "1", "fast": "1"}):
+            form = Filters(data=data)
+            form.memo.choices = form.fast.choices = choices
+            memo = form.memo(**{"class": "wide"})
+            assert str(memo) == str(form.fast(**{"class": "wide"})).replace('"fast"', '"memo"')
+            assert memo == form.memo(**{"class": "wide"})  # the second time from the memo
+        form.memo.choices = [("", "All"), ("1", "Renamed")]  # a new list is rendered anew
+        assert "Renamed" in form.memo()
+
+
 # --- Balance and panels -------------------------------------------------------------------------
 
 def test_balance_page(client, db, login, make_institution, make_agreement, year):
@@ -357,7 +406,8 @@ def test_partner_panel(app, db, make_user, make_institution, make_agreement):
     make_agreement(make_institution())
     user = make_user(Role.partner, institution=own)
     panel = partners_panel_for(user)
-    assert panel.context["institution"] is own and panel.context["count"] == 1
+    summary = panel.context["summary"]
+    assert (summary.institution_id, summary.active_count, len(summary.agreements)) == (own.id, 1, 1)
     with app.test_request_context():
         html = render_template(panel.template, ctx=panel.context)
     assert "Università di Bologna" in html and "3 places for our students, 2 for yours" in html
