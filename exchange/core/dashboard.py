@@ -20,7 +20,8 @@ _providers: list[tuple[int, Callable]] = []
 def panel(order: int = 50):
     def decorator(func):
         _providers.append((order, func))
-        _providers.sort(key=lambda item: item[0])
+        # Equal orders fall back to the module's name: the layout must not depend on import order.
+        _providers.sort(key=lambda item: (item[0], item[1].__module__))
         return func
     return decorator
 

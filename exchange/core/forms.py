@@ -4,6 +4,7 @@ import zoneinfo
 
 import email_validator
 
+from .i18n import current_locale
 from .i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -155,6 +156,32 @@ class FastSelect(Select):
         label = escape(choice.label or choice.value)
         # html_params sorts the attributes: "selected" comes before "value".
         return Markup(f'<option {"selected " if choice.selected else ""}value="{escape(value)}">{label}</option>')
+
+
+class MemoSelect(FastSelect):
+    """FastSelect that keeps the HTML it made for a choices list it is given again.
+
+    For a field whose choices are one list object kept between requests (the agreement filters' hundreds of
+    partners, services.partner_filter_choices): the HTML is reused when the same list comes with the same value,
+    attributes and language. A new list (the partners changed) is a new object, so nothing stale is shown."""
+
+    def __init__(self, size: int = 64):
+        super().__init__()
+        self.size = size
+        self._made: dict = {}
+
+    def __call__(self, field, **kwargs):
+        choices = field.choices
+        key = (id(choices), str(current_locale()), field.id, field.name, repr(field.data),
+               tuple(sorted((name, repr(value)) for name, value in kwargs.items())))
+        found = self._made.get(key)
+        if found is not None and found[0] is choices:
+            return found[1]
+        html = super().__call__(field, **kwargs)
+        if len(self._made) >= self.size:
+            self._made.clear()
+        self._made[key] = (choices, html)
+        return html
 
 
 class LooseSelectField(SelectField):

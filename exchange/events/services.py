@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, render_template
-from flask_sqlalchemy.pagination import SelectPagination
 from flask_babel import force_locale
 from ..core.i18n import gettext as _
 from sqlalchemy import and_, case, event as sa_event, func, or_, select, text, true
@@ -718,28 +717,6 @@ def _my_status_column(user):
             .where(Registration.event_id == Event.id, Registration.user_id == user.id,
                    Registration.status != RegistrationStatus.cancelled)
             .correlate(Event).scalar_subquery())
-
-
-class RowPagination(SelectPagination):
-    """`db.paginate` for a select of columns: the items are whole rows (not their first column), and the
-    total comes with them (count(*) OVER ()), so a page is one statement. A page past the end counts apart."""
-
-    def _query_items(self) -> list:
-        query = self._query_args["select"].add_columns(func.count().over().label("total_rows"))
-        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
-        self._total = rows[0].total_rows if rows else None
-        return rows
-
-    def _query_count(self) -> int:
-        if self._total is not None:
-            return self._total
-        counted = select(func.count()).select_from(self._query_args["select"].order_by(None).subquery())
-        return self._query_args["session"].execute(counted).scalar_one()
-
-
-def paginate_rows(query, per_page: int) -> RowPagination:
-    """The current page (?page=) of a select of columns; a page past the end is empty, not an error."""
-    return RowPagination(select=query, session=db.session(), per_page=per_page, error_out=False)
 
 
 #: What a list of events shows of each one (plain rows: the list pages need no Event objects).

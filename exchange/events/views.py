@@ -17,6 +17,7 @@ from ..core.mail import external_url
 from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..core.uploads import IMAGE_KINDS, delete_upload, save_upload, send_upload
+from ..core.pagination import paginate_rows
 from ..core.forms import form_status
 from ..extensions import db
 from ..partners.models import PartnerInstitution
@@ -68,7 +69,7 @@ def index():
     category = filters.selected(EventCategory, filters.category)
     audience = filters.selected(Audience, filters.audience)
     when_ = "past" if filters.when.data == "past" else "upcoming"
-    page = services.paginate_rows(services.list_rows_query(current_user, when_, category, audience), per_page=20)
+    page = paginate_rows(services.list_rows_query(current_user, when_, category, audience), per_page=20)
     return render_template("events/index.html", page=page, filters=filters, when=when_)
 
 

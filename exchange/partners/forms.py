@@ -10,8 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..core.forms import (CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, NoControlCharacters,
-                          email_field, optional_text, strip_filter)
+from ..core.forms import (CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, MemoSelect,
+                          NoControlCharacters, email_field, optional_text, strip_filter)
 from ..core.i18n import country_choices, country_name, current_locale, language_choices
 from ..core.reference import CEFR_LEVELS, EQF_LEVELS, academic_year_label, isced_choices
 from . import codes
@@ -39,32 +39,6 @@ def notes_field(label=None, max_length=MAX_NOTES, **kwargs):
     return TextAreaField(label or _l("Notes"), filters=[strip_filter], validators=[
         Optional(), Length(max=max_length, message=_l("Use at most %(max)d characters.", max=max_length)),
         NoControlCharacters()], render_kw={"maxlength": max_length, "rows": 4}, **kwargs)
-
-
-class MemoSelect(FastSelect):
-    """FastSelect that keeps the HTML it made for a choices list it is given again.
-
-    For a field whose choices are one list object kept between requests (the agreement filters' hundreds of
-    partners, services.partner_filter_choices): the HTML is reused when the same list comes with the same value,
-    attributes and language. A new list (the partners changed) is a new object, so nothing stale is shown."""
-
-    def __init__(self, size: int = 64):
-        super().__init__()
-        self.size = size
-        self._made: dict = {}
-
-    def __call__(self, field, **kwargs):
-        choices = field.choices
-        key = (id(choices), str(current_locale()), field.id, field.name, repr(field.data),
-               tuple(sorted((name, repr(value)) for name, value in kwargs.items())))
-        found = self._made.get(key)
-        if found is not None and found[0] is choices:
-            return found[1]
-        html = super().__call__(field, **kwargs)
-        if len(self._made) >= self.size:
-            self._made.clear()
-        self._made[key] = (choices, html)
-        return html
 
 
 class CodeSelectField(SelectField):

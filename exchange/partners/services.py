@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..core.i18n import lazy_gettext as _l
-from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -553,28 +552,6 @@ def search_agreements(user, filters: AgreementFilters, sort: str | None = "partn
              .options(contains_eager(Agreement.partner),
                       conditions.selectinload(CooperationCondition.languages) if with_languages else conditions))
     return _filtered_agreements(query, user, filters, sort)
-
-
-class RowPagination(SelectPagination):
-    """`db.paginate` for a select of columns: the items are whole rows (not their first column), and the
-    total comes with them (count(*) OVER ()), so a page is one statement. A page past the end counts apart."""
-
-    def _query_items(self) -> list:
-        query = self._query_args["select"].add_columns(func.count().over().label("total_rows"))
-        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
-        self._total = rows[0].total_rows if rows else None
-        return rows
-
-    def _query_count(self) -> int:
-        if self._total is not None:
-            return self._total
-        counted = select(func.count()).select_from(self._query_args["select"].order_by(None).subquery())
-        return self._query_args["session"].execute(counted).scalar_one()
-
-
-def paginate_rows(query, per_page: int) -> RowPagination:
-    """The current page (?page=) of a select of columns; a page past the end is empty, not an error."""
-    return RowPagination(select=query, session=db.session(), per_page=per_page, error_out=False)
 
 
 @dataclass

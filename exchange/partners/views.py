@@ -9,6 +9,7 @@ from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
+from ..core.pagination import paginate_rows
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.navigation import nav_item
 from ..extensions import db
@@ -198,7 +199,7 @@ def agreements():
         status=AgreementStatus(status) if status else None,
         academic_year=filters.value("year"),
         ending_year=filters.value("ending")), sort=filters.sort.data or "partner")
-    page = services.paginate_rows(query, per_page=PER_PAGE)
+    page = paginate_rows(query, per_page=PER_PAGE)
     page.items = services.agreement_rows(page.items)
     institution = current_user.institution if current_user.role is Role.partner else None
     return render_template("partners/agreements.html", page=page, filters=filters, staff=staff,

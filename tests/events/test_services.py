@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from exchange.auth.models import Role
 from exchange.core.errors import WorkflowError
+from exchange.core.pagination import paginate_rows
 from exchange.core.types import utcnow
 from exchange.events import ical, services
 from exchange.extensions import db
@@ -554,6 +555,6 @@ def test_paginate_rows_counts_with_the_page(app, db, make_event, students, page,
         make_event(title=f"E{i:02d}", starts_at=utcnow() + timedelta(days=1 + i))
     student, = students(1)
     with app.test_request_context(f"/events/?page={page}"):
-        result = services.paginate_rows(services.list_rows_query(student), per_page=4)
+        result = paginate_rows(services.list_rows_query(student), per_page=4)
     assert [row.title for row in result.items] == titles
     assert (result.total, result.pages, result.page) == (9, 3, page)

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from exchange.auth.models import Role
 from exchange.core.errors import WorkflowError
+from exchange.core.pagination import paginate_rows
 from exchange.partners import services
 from exchange.partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction,
                                       LanguageRequirement, PartnerInstitution)
@@ -313,7 +314,7 @@ def test_agreement_rows_sorted_and_scoped(agreements, make_user):
 def test_paginate_rows_counts_with_the_page(app, agreements, page, shown):
     coordinator = agreements[1]
     with app.test_request_context(f"/partners/agreements/?page={page}"):
-        result = services.paginate_rows(services.agreement_rows_query(coordinator, services.AgreementFilters()),
+        result = paginate_rows(services.agreement_rows_query(coordinator, services.AgreementFilters()),
                                         per_page=2)
     assert len(result.items) == shown
     assert (result.total, result.pages) == (5, 3)

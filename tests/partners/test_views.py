@@ -356,7 +356,7 @@ def test_memo_select_gives_the_fast_select_html(app):
     from wtforms import Form
 
     from exchange.core.forms import FastSelect, LooseSelectField
-    from exchange.partners.forms import MemoSelect
+    from exchange.core.forms import MemoSelect
     choices = [("", "All"), ("1", "Bologna & Co"), ("2", "Lund")]
 
     class Filters(Form):
