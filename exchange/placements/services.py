@@ -28,6 +28,7 @@ Public API for other domains
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -36,7 +37,8 @@ from decimal import Decimal
 
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
-from sqlalchemy import event, false, func, select, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import bindparam, event, false, func, literal, select, true, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..applications import access as app_access
@@ -53,7 +55,7 @@ from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..extensions import db
 from ..matching import deferred_acceptance, place_cutoffs
-from ..partners.models import PartnerInstitution
+from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
 from .models import (ACTIVE_NOMINATION, ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
                      OfferStatus, PartnerFactsheet, RunPlace, RunPlacement, RunStatus, UnplacedReason,
                      kinds_to_text, rank_key)
@@ -905,7 +907,12 @@ def partner_clause(user: User):
     """Nominations a partner user may see: their institution's, not cancelled."""
     if user.role is not Role.partner or not user.institution_id:
         return false()
-    return (Nomination.institution_id == user.institution_id) & (Nomination.status != NominationStatus.cancelled)
+    return institution_clause(user.institution_id)
+
+
+def institution_clause(institution_id):
+    """Nominations to an institution (an id or a bound parameter), not cancelled."""
+    return (Nomination.institution_id == institution_id) & (Nomination.status != NominationStatus.cancelled)
 
 
 def incoming_query(user: User, year: int | None = None, status: NominationStatus | None = None):
@@ -926,21 +933,80 @@ def incoming_loaded(query):
             .order_by(Nomination.academic_year.desc(), Application.full_name, Nomination.id))
 
 
-def incoming_years(user: User) -> list[int]:
-    return list(db.session.scalars(select(Nomination.academic_year).where(partner_clause(user))
-                                   .distinct().order_by(Nomination.academic_year.desc())))
+@dataclass
+class IncomingSummary:
+    """How many nominations a partner user sees per academic year and status, from one statement."""
+    counts: dict[tuple[int, NominationStatus], int]
+
+    @property
+    def years(self) -> list[int]:
+        """The academic years with nominations, latest first."""
+        return sorted({year for year, _status in self.counts}, reverse=True)
+
+    def by_status(self, year: int | None = None) -> dict[NominationStatus, int]:
+        """Status → nominations, of one academic year or all."""
+        result: Counter = Counter()
+        for (y, status), n in self.counts.items():
+            if not year or y == year:
+                result[status] += n
+        return dict(result)
 
 
-def incoming_counts(user: User, year: int | None = None) -> dict[NominationStatus, int]:
-    query = select(Nomination.status, func.count(Nomination.id)).where(partner_clause(user))
+def incoming_summary(user: User) -> IncomingSummary:
+    if user.role is not Role.partner or not user.institution_id:
+        return IncomingSummary({})
+    return IncomingSummary({(year, status): n for year, status, n in db.session.execute(
+        _incoming_summary_statement(), {"institution_id": user.institution_id})})
+
+
+@functools.cache
+def _incoming_summary_statement():
+    return (select(Nomination.academic_year, Nomination.status, func.count())
+            .where(institution_clause(bindparam("institution_id")))
+            .group_by(Nomination.academic_year, Nomination.status))
+
+
+class RowsPage(Pagination):
+    """A page of plain rows from a statement built once with :limit and :offset parameters, whose total is
+    already known (no count statement)."""
+
+    def _query_items(self) -> list:
+        params = dict(self._query_args["params"], limit=self.per_page, offset=self._query_offset)
+        return db.session.execute(self._query_args["statement"], params).all()
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+def incoming_page(user: User, year: int | None, status: NominationStatus | None, total: int,
+                  per_page: int) -> RowsPage:
+    """A page of the nominations to the partner user's institution (`total` of them with these filters), as rows
+    of id, academic_year, status, planned_arrival, planned_departure, nominated_at, full_name, nationality,
+    isced_code, eqf_level, student_name, email and period."""
+    params = {"institution_id": user.institution_id if user.role is Role.partner else None}
     if year:
-        query = query.where(Nomination.academic_year == year)
-    return dict(db.session.execute(query.group_by(Nomination.status)).all())
+        params["year"] = year
+    if status:
+        params["status"] = status
+    return RowsPage(statement=_incoming_page_statement(bool(year), bool(status)), params=params, total=total,
+                    per_page=per_page, error_out=False)
 
 
-def pending_count(user: User) -> int:
-    return db.session.scalar(select(func.count(Nomination.id)).where(
-        partner_clause(user), Nomination.status == NominationStatus.nominated)) or 0
+@functools.cache
+def _incoming_page_statement(by_year: bool, by_status: bool):
+    query = (select(Nomination.id, Nomination.academic_year, Nomination.status, Nomination.planned_arrival,
+                    Nomination.planned_departure, Nomination.nominated_at, Application.full_name,
+                    Application.nationality, Application.isced_code, Application.eqf_level,
+                    User.name.label("student_name"), User.email, Call.period)
+             .join(Application, Application.id == Nomination.application_id)
+             .join(User, User.id == Application.student_id).join(Call, Call.id == Application.call_id)
+             .where(institution_clause(bindparam("institution_id"))))
+    if by_year:
+        query = query.where(Nomination.academic_year == bindparam("year"))
+    if by_status:
+        query = query.where(Nomination.status == bindparam("status"))
+    return (query.order_by(Nomination.academic_year.desc(), Application.full_name, Nomination.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def shared_documents_of(nomination: Nomination) -> list[ApplicationDocument]:
@@ -1086,6 +1152,71 @@ def placement_summary(application: Application) -> dict | None:
         "nomination_status": nomination.status.value if nomination is not None else None,
         "nominated_at": nomination.nominated_at if nomination is not None else None,
     }
+
+
+# --- Home page panels: plain rows, one statement each, built once per process (building a statement
+# costs more than running it); the values are bound parameters. -----------------------------------------
+
+def partner_panel_counts(user: User) -> tuple[int, int]:
+    """(nominations waiting for the partner's decision, all nominations the partner sees)."""
+    if user.role is not Role.partner or not user.institution_id:
+        return 0, 0
+    pending, total = db.session.execute(_partner_panel_statement(),
+                                        {"institution_id": user.institution_id}).one()
+    return pending or 0, total or 0
+
+
+@functools.cache
+def _partner_panel_statement():
+    return (select(func.count(Nomination.id).filter(Nomination.status == NominationStatus.nominated),
+                   func.count(Nomination.id))
+            .where(institution_clause(bindparam("institution_id"))))
+
+
+def open_offers_of(student: User, limit: int = 3) -> list:
+    """The student's offers still open, soonest deadline first: rows of application_id, deadline, call_title,
+    partner_name, partner_city, partner_country, isced_code."""
+    return db.session.execute(_open_offers_statement(limit), {"student_id": student.id, "now": utcnow()}).all()
+
+
+@functools.cache
+def _open_offers_statement(limit: int):
+    return (select(Offer.application_id, Offer.deadline, Call.title.label("call_title"),
+                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
+            .join(Application, Application.id == Offer.application_id).join(Call, Call.id == Application.call_id)
+            .join(CallPlace, CallPlace.id == Offer.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .where(Application.student_id == bindparam("student_id"), Offer.status == OfferStatus.offered,
+                   Offer.deadline >= bindparam("now"))
+            .order_by(Offer.deadline, Offer.id).limit(limit))
+
+
+def staff_panel_data(limit: int = 5) -> tuple[list, int]:
+    """(the newest draft runs as rows of id, round, placed_count, applications_count, call_title; the number of
+    students of every call who accepted their place and wait to be nominated), from one statement."""
+    rows = db.session.execute(_staff_panel_statement(limit)).all()
+    return [row for row in rows if row.id is not None], rows[0].to_nominate or 0
+
+
+@functools.cache
+def _staff_panel_statement(limit: int):
+    """Built once per process: it depends on no user and no date (building it costs more than running it)."""
+    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
+    to_nominate = select(func.count(Application.id)).where(
+        Application.status == S.accepted, Application.placed_place_id.is_not(None),
+        Application.id.not_in(active)).scalar_subquery()
+    drafts = (select(MatchingRun.id, MatchingRun.round, MatchingRun.placed_count, MatchingRun.applications_count,
+                     MatchingRun.created_at, Call.title.label("call_title"))
+              .join(Call, Call.id == MatchingRun.call_id).where(MatchingRun.status == RunStatus.draft)
+              .order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()).limit(limit).subquery())
+    one = select(literal(1).label("one")).subquery()  # a row even when there is no draft
+    return (select(to_nominate.label("to_nominate"), drafts.c.id, drafts.c.round, drafts.c.placed_count,
+                   drafts.c.applications_count, drafts.c.call_title)
+            .select_from(one).outerjoin(drafts, true())
+            .order_by(drafts.c.created_at.desc(), drafts.c.id.desc()))
 
 
 # --- Pages' summaries -----------------------------------------------------------------------------

@@ -482,8 +482,8 @@ def sharing(application_id):
 
 # --- Partner universities: incoming students ----------------------------------------------------------
 
-def incoming_filters():
-    form = IncomingFilterForm(request.args, years=services.incoming_years(current_user))
+def incoming_filters(years: list[int]):
+    form = IncomingFilterForm(request.args, years=years)
     year = status = None
     valid = form.validate()
     if valid:
@@ -495,12 +495,13 @@ def incoming_filters():
 @bp.get("/incoming")
 @role_required(Role.partner)
 def incoming():
-    form, valid, year, status = incoming_filters()
-    query = services.incoming_loaded(services.incoming_query(current_user, year, status))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    summary = services.incoming_summary(current_user)
+    form, valid, year, status = incoming_filters(summary.years)
+    counts = summary.by_status(year)
+    page = services.incoming_page(current_user, year, status, per_page=PER_PAGE,
+                                  total=counts.get(status, 0) if status else sum(counts.values()))
     return render_template("placements/incoming.html", filters=form, page=page, year=year, status=status,
-                           counts=services.incoming_counts(current_user, year),
-                           institution=current_user.institution), (200 if valid else 422)
+                           counts=counts, institution=current_user.institution), (200 if valid else 422)
 
 
 def csv_header() -> list[str]:
@@ -524,7 +525,7 @@ def csv_row(nomination: Nomination) -> list:
 @bp.get("/incoming.csv")
 @role_required(Role.partner)
 def incoming_csv():
-    _form, valid, year, status = incoming_filters()
+    _form, valid, year, status = incoming_filters(services.incoming_summary(current_user).years)
     if not valid:
         abort(422)
     nominations = db.session.scalars(services.incoming_loaded(services.incoming_query(current_user, year, status))
@@ -670,31 +671,15 @@ def destinations(call_id):
 @panel(order=15)
 def placements_panel(user):
     if user.role is Role.student:
-        offers = db.session.scalars(
-            select(Offer).join(Offer.application)
-            .where(Application.student_id == user.id, Offer.status == OfferStatus.offered,
-                   Offer.deadline >= utcnow())
-            .options(joinedload(Offer.application).joinedload(Application.call),
-                     joinedload(Offer.place).options(*app_services.place_loader()))
-            .order_by(Offer.deadline).limit(3)).unique().all()
-        if not offers:
-            return None
-        return Panel("placements/_panel_student.html", {"offers": offers})
+        offers = services.open_offers_of(user)
+        return Panel("placements/_panel_student.html", {"offers": offers}) if offers else None
     if user.role is Role.partner:
         if not user.institution_id:
             return None
-        pending = services.pending_count(user)
-        total = db.session.scalar(select(func.count(Nomination.id)).where(services.partner_clause(user))) or 0
+        pending, total = services.partner_panel_counts(user)
         return Panel("placements/_panel_partner.html", {"pending": pending, "total": total})
     if user.role in STAFF:
-        drafts = db.session.scalars(select(MatchingRun).where(MatchingRun.status == RunStatus.draft)
-                                    .options(joinedload(MatchingRun.call))
-                                    .order_by(MatchingRun.created_at.desc()).limit(5)).all()
-        active = select(Nomination.application_id).where(Nomination.status.in_(
-            [NominationStatus.nominated, NominationStatus.accepted]))
-        to_nominate = db.session.scalar(select(func.count(Application.id)).where(
-            Application.status == S.accepted, Application.placed_place_id.is_not(None),
-            Application.id.not_in(active))) or 0
+        drafts, to_nominate = services.staff_panel_data()
         if not drafts and not to_nominate:
             return None
         return Panel("placements/_panel_staff.html", {"drafts": drafts, "to_nominate": to_nominate})

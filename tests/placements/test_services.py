@@ -571,3 +571,98 @@ def test_later_rounds_include_applications_found_eligible_since(db, placing):
     assert rows[late.id].place_id == w.places[0].id and rows[s3.id].place_id is None
     services.publish_run(again, deadline(), by=w.coordinator, notify=False)
     assert late.status is S.placed and s3.status is S.waitlisted
+
+
+# --- Home page panels ---------------------------------------------------------------------------------
+
+def test_partner_panel_counts_pending_and_all_but_cancelled(db, accepted, make_user):
+    w = accepted
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    assert services.partner_panel_counts(partner_user) == (0, 0)
+    nomination = services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    db.session.commit()
+    assert services.partner_panel_counts(partner_user) == (1, 1)
+    services.decide_nomination(nomination, True, by=partner_user, notify=False)
+    assert services.partner_panel_counts(partner_user) == (0, 1)
+    services.cancel_nomination(nomination, by=w.coordinator, reason="Wrong partner")
+    assert services.partner_panel_counts(partner_user) == (0, 0)
+    other = make_user(Role.partner, institution_id=w.places[1].partner.id)
+    services.nominate(w.apps[1], by=w.coordinator, notify=False)
+    assert services.partner_panel_counts(other) == (1, 1)
+    assert services.partner_panel_counts(partner_user) == (0, 0)
+    assert services.partner_panel_counts(w.coordinator) == (0, 0)
+
+
+def test_open_offers_of_a_student_soonest_first(db, placing):
+    w = placing(scores=(90, 80))
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(4), by=w.coordinator, notify=False)
+    db.session.commit()
+    student = w.apps[0].student
+    [row] = services.open_offers_of(student)
+    place = w.places[0]
+    assert (row.application_id, row.deadline, row.call_title) == (w.apps[0].id, first.deadline, w.call.title)
+    assert (row.partner_name, row.partner_city, row.partner_country, row.isced_code) == (
+        place.partner.name, place.partner.city, place.partner.country, place.condition.isced_code)
+    assert services.open_offers_of(w.apps[1].student)[0].application_id == w.apps[1].id
+    first.deadline = utcnow() - timedelta(minutes=1)  # past its deadline, not yet expired by the command
+    assert services.open_offers_of(student) == []
+    first.deadline = deadline(4)
+    services.respond_to_offer(first, True, by=student, notify=False)
+    assert services.open_offers_of(student) == []
+
+
+def test_staff_panel_lists_newest_drafts_and_counts_students_to_nominate(db, placing, accepted):
+    w = accepted
+    assert services.staff_panel_data() == ([], 2)
+    services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    assert services.staff_panel_data() == ([], 1)
+    other = placing(scores=(50,))
+    runs = []
+    for minutes in (3, 2, 1):
+        run = services.run_matching(other.call, by=other.coordinator)
+        run.created_at = utcnow() - timedelta(minutes=minutes)
+        runs.append(run)
+    db.session.flush()
+    drafts, to_nominate = services.staff_panel_data(limit=2)
+    assert to_nominate == 1
+    assert [(d.id, d.call_title, d.round, d.placed_count, d.applications_count) for d in drafts] == [
+        (r.id, other.call.title, 1, r.placed_count, 1) for r in (runs[2], runs[1])]
+
+
+def test_incoming_summary_and_pages_of_plain_rows(db, app, accepted, make_user):
+    w = accepted
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    first = services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    second = services.nominate(w.apps[1], by=w.coordinator, notify=False)
+    year = first.academic_year
+    second.institution_id, second.academic_year = partner_user.institution_id, year + 1
+    services.decide_nomination(first, True, by=partner_user, notify=False)
+    db.session.commit()
+    summary = services.incoming_summary(partner_user)
+    assert summary.years == [year + 1, year]
+    assert summary.by_status() == {NominationStatus.accepted: 1, NominationStatus.nominated: 1}
+    assert summary.by_status(year) == {NominationStatus.accepted: 1}
+    assert services.incoming_summary(w.coordinator).years == []
+
+    with app.test_request_context("/placements/incoming?page=2"):
+        page = services.incoming_page(partner_user, None, None, total=2, per_page=1)
+    assert (page.total, page.pages, page.page) == (2, 2, 2)
+    [row] = page.items  # latest academic year first: the first nomination is on the second page
+    student = w.apps[0].student
+    assert (row.id, row.status, row.academic_year, row.full_name, row.student_name, row.email, row.period) == (
+        first.id, NominationStatus.accepted, year, w.apps[0].full_name, student.name, student.email, w.call.period)
+    assert (row.planned_arrival, row.planned_departure, row.nominated_at) == (
+        first.planned_arrival, first.planned_departure, first.nominated_at)
+    with app.test_request_context("/placements/incoming"):
+        assert [r.id for r in services.incoming_page(partner_user, None, None, total=2, per_page=50).items] == [
+            second.id, first.id]
+        assert [r.id for r in services.incoming_page(partner_user, year + 1, None, total=1, per_page=50).items] == [
+            second.id]
+        assert [r.id for r in services.incoming_page(partner_user, None, NominationStatus.accepted, total=1,
+                                                     per_page=50).items] == [first.id]
+        services.cancel_nomination(second, by=w.coordinator, reason="Wrong partner")
+        assert [r.id for r in services.incoming_page(partner_user, None, None, total=1, per_page=50).items] == [
+            first.id]
+        assert services.incoming_page(w.coordinator, None, None, total=0, per_page=50).items == []
+    assert services.incoming_summary(partner_user).years == [year]
