@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 

@@ -295,17 +295,101 @@ def run_places(run: MatchingRun) -> list[RunPlace]:
                                        r.place_id))
 
 
-def placements_query(run: MatchingRun, placed: bool, place_id: int | None = None):
-    query = select(RunPlacement).where(RunPlacement.run_id == run.id)
+class RowsPage(Pagination):
+    """A page of plain rows from a statement built once with :limit and :offset parameters, whose total is
+    already known (no count statement)."""
+
+    def _query_items(self) -> list:
+        params = dict(self._query_args["params"], limit=self.per_page, offset=self._query_offset)
+        return db.session.execute(self._query_args["statement"], params).all()
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+# The run page's lists: a page of plain rows each, from statements built once per process (see RowsPage).
+
+def run_places_page(run: MatchingRun, per_page: int) -> RowsPage:
+    """A page of the run's destinations in destination order (partner's country and name, field, place), as rows
+    of place_id, capacity, filled, cutoff_score, partner_name, partner_city, partner_country, isced_code and
+    eqf_levels (text, e.g. "6,7")."""
+    return RowsPage(statement=_run_places_statement(), params={"run_id": run.id}, total=run.places_count,
+                    per_page=per_page, error_out=False)
+
+
+@functools.cache
+def _run_places_statement():
+    return (select(RunPlace.place_id, RunPlace.capacity, RunPlace.filled, RunPlace.cutoff_score,
+                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code,
+                   CooperationCondition.eqf_levels)
+            .join(CallPlace, CallPlace.id == RunPlace.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .where(RunPlace.run_id == bindparam("run_id"))
+            .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code,
+                      RunPlace.place_id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+def run_place_of(run: MatchingRun, place_id: int):
+    """One destination of the run as a row of filled, partner_name and isced_code (None if not in the run)."""
+    return db.session.execute(_run_place_statement(), {"run_id": run.id, "place_id": place_id}).first()
+
+
+@functools.cache
+def _run_place_statement():
+    return (select(RunPlace.filled, PartnerInstitution.name.label("partner_name"), CooperationCondition.isced_code)
+            .join(CallPlace, CallPlace.id == RunPlace.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .where(RunPlace.run_id == bindparam("run_id"), RunPlace.place_id == bindparam("place_id")))
+
+
+def run_placements_page(run: MatchingRun, placed: bool, per_page: int, place_id: int | None = None,
+                        place=None) -> RowsPage:
+    """A page of the run's placed (at `place_id`, whose `run_place_of` row is `place`, or anywhere) or unplaced
+    students, best ranked first, as rows of id, application_id, place_id, choice_rank, score, submitted_at, reason,
+    adjusted, full_name, student_name; placed rows add partner_name and isced_code, unplaced ones choices (the
+    snapshot, for its eligible choices). The totals are the run's own counts."""
+    params = {"run_id": run.id}
+    if not placed:
+        total = run.unplaced_count
+    elif place_id:
+        total = place.filled if place is not None else 0
+        params["place_id"] = place_id
+    else:
+        total = run.placed_count
+    return RowsPage(statement=_run_placements_statement(placed, bool(placed and place_id)), params=params,
+                    total=total, per_page=per_page, error_out=False)
+
+
+@functools.cache
+def _run_placements_statement(placed: bool, at_place: bool):
+    columns = [RunPlacement.id, RunPlacement.application_id, RunPlacement.place_id, RunPlacement.choice_rank,
+               RunPlacement.score, RunPlacement.submitted_at, RunPlacement.reason, RunPlacement.adjusted,
+               Application.full_name, User.name.label("student_name")]
     if placed:
-        query = query.where(RunPlacement.place_id.is_not(None))
-        if place_id:
-            query = query.where(RunPlacement.place_id == place_id)
+        columns += [PartnerInstitution.name.label("partner_name"), CooperationCondition.isced_code]
+    else:
+        columns.append(RunPlacement.choices)
+    query = (select(*columns).join(Application, Application.id == RunPlacement.application_id)
+             .join(User, User.id == Application.student_id).where(RunPlacement.run_id == bindparam("run_id")))
+    if placed:
+        query = (query.join(CallPlace, CallPlace.id == RunPlacement.place_id)
+                 .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+                 .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+                 .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id))
+        if at_place:
+            query = query.where(RunPlacement.place_id == bindparam("place_id"))
     else:
         query = query.where(RunPlacement.place_id.is_(None))
-    return (query.options(joinedload(RunPlacement.application).joinedload(Application.student))
-            .order_by(RunPlacement.score.is_(None), RunPlacement.score.desc(), RunPlacement.submitted_at,
-                      RunPlacement.application_id))
+    # The places' ranking (models.rank_key), read in order from ix_matching_run_placements_rank on PostgreSQL.
+    return (query.order_by(RunPlacement.score.desc().nulls_last(), RunPlacement.submitted_at,
+                           RunPlacement.application_id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def adjustments_of(run: MatchingRun) -> list[ManualAdjustment]:
@@ -570,6 +654,21 @@ def expire_offers(now: datetime | None = None, call: Call | None = None, notify:
     if expired:
         audit.record("offers_expired", user=None, detail=f"{len(expired)} offers")
     return len(expired)
+
+
+def expire_due_offers_of(call: Call) -> int:
+    """`expire_offers` for one call, run when its pages are opened: a look at the index of due offers first, so
+    that the usual case (nothing due) costs one small statement."""
+    if db.session.execute(_due_offer_statement(), {"call_id": call.id, "now": utcnow()}).first() is None:
+        return 0
+    return expire_offers(call=call)
+
+
+@functools.cache
+def _due_offer_statement():
+    return (select(Offer.id).join(Application, Application.id == Offer.application_id)
+            .where(Offer.status == OfferStatus.offered, Offer.deadline < bindparam("now"),
+                   Application.call_id == bindparam("call_id")).limit(1))
 
 
 def latest_offer(application: Application) -> Offer | None:
@@ -966,18 +1065,6 @@ def _incoming_summary_statement():
             .group_by(Nomination.academic_year, Nomination.status))
 
 
-class RowsPage(Pagination):
-    """A page of plain rows from a statement built once with :limit and :offset parameters, whose total is
-    already known (no count statement)."""
-
-    def _query_items(self) -> list:
-        params = dict(self._query_args["params"], limit=self.per_page, offset=self._query_offset)
-        return db.session.execute(self._query_args["statement"], params).all()
-
-    def _query_count(self) -> int:
-        return self._query_args["total"]
-
-
 def incoming_page(user: User, year: int | None, status: NominationStatus | None, total: int,
                   per_page: int) -> RowsPage:
     """A page of the nominations to the partner user's institution (`total` of them with these filters), as rows
@@ -1222,13 +1309,109 @@ def _staff_panel_statement(limit: int):
 # --- Pages' summaries -----------------------------------------------------------------------------
 
 def offer_counts(call: Call) -> dict[OfferStatus, int]:
-    return dict(db.session.execute(select(Offer.status, func.count(Offer.id)).join(Offer.application)
-                                   .where(Application.call_id == call.id).group_by(Offer.status)).all())
+    return dict(db.session.execute(_offer_counts_statement(), {"call_id": call.id}).all())
+
+
+@functools.cache
+def _offer_counts_statement():
+    return (select(Offer.status, func.count(Offer.id)).join(Application, Application.id == Offer.application_id)
+            .where(Application.call_id == bindparam("call_id")).group_by(Offer.status))
 
 
 def nomination_counts(call: Call) -> dict[NominationStatus, int]:
-    return dict(db.session.execute(select(Nomination.status, func.count(Nomination.id)).join(Nomination.application)
-                                   .where(Application.call_id == call.id).group_by(Nomination.status)).all())
+    return dict(db.session.execute(_nomination_counts_statement(), {"call_id": call.id}).all())
+
+
+@functools.cache
+def _nomination_counts_statement():
+    return (select(Nomination.status, func.count(Nomination.id))
+            .join(Application, Application.id == Nomination.application_id)
+            .where(Application.call_id == bindparam("call_id")).group_by(Nomination.status))
+
+
+def nominable_count(call: Call) -> int:
+    """How many of the call's students accepted their place and hold no active nomination (nominable_query)."""
+    return db.session.execute(_nominable_count_statement(), {"call_id": call.id}).scalar_one()
+
+
+@functools.cache
+def _nominable_count_statement():
+    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
+    return select(func.count(Application.id)).where(
+        Application.call_id == bindparam("call_id"), Application.status == S.accepted,
+        Application.placed_place_id.is_not(None), Application.id.not_in(active))
+
+
+def offers_page(call: Call, status: OfferStatus | None, total: int, per_page: int) -> RowsPage:
+    """A page of the call's offers (latest round first, then by name), as rows of application_id, round,
+    deadline, status, responded_at, full_name, student_name, email, partner_name, partner_city, partner_country
+    and isced_code."""
+    params = {"call_id": call.id}
+    if status:
+        params["status"] = status
+    return RowsPage(statement=_offers_page_statement(bool(status)), params=params, total=total, per_page=per_page,
+                    error_out=False)
+
+
+@functools.cache
+def _offers_page_statement(by_status: bool):
+    # The page's offers first (sorted with the name alone), then the student and place of those rows only.
+    ids = (select(Offer.id, Offer.round, Application.full_name)
+           .join(Application, Application.id == Offer.application_id)
+           .where(Application.call_id == bindparam("call_id")))
+    if by_status:
+        ids = ids.where(Offer.status == bindparam("status"))
+    ids = (ids.order_by(Offer.round.desc(), Application.full_name, Offer.id)
+           .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+    return (select(Offer.application_id, Offer.round, Offer.deadline, Offer.status, Offer.responded_at,
+                   Application.full_name, User.name.label("student_name"), User.email,
+                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
+            .select_from(ids).join(Offer, Offer.id == ids.c.id)
+            .join(Application, Application.id == Offer.application_id)
+            .join(User, User.id == Application.student_id)
+            .join(CallPlace, CallPlace.id == Offer.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .order_by(ids.c.round.desc(), ids.c.full_name, ids.c.id))
+
+
+def placed_page(call: Call, per_page: int) -> RowsPage:
+    """A page of the call's students who hold a place (placed or accepted), by name, as rows of id, status,
+    full_name, student_name, email, partner_name, partner_city, partner_country and isced_code."""
+    total = db.session.execute(_placed_count_statement(), {"call_id": call.id}).scalar_one()
+    return RowsPage(statement=_placed_page_statement(), params={"call_id": call.id}, total=total,
+                    per_page=per_page, error_out=False)
+
+
+def _holding_a_place():
+    return (Application.call_id == bindparam("call_id"), Application.status.in_([S.accepted, S.placed]),
+            Application.placed_place_id.is_not(None))
+
+
+@functools.cache
+def _placed_count_statement():
+    return select(func.count()).select_from(Application).where(*_holding_a_place())
+
+
+@functools.cache
+def _placed_page_statement():
+    # The page's applications first (in name order, from ix_applications_call_name), then their student and place.
+    ids = (select(Application.id, Application.full_name).where(*_holding_a_place())
+           .order_by(Application.full_name, Application.id)
+           .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+    return (select(Application.id, Application.status, Application.full_name, User.name.label("student_name"),
+                   User.email, PartnerInstitution.name.label("partner_name"),
+                   PartnerInstitution.city.label("partner_city"), PartnerInstitution.country.label("partner_country"),
+                   CooperationCondition.isced_code)
+            .select_from(ids).join(Application, Application.id == ids.c.id)
+            .join(User, User.id == Application.student_id)
+            .join(CallPlace, CallPlace.id == Application.placed_place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .order_by(ids.c.full_name, ids.c.id))
 
 
 def status_counts(call: Call) -> dict[str, int]:

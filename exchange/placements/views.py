@@ -10,14 +10,13 @@ from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from ..core.i18n import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..applications import services as app_services
 from ..applications.access import get_own_application
 from ..applications.labels import PERIOD_LABELS
 from ..applications.models import Application, ApplicationDocument, Call, CallPlace
-from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core import uploads
@@ -97,14 +96,13 @@ def render_call(call: Call, status: int = 200):
     free = services.free_seats(call) if next_round > 1 else {}
     return render_template("placements/call.html", call=call, runs=runs, counts=counts, next_round=next_round,
                            free_seats=sum(free.values()), offers=services.offer_counts(call),
-                           nominations=services.nomination_counts(call), to_nominate=db.session.scalar(
-                               select(func.count()).select_from(services.nominable_query(call).subquery())),
+                           nominations=services.nomination_counts(call), to_nominate=services.nominable_count(call),
                            action_form=EmptyForm(), now=utcnow()), status
 
 
 def expire_due_offers(call) -> None:
     """Offers past their deadline expire when anyone looks (besides `flask placements expire-offers`)."""
-    if services.expire_offers(call=call):
+    if services.expire_due_offers_of(call):
         db.session.commit()
 
 
@@ -140,16 +138,17 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
     tab = request.args.get("tab", "places")
     if tab not in TABS:
         tab = "places"
-    context = {"run": run, "call": run.call, "tab": tab, "places": services.run_places(run),
-               "publish_form": publish_form or default_publish_form(), "now": utcnow(),
-               "next_round": services.next_round(run.call)}
-    if tab in ("placed", "unplaced"):
+    context = {"run": run, "call": run.call, "tab": tab, "now": utcnow(),
+               "publish_form": publish_form or default_publish_form(),
+               "next_round": services.next_round(run.call) if run.is_draft else None}
+    if tab == "places":
+        context["page"] = services.run_places_page(run, per_page=PER_PAGE)
+    elif tab in ("placed", "unplaced"):
         place_id = request.args.get("place", type=int)
-        context["page"] = db.paginate(services.placements_query(run, tab == "placed", place_id), per_page=PER_PAGE,
-                                      error_out=False)
-        context["place_filter"] = place_id
-        context["place_by_id"] = {rp.place_id: rp.place for rp in context["places"]}
-    if tab == "adjustments":
+        context["place_filter"] = services.run_place_of(run, place_id) if place_id else None
+        context["page"] = services.run_placements_page(run, tab == "placed", per_page=PER_PAGE, place_id=place_id,
+                                                       place=context["place_filter"])
+    else:
         context["adjustments"] = services.adjustments_of(run)
     return render_template("placements/run.html", **context), status
 
@@ -266,18 +265,13 @@ def compare(call_id):
 def offers(call_id):
     call = get_call(call_id)
     expire_due_offers(call)
+    counts = services.offer_counts(call)
     status = request.args.get("status")
-    query = (select(Offer).join(Offer.application).where(Application.call_id == call.id)
-             .options(joinedload(Offer.application).joinedload(Application.student),
-                      joinedload(Offer.place).options(*app_services.place_loader()))
-             .order_by(Offer.round.desc(), Application.full_name, Offer.id))
-    if status in {s.value for s in OfferStatus}:
-        query = query.where(Offer.status == OfferStatus(status))
-    else:
-        status = None
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
-    return render_template("placements/offers.html", call=call, page=page, status=status,
-                           counts=services.offer_counts(call))
+    status = OfferStatus(status) if status in {s.value for s in OfferStatus} else None
+    page = services.offers_page(call, status, per_page=PER_PAGE,
+                                total=counts.get(status, 0) if status else sum(counts.values()))
+    return render_template("placements/offers.html", call=call, page=page, status=status.value if status else None,
+                           counts=counts)
 
 
 @bp.post("/calls/<int:call_id>/close-waitlist")
@@ -300,18 +294,11 @@ def close_waitlist(call_id):
 # --- Coordinators: nominations ---------------------------------------------------------------------
 
 def render_nominations(call: Call, status: int = 200):
-    query = (select(Application).where(Application.call_id == call.id,
-                                       Application.status.in_([S.accepted, S.placed]),
-                                       Application.placed_place_id.is_not(None))
-             .options(joinedload(Application.student),
-                      joinedload(Application.placed_place).options(*app_services.place_loader()))
-             .order_by(Application.full_name, Application.id))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = services.placed_page(call, per_page=PER_PAGE)
     nominations = services.nominations_by_application(a.id for a in page.items)
     return render_template("placements/nominations.html", call=call, page=page, nominations=nominations,
                            counts=services.nomination_counts(call), action_form=EmptyForm(),
-                           to_nominate=db.session.scalar(select(func.count()).select_from(
-                               services.nominable_query(call).subquery()))), status
+                           to_nominate=services.nominable_count(call)), status
 
 
 @bp.get("/calls/<int:call_id>/nominations")
