@@ -552,10 +552,9 @@ def compare_runs(a: MatchingRun, b: MatchingRun, limit: int = 500) -> Comparison
 
 # --- Publishing and offers ------------------------------------------------------------------------
 
-def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | None = None,
-                notify: bool = True) -> list[Offer]:
-    """Send the results: placed students get an offer to answer by `deadline`; in round 1 the others go on the
-    waiting list (or are not placed when none of their choices could take them)."""
+def check_publishable(run: MatchingRun, deadline: datetime | None, now: datetime | None = None) -> None:
+    """The rules of :func:`publish_run`, checked before anything changes (the page checks them before it starts
+    the publication's job; the job checks them again)."""
     now = now or utcnow()
     call = run.call
     if run.status is not RunStatus.draft:
@@ -578,6 +577,31 @@ def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | 
     if current != in_run:
         raise WorkflowError(_("Applications have changed since this run was made (%(n)s added or removed). "
                               "Start a new run.", n=len(current ^ in_run)), code="stale", status=409)
+
+
+@dataclass
+class Publication:
+    offers: list[Offer]
+    others: list[tuple[Application, S]]  # the students without a place: waitlisted or not placed
+
+
+def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | None = None,
+                notify: bool = True) -> list[Offer]:
+    """Send the results: placed students get an offer to answer by `deadline`; in round 1 the others go on the
+    waiting list (or are not placed when none of their choices could take them)."""
+    publication = save_publication(run, deadline, by, now)
+    if notify:
+        notify_publication(run.call, publication)
+    return publication.offers
+
+
+def save_publication(run: MatchingRun, deadline: datetime, by: User, now: datetime | None = None,
+                     progress=None) -> Publication:
+    """:func:`publish_run` without the e-mails (:func:`notify_publication` sends them once this is committed).
+    `progress(n)` is called as the students are done."""
+    now = now or utcnow()
+    call = run.call
+    check_publishable(run, deadline, now)
     done = db.session.execute(update(MatchingRun).where(MatchingRun.id == run.id,
                                                         MatchingRun.status == RunStatus.draft)
                               .values(status=RunStatus.published, published_at=now, published_by_id=by.id,
@@ -594,8 +618,8 @@ def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | 
     placements = db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == run.id)
                                     .options(joinedload(RunPlacement.application).joinedload(Application.student))
                                     .order_by(RunPlacement.id)).all()
-    offers, others = [], []
-    for row in placements:
+    publication = Publication(offers=[], others=[])
+    for n, row in enumerate(placements, 1):
         application = row.application
         if row.place_id is not None:
             app_services.set_placement(application, places[row.place_id])
@@ -605,27 +629,40 @@ def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | 
             offer.application = application
             offer.place = places[row.place_id]
             db.session.add(offer)
-            offers.append(offer)
+            publication.offers.append(offer)
         elif application.status is S.eligible:  # round 1, or found eligible after it
             target = S.waitlisted if any(c["eligible"] for c in row.choices or ()) else S.not_placed
             app_services.transition(application, target, by=by, actor=Actor.system, notify=False)
-            others.append((application, target))
+            publication.others.append((application, target))
+        if progress is not None:
+            progress(n)
     db.session.flush()
-    audit.record("matching_published", user=by, detail=f"run {run.id}: {len(offers)} offers, deadline {deadline:%Y-%m-%d %H:%M}")
-    if not notify:
-        return offers
-    for offer in offers:
+    audit.record("matching_published", user=by, detail=f"run {run.id}: {len(publication.offers)} offers, "
+                                                       f"deadline {deadline:%Y-%m-%d %H:%M}")
+    return publication
+
+
+def notify_publication(call: Call, publication: Publication, progress=None) -> None:
+    """One e-mail per student of a published run: the offer, the waiting list or no place.
+    `progress(n)` is called after each."""
+    n = 0
+    for offer in publication.offers:
         student = offer.application.student
         mail.send_template(student.email, "placement_offer", locale=student.locale, student=student,
                            application=offer.application, call=call, place=offer.place,
                            deadline=_fmt_for(student, offer.deadline),
                            link=mail.external_url("placements.offer", application_id=offer.application_id))
-    for application, target in others:
+        n += 1
+        if progress is not None:
+            progress(n)
+    for application, target in publication.others:
         student = application.student
         mail.send_template(student.email, "placement_waitlisted" if target is S.waitlisted else "placement_not_placed",
                            locale=student.locale, student=student, application=application, call=call,
                            link=mail.external_url("placements.offer", application_id=application.id))
-    return offers
+        n += 1
+        if progress is not None:
+            progress(n)
 
 
 def expire_offers(now: datetime | None = None, call: Call | None = None, notify: bool = True) -> int:

@@ -28,8 +28,10 @@ from ..core.navigation import nav_item
 from ..core.reference import academic_year_label, isced_label
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
+from ..jobs.models import JobStatus
+from ..jobs.services import start_job
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
-from . import bp, services
+from . import bp, jobs, services
 from .forms import (CancelNominationForm, FactsheetForm, IncomingFilterForm, MoveForm, NominateForm, PublishForm,
                     RejectForm, RespondForm, SharingForm)
 from .labels import PARTNER_STATUS, TemplateLabels
@@ -172,24 +174,26 @@ def run(run_id):
 @bp.post("/runs/<int:run_id>/publish")
 @staff_required
 def publish(run_id):
+    """The run's rules are checked here; the students' transitions and e-mails are a job (on a worker when there
+    is Redis: the coordinator follows it on the job's page; otherwise at once, back to the call)."""
     run = get_run(run_id)
     form = PublishForm()
-    if form.validate_on_submit():
-        try:
-            offers = services.publish_run(run, to_utc(form.deadline.data), by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            return render_run(run, form, exc.status)
-        db.session.commit()
-        flash(ngettext_offers(len(offers)), "success")
+    if not form.validate_on_submit():
+        return render_run(run, form, 422)
+    deadline = to_utc(form.deadline.data)
+    try:
+        services.check_publishable(run, deadline)
+    except WorkflowError as exc:
+        db.session.rollback()
+        put_error(form, exc)
+        return render_run(run, form, exc.status)
+    title = f"{_('Run %(id)s', id=run.id)} · {run.call.title}"[:200]
+    job = start_job("placements.publish", title, jobs.FUNC, run.id, deadline.isoformat(), current_user.id,
+                    user=current_user, total=run.applications_count)
+    if job.status is JobStatus.finished:
+        flash(jobs.published_message(job.result["offers"]), "success")
         return redirect(url_for("placements.call", call_id=run.call_id))
-    return render_run(run, form, 422)
-
-
-def ngettext_offers(n: int) -> str:
-    return ngettext("The results are published: %(num)d student has been offered a place.",
-                    "The results are published: %(num)d students have been offered a place.", n)
+    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
 
 
 def place_option_label(place: CallPlace, run_place, choice) -> str:
