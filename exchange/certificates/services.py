@@ -2,6 +2,7 @@
 completion records; the certificate settings of the home institution."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -16,11 +17,11 @@ from decimal import Decimal
 
 from flask import current_app
 from ..core.i18n import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..applications.access import partner_visibility_clause
+from ..applications.access import PARTNER_VISIBLE_STATUSES, partner_visibility_clause
 from ..applications.models import Application, Call
 from ..auth.models import STAFF, Role, User
 from ..core import audit
@@ -528,7 +529,7 @@ def visibility_clause(user):
     the valid placement letters of students nominated to their institution."""
     if user.role in STAFF:
         return None
-    own = and_(Certificate.recipient_id == user.id, Certificate.revoked_at.is_(None))
+    own = own_clause(user.id)
     if user.role is Role.partner and user.institution_id:
         nominees = select(Application.id).where(partner_visibility_clause(user.institution_id))
         return or_(own, and_(Certificate.kind == CertificateKind.placement, Certificate.revoked_at.is_(None),
@@ -536,10 +537,60 @@ def visibility_clause(user):
     return own
 
 
+def own_clause(user_id):
+    """The user's own valid certificates (an id or a bound parameter)."""
+    return and_(Certificate.recipient_id == user_id, Certificate.revoked_at.is_(None))
+
+
 def certificates_for(user):
     query = select(Certificate)
     clause = visibility_clause(user)
     return query if clause is None else query.where(clause)
+
+
+# The home page panels' statements are built once per process (building one costs more than running it): the
+# user's values are bound parameters.
+
+def latest_certificates(user, limit: int = 5) -> tuple[list, int]:
+    """For the home page: the user's newest valid certificates as rows of id, kind, subject_title, issued_at,
+    and how many there are, from one statement."""
+    rows = db.session.execute(_latest_certificates_statement(limit), {"user_id": user.id}).all()
+    return rows, (rows[0].total if rows else 0)
+
+
+def latest_placement_letters(user, limit: int = 5) -> tuple[list, int]:
+    """For a partner user's home page: the newest placement letters they may download (see visibility_clause)
+    as rows of id, recipient_name, academic_year, number, and how many there are, from one statement."""
+    if user.role is not Role.partner or not user.institution_id:
+        return [], 0
+    rows = db.session.execute(_placement_letters_statement(limit),
+                              {"user_id": user.id, "institution_id": user.institution_id}).all()
+    return rows, (rows[0].total if rows else 0)
+
+
+@functools.cache
+def _latest_certificates_statement(limit: int):
+    return _newest_with_total((Certificate.id, Certificate.kind, Certificate.subject_title, Certificate.issued_at),
+                              own_clause(bindparam("user_id")), limit)
+
+
+@functools.cache
+def _placement_letters_statement(limit: int):
+    nominees = select(Application.id).where(Application.nominated_at.is_not(None),
+                                            Application.placed_institution_id == bindparam("institution_id"),
+                                            Application.status.in_(PARTNER_VISIBLE_STATUSES))
+    return _newest_with_total((Certificate.id, Certificate.recipient_name, Certificate.academic_year,
+                               Certificate.number),
+                              and_(Certificate.kind == CertificateKind.placement,
+                                   or_(own_clause(bindparam("user_id")),
+                                       and_(Certificate.revoked_at.is_(None), Certificate.application_id.in_(nominees)))),
+                              limit)
+
+
+def _newest_with_total(columns, where, limit: int):
+    """The newest rows matching `where`, each with the number of all matching rows (`total`)."""
+    return (select(*columns, func.count().over().label("total")).where(where)
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc()).limit(limit))
 
 
 @dataclass

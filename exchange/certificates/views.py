@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 
@@ -369,16 +369,9 @@ def certificates_panel(user):
     if user.is_staff:
         return None
     if user.role is Role.partner:
-        query = (services.certificates_for(user)
-                 .where(Certificate.kind == CertificateKind.placement))
-        count = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        if not count:
-            return None
-        latest = db.session.scalars(query.order_by(Certificate.issued_at.desc()).limit(5)).all()
-        return Panel("certificates/_panel_partner.html", {"count": count, "latest": latest})
-    base = select(Certificate).where(Certificate.recipient_id == user.id, Certificate.revoked_at.is_(None))
-    count = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        latest, count = services.latest_placement_letters(user)
+        return Panel("certificates/_panel_partner.html", {"count": count, "latest": latest}) if count else None
+    latest, count = services.latest_certificates(user)
     if not count and user.role is not Role.student:
         return None
-    latest = db.session.scalars(base.order_by(Certificate.issued_at.desc()).limit(5)).all()
     return Panel("certificates/_panel.html", {"count": count, "latest": latest})

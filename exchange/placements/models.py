@@ -192,6 +192,13 @@ class RunPlacement(db.Model):
         return next((c for c in self.choices or () if c["place"] == place_id), None)
 
 
+# The run page lists a run's placed and unplaced students in ranking order (`ORDER BY score DESC NULLS LAST,
+# submitted_at, application_id`, as rank_key): a page is read from this index instead of sorting every student of
+# the run. PostgreSQL only, like ix_applications_call_score_rank (SQLite cannot put NULLS LAST in an index).
+Index("ix_matching_run_placements_rank", RunPlacement.run_id, RunPlacement.score.desc().nulls_last(),
+      RunPlacement.submitted_at, RunPlacement.application_id).ddl_if(dialect="postgresql")
+
+
 def rank_key(score, submitted_at, application_id):
     """The order of every place's ranking: score descending (missing last), then submission, then id."""
     from datetime import datetime, timezone

@@ -28,6 +28,7 @@ Public API for other domains
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -36,7 +37,8 @@ from decimal import Decimal
 
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
-from sqlalchemy import event, false, func, select, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import bindparam, event, false, func, literal, select, true, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..applications import access as app_access
@@ -53,7 +55,7 @@ from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..extensions import db
 from ..matching import deferred_acceptance, place_cutoffs
-from ..partners.models import PartnerInstitution
+from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
 from .models import (ACTIVE_NOMINATION, ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
                      OfferStatus, PartnerFactsheet, RunPlace, RunPlacement, RunStatus, UnplacedReason,
                      kinds_to_text, rank_key)
@@ -293,17 +295,101 @@ def run_places(run: MatchingRun) -> list[RunPlace]:
                                        r.place_id))
 
 
-def placements_query(run: MatchingRun, placed: bool, place_id: int | None = None):
-    query = select(RunPlacement).where(RunPlacement.run_id == run.id)
+class RowsPage(Pagination):
+    """A page of plain rows from a statement built once with :limit and :offset parameters, whose total is
+    already known (no count statement)."""
+
+    def _query_items(self) -> list:
+        params = dict(self._query_args["params"], limit=self.per_page, offset=self._query_offset)
+        return db.session.execute(self._query_args["statement"], params).all()
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+# The run page's lists: a page of plain rows each, from statements built once per process (see RowsPage).
+
+def run_places_page(run: MatchingRun, per_page: int) -> RowsPage:
+    """A page of the run's destinations in destination order (partner's country and name, field, place), as rows
+    of place_id, capacity, filled, cutoff_score, partner_name, partner_city, partner_country, isced_code and
+    eqf_levels (text, e.g. "6,7")."""
+    return RowsPage(statement=_run_places_statement(), params={"run_id": run.id}, total=run.places_count,
+                    per_page=per_page, error_out=False)
+
+
+@functools.cache
+def _run_places_statement():
+    return (select(RunPlace.place_id, RunPlace.capacity, RunPlace.filled, RunPlace.cutoff_score,
+                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code,
+                   CooperationCondition.eqf_levels)
+            .join(CallPlace, CallPlace.id == RunPlace.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .where(RunPlace.run_id == bindparam("run_id"))
+            .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code,
+                      RunPlace.place_id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+def run_place_of(run: MatchingRun, place_id: int):
+    """One destination of the run as a row of filled, partner_name and isced_code (None if not in the run)."""
+    return db.session.execute(_run_place_statement(), {"run_id": run.id, "place_id": place_id}).first()
+
+
+@functools.cache
+def _run_place_statement():
+    return (select(RunPlace.filled, PartnerInstitution.name.label("partner_name"), CooperationCondition.isced_code)
+            .join(CallPlace, CallPlace.id == RunPlace.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .where(RunPlace.run_id == bindparam("run_id"), RunPlace.place_id == bindparam("place_id")))
+
+
+def run_placements_page(run: MatchingRun, placed: bool, per_page: int, place_id: int | None = None,
+                        place=None) -> RowsPage:
+    """A page of the run's placed (at `place_id`, whose `run_place_of` row is `place`, or anywhere) or unplaced
+    students, best ranked first, as rows of id, application_id, place_id, choice_rank, score, submitted_at, reason,
+    adjusted, full_name, student_name; placed rows add partner_name and isced_code, unplaced ones choices (the
+    snapshot, for its eligible choices). The totals are the run's own counts."""
+    params = {"run_id": run.id}
+    if not placed:
+        total = run.unplaced_count
+    elif place_id:
+        total = place.filled if place is not None else 0
+        params["place_id"] = place_id
+    else:
+        total = run.placed_count
+    return RowsPage(statement=_run_placements_statement(placed, bool(placed and place_id)), params=params,
+                    total=total, per_page=per_page, error_out=False)
+
+
+@functools.cache
+def _run_placements_statement(placed: bool, at_place: bool):
+    columns = [RunPlacement.id, RunPlacement.application_id, RunPlacement.place_id, RunPlacement.choice_rank,
+               RunPlacement.score, RunPlacement.submitted_at, RunPlacement.reason, RunPlacement.adjusted,
+               Application.full_name, User.name.label("student_name")]
     if placed:
-        query = query.where(RunPlacement.place_id.is_not(None))
-        if place_id:
-            query = query.where(RunPlacement.place_id == place_id)
+        columns += [PartnerInstitution.name.label("partner_name"), CooperationCondition.isced_code]
+    else:
+        columns.append(RunPlacement.choices)
+    query = (select(*columns).join(Application, Application.id == RunPlacement.application_id)
+             .join(User, User.id == Application.student_id).where(RunPlacement.run_id == bindparam("run_id")))
+    if placed:
+        query = (query.join(CallPlace, CallPlace.id == RunPlacement.place_id)
+                 .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+                 .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+                 .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id))
+        if at_place:
+            query = query.where(RunPlacement.place_id == bindparam("place_id"))
     else:
         query = query.where(RunPlacement.place_id.is_(None))
-    return (query.options(joinedload(RunPlacement.application).joinedload(Application.student))
-            .order_by(RunPlacement.score.is_(None), RunPlacement.score.desc(), RunPlacement.submitted_at,
-                      RunPlacement.application_id))
+    # The places' ranking (models.rank_key), read in order from ix_matching_run_placements_rank on PostgreSQL.
+    return (query.order_by(RunPlacement.score.desc().nulls_last(), RunPlacement.submitted_at,
+                           RunPlacement.application_id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def adjustments_of(run: MatchingRun) -> list[ManualAdjustment]:
@@ -466,10 +552,9 @@ def compare_runs(a: MatchingRun, b: MatchingRun, limit: int = 500) -> Comparison
 
 # --- Publishing and offers ------------------------------------------------------------------------
 
-def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | None = None,
-                notify: bool = True) -> list[Offer]:
-    """Send the results: placed students get an offer to answer by `deadline`; in round 1 the others go on the
-    waiting list (or are not placed when none of their choices could take them)."""
+def check_publishable(run: MatchingRun, deadline: datetime | None, now: datetime | None = None) -> None:
+    """The rules of :func:`publish_run`, checked before anything changes (the page checks them before it starts
+    the publication's job; the job checks them again)."""
     now = now or utcnow()
     call = run.call
     if run.status is not RunStatus.draft:
@@ -492,6 +577,31 @@ def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | 
     if current != in_run:
         raise WorkflowError(_("Applications have changed since this run was made (%(n)s added or removed). "
                               "Start a new run.", n=len(current ^ in_run)), code="stale", status=409)
+
+
+@dataclass
+class Publication:
+    offers: list[Offer]
+    others: list[tuple[Application, S]]  # the students without a place: waitlisted or not placed
+
+
+def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | None = None,
+                notify: bool = True) -> list[Offer]:
+    """Send the results: placed students get an offer to answer by `deadline`; in round 1 the others go on the
+    waiting list (or are not placed when none of their choices could take them)."""
+    publication = save_publication(run, deadline, by, now)
+    if notify:
+        notify_publication(run.call, publication)
+    return publication.offers
+
+
+def save_publication(run: MatchingRun, deadline: datetime, by: User, now: datetime | None = None,
+                     progress=None) -> Publication:
+    """:func:`publish_run` without the e-mails (:func:`notify_publication` sends them once this is committed).
+    `progress(n)` is called as the students are done."""
+    now = now or utcnow()
+    call = run.call
+    check_publishable(run, deadline, now)
     done = db.session.execute(update(MatchingRun).where(MatchingRun.id == run.id,
                                                         MatchingRun.status == RunStatus.draft)
                               .values(status=RunStatus.published, published_at=now, published_by_id=by.id,
@@ -508,8 +618,8 @@ def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | 
     placements = db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == run.id)
                                     .options(joinedload(RunPlacement.application).joinedload(Application.student))
                                     .order_by(RunPlacement.id)).all()
-    offers, others = [], []
-    for row in placements:
+    publication = Publication(offers=[], others=[])
+    for n, row in enumerate(placements, 1):
         application = row.application
         if row.place_id is not None:
             app_services.set_placement(application, places[row.place_id])
@@ -519,27 +629,40 @@ def publish_run(run: MatchingRun, deadline: datetime, by: User, now: datetime | 
             offer.application = application
             offer.place = places[row.place_id]
             db.session.add(offer)
-            offers.append(offer)
+            publication.offers.append(offer)
         elif application.status is S.eligible:  # round 1, or found eligible after it
             target = S.waitlisted if any(c["eligible"] for c in row.choices or ()) else S.not_placed
             app_services.transition(application, target, by=by, actor=Actor.system, notify=False)
-            others.append((application, target))
+            publication.others.append((application, target))
+        if progress is not None:
+            progress(n)
     db.session.flush()
-    audit.record("matching_published", user=by, detail=f"run {run.id}: {len(offers)} offers, deadline {deadline:%Y-%m-%d %H:%M}")
-    if not notify:
-        return offers
-    for offer in offers:
+    audit.record("matching_published", user=by, detail=f"run {run.id}: {len(publication.offers)} offers, "
+                                                       f"deadline {deadline:%Y-%m-%d %H:%M}")
+    return publication
+
+
+def notify_publication(call: Call, publication: Publication, progress=None) -> None:
+    """One e-mail per student of a published run: the offer, the waiting list or no place.
+    `progress(n)` is called after each."""
+    n = 0
+    for offer in publication.offers:
         student = offer.application.student
         mail.send_template(student.email, "placement_offer", locale=student.locale, student=student,
                            application=offer.application, call=call, place=offer.place,
                            deadline=_fmt_for(student, offer.deadline),
                            link=mail.external_url("placements.offer", application_id=offer.application_id))
-    for application, target in others:
+        n += 1
+        if progress is not None:
+            progress(n)
+    for application, target in publication.others:
         student = application.student
         mail.send_template(student.email, "placement_waitlisted" if target is S.waitlisted else "placement_not_placed",
                            locale=student.locale, student=student, application=application, call=call,
                            link=mail.external_url("placements.offer", application_id=application.id))
-    return offers
+        n += 1
+        if progress is not None:
+            progress(n)
 
 
 def expire_offers(now: datetime | None = None, call: Call | None = None, notify: bool = True) -> int:
@@ -568,6 +691,21 @@ def expire_offers(now: datetime | None = None, call: Call | None = None, notify:
     if expired:
         audit.record("offers_expired", user=None, detail=f"{len(expired)} offers")
     return len(expired)
+
+
+def expire_due_offers_of(call: Call) -> int:
+    """`expire_offers` for one call, run when its pages are opened: a look at the index of due offers first, so
+    that the usual case (nothing due) costs one small statement."""
+    if db.session.execute(_due_offer_statement(), {"call_id": call.id, "now": utcnow()}).first() is None:
+        return 0
+    return expire_offers(call=call)
+
+
+@functools.cache
+def _due_offer_statement():
+    return (select(Offer.id).join(Application, Application.id == Offer.application_id)
+            .where(Offer.status == OfferStatus.offered, Offer.deadline < bindparam("now"),
+                   Application.call_id == bindparam("call_id")).limit(1))
 
 
 def latest_offer(application: Application) -> Offer | None:
@@ -905,7 +1043,12 @@ def partner_clause(user: User):
     """Nominations a partner user may see: their institution's, not cancelled."""
     if user.role is not Role.partner or not user.institution_id:
         return false()
-    return (Nomination.institution_id == user.institution_id) & (Nomination.status != NominationStatus.cancelled)
+    return institution_clause(user.institution_id)
+
+
+def institution_clause(institution_id):
+    """Nominations to an institution (an id or a bound parameter), not cancelled."""
+    return (Nomination.institution_id == institution_id) & (Nomination.status != NominationStatus.cancelled)
 
 
 def incoming_query(user: User, year: int | None = None, status: NominationStatus | None = None):
@@ -926,21 +1069,68 @@ def incoming_loaded(query):
             .order_by(Nomination.academic_year.desc(), Application.full_name, Nomination.id))
 
 
-def incoming_years(user: User) -> list[int]:
-    return list(db.session.scalars(select(Nomination.academic_year).where(partner_clause(user))
-                                   .distinct().order_by(Nomination.academic_year.desc())))
+@dataclass
+class IncomingSummary:
+    """How many nominations a partner user sees per academic year and status, from one statement."""
+    counts: dict[tuple[int, NominationStatus], int]
+
+    @property
+    def years(self) -> list[int]:
+        """The academic years with nominations, latest first."""
+        return sorted({year for year, _status in self.counts}, reverse=True)
+
+    def by_status(self, year: int | None = None) -> dict[NominationStatus, int]:
+        """Status → nominations, of one academic year or all."""
+        result: Counter = Counter()
+        for (y, status), n in self.counts.items():
+            if not year or y == year:
+                result[status] += n
+        return dict(result)
 
 
-def incoming_counts(user: User, year: int | None = None) -> dict[NominationStatus, int]:
-    query = select(Nomination.status, func.count(Nomination.id)).where(partner_clause(user))
+def incoming_summary(user: User) -> IncomingSummary:
+    if user.role is not Role.partner or not user.institution_id:
+        return IncomingSummary({})
+    return IncomingSummary({(year, status): n for year, status, n in db.session.execute(
+        _incoming_summary_statement(), {"institution_id": user.institution_id})})
+
+
+@functools.cache
+def _incoming_summary_statement():
+    return (select(Nomination.academic_year, Nomination.status, func.count())
+            .where(institution_clause(bindparam("institution_id")))
+            .group_by(Nomination.academic_year, Nomination.status))
+
+
+def incoming_page(user: User, year: int | None, status: NominationStatus | None, total: int,
+                  per_page: int) -> RowsPage:
+    """A page of the nominations to the partner user's institution (`total` of them with these filters), as rows
+    of id, academic_year, status, planned_arrival, planned_departure, nominated_at, full_name, nationality,
+    isced_code, eqf_level, student_name, email and period."""
+    params = {"institution_id": user.institution_id if user.role is Role.partner else None}
     if year:
-        query = query.where(Nomination.academic_year == year)
-    return dict(db.session.execute(query.group_by(Nomination.status)).all())
+        params["year"] = year
+    if status:
+        params["status"] = status
+    return RowsPage(statement=_incoming_page_statement(bool(year), bool(status)), params=params, total=total,
+                    per_page=per_page, error_out=False)
 
 
-def pending_count(user: User) -> int:
-    return db.session.scalar(select(func.count(Nomination.id)).where(
-        partner_clause(user), Nomination.status == NominationStatus.nominated)) or 0
+@functools.cache
+def _incoming_page_statement(by_year: bool, by_status: bool):
+    query = (select(Nomination.id, Nomination.academic_year, Nomination.status, Nomination.planned_arrival,
+                    Nomination.planned_departure, Nomination.nominated_at, Application.full_name,
+                    Application.nationality, Application.isced_code, Application.eqf_level,
+                    User.name.label("student_name"), User.email, Call.period)
+             .join(Application, Application.id == Nomination.application_id)
+             .join(User, User.id == Application.student_id).join(Call, Call.id == Application.call_id)
+             .where(institution_clause(bindparam("institution_id"))))
+    if by_year:
+        query = query.where(Nomination.academic_year == bindparam("year"))
+    if by_status:
+        query = query.where(Nomination.status == bindparam("status"))
+    return (query.order_by(Nomination.academic_year.desc(), Application.full_name, Nomination.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 def shared_documents_of(nomination: Nomination) -> list[ApplicationDocument]:
@@ -1088,16 +1278,177 @@ def placement_summary(application: Application) -> dict | None:
     }
 
 
+# --- Home page panels: plain rows, one statement each, built once per process (building a statement
+# costs more than running it); the values are bound parameters. -----------------------------------------
+
+def partner_panel_counts(user: User) -> tuple[int, int]:
+    """(nominations waiting for the partner's decision, all nominations the partner sees)."""
+    if user.role is not Role.partner or not user.institution_id:
+        return 0, 0
+    pending, total = db.session.execute(_partner_panel_statement(),
+                                        {"institution_id": user.institution_id}).one()
+    return pending or 0, total or 0
+
+
+@functools.cache
+def _partner_panel_statement():
+    return (select(func.count(Nomination.id).filter(Nomination.status == NominationStatus.nominated),
+                   func.count(Nomination.id))
+            .where(institution_clause(bindparam("institution_id"))))
+
+
+def open_offers_of(student: User, limit: int = 3) -> list:
+    """The student's offers still open, soonest deadline first: rows of application_id, deadline, call_title,
+    partner_name, partner_city, partner_country, isced_code."""
+    return db.session.execute(_open_offers_statement(limit), {"student_id": student.id, "now": utcnow()}).all()
+
+
+@functools.cache
+def _open_offers_statement(limit: int):
+    return (select(Offer.application_id, Offer.deadline, Call.title.label("call_title"),
+                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
+            .join(Application, Application.id == Offer.application_id).join(Call, Call.id == Application.call_id)
+            .join(CallPlace, CallPlace.id == Offer.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .where(Application.student_id == bindparam("student_id"), Offer.status == OfferStatus.offered,
+                   Offer.deadline >= bindparam("now"))
+            .order_by(Offer.deadline, Offer.id).limit(limit))
+
+
+def staff_panel_data(limit: int = 5) -> tuple[list, int]:
+    """(the newest draft runs as rows of id, round, placed_count, applications_count, call_title; the number of
+    students of every call who accepted their place and wait to be nominated), from one statement."""
+    rows = db.session.execute(_staff_panel_statement(limit)).all()
+    return [row for row in rows if row.id is not None], rows[0].to_nominate or 0
+
+
+@functools.cache
+def _staff_panel_statement(limit: int):
+    """Built once per process: it depends on no user and no date (building it costs more than running it)."""
+    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
+    to_nominate = select(func.count(Application.id)).where(
+        Application.status == S.accepted, Application.placed_place_id.is_not(None),
+        Application.id.not_in(active)).scalar_subquery()
+    drafts = (select(MatchingRun.id, MatchingRun.round, MatchingRun.placed_count, MatchingRun.applications_count,
+                     MatchingRun.created_at, Call.title.label("call_title"))
+              .join(Call, Call.id == MatchingRun.call_id).where(MatchingRun.status == RunStatus.draft)
+              .order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()).limit(limit).subquery())
+    one = select(literal(1).label("one")).subquery()  # a row even when there is no draft
+    return (select(to_nominate.label("to_nominate"), drafts.c.id, drafts.c.round, drafts.c.placed_count,
+                   drafts.c.applications_count, drafts.c.call_title)
+            .select_from(one).outerjoin(drafts, true())
+            .order_by(drafts.c.created_at.desc(), drafts.c.id.desc()))
+
+
 # --- Pages' summaries -----------------------------------------------------------------------------
 
 def offer_counts(call: Call) -> dict[OfferStatus, int]:
-    return dict(db.session.execute(select(Offer.status, func.count(Offer.id)).join(Offer.application)
-                                   .where(Application.call_id == call.id).group_by(Offer.status)).all())
+    return dict(db.session.execute(_offer_counts_statement(), {"call_id": call.id}).all())
+
+
+@functools.cache
+def _offer_counts_statement():
+    return (select(Offer.status, func.count(Offer.id)).join(Application, Application.id == Offer.application_id)
+            .where(Application.call_id == bindparam("call_id")).group_by(Offer.status))
 
 
 def nomination_counts(call: Call) -> dict[NominationStatus, int]:
-    return dict(db.session.execute(select(Nomination.status, func.count(Nomination.id)).join(Nomination.application)
-                                   .where(Application.call_id == call.id).group_by(Nomination.status)).all())
+    return dict(db.session.execute(_nomination_counts_statement(), {"call_id": call.id}).all())
+
+
+@functools.cache
+def _nomination_counts_statement():
+    return (select(Nomination.status, func.count(Nomination.id))
+            .join(Application, Application.id == Nomination.application_id)
+            .where(Application.call_id == bindparam("call_id")).group_by(Nomination.status))
+
+
+def nominable_count(call: Call) -> int:
+    """How many of the call's students accepted their place and hold no active nomination (nominable_query)."""
+    return db.session.execute(_nominable_count_statement(), {"call_id": call.id}).scalar_one()
+
+
+@functools.cache
+def _nominable_count_statement():
+    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
+    return select(func.count(Application.id)).where(
+        Application.call_id == bindparam("call_id"), Application.status == S.accepted,
+        Application.placed_place_id.is_not(None), Application.id.not_in(active))
+
+
+def offers_page(call: Call, status: OfferStatus | None, total: int, per_page: int) -> RowsPage:
+    """A page of the call's offers (latest round first, then by name), as rows of application_id, round,
+    deadline, status, responded_at, full_name, student_name, email, partner_name, partner_city, partner_country
+    and isced_code."""
+    params = {"call_id": call.id}
+    if status:
+        params["status"] = status
+    return RowsPage(statement=_offers_page_statement(bool(status)), params=params, total=total, per_page=per_page,
+                    error_out=False)
+
+
+@functools.cache
+def _offers_page_statement(by_status: bool):
+    # The page's offers first (sorted with the name alone), then the student and place of those rows only.
+    ids = (select(Offer.id, Offer.round, Application.full_name)
+           .join(Application, Application.id == Offer.application_id)
+           .where(Application.call_id == bindparam("call_id")))
+    if by_status:
+        ids = ids.where(Offer.status == bindparam("status"))
+    ids = (ids.order_by(Offer.round.desc(), Application.full_name, Offer.id)
+           .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+    return (select(Offer.application_id, Offer.round, Offer.deadline, Offer.status, Offer.responded_at,
+                   Application.full_name, User.name.label("student_name"), User.email,
+                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
+            .select_from(ids).join(Offer, Offer.id == ids.c.id)
+            .join(Application, Application.id == Offer.application_id)
+            .join(User, User.id == Application.student_id)
+            .join(CallPlace, CallPlace.id == Offer.place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .order_by(ids.c.round.desc(), ids.c.full_name, ids.c.id))
+
+
+def placed_page(call: Call, per_page: int) -> RowsPage:
+    """A page of the call's students who hold a place (placed or accepted), by name, as rows of id, status,
+    full_name, student_name, email, partner_name, partner_city, partner_country and isced_code."""
+    total = db.session.execute(_placed_count_statement(), {"call_id": call.id}).scalar_one()
+    return RowsPage(statement=_placed_page_statement(), params={"call_id": call.id}, total=total,
+                    per_page=per_page, error_out=False)
+
+
+def _holding_a_place():
+    return (Application.call_id == bindparam("call_id"), Application.status.in_([S.accepted, S.placed]),
+            Application.placed_place_id.is_not(None))
+
+
+@functools.cache
+def _placed_count_statement():
+    return select(func.count()).select_from(Application).where(*_holding_a_place())
+
+
+@functools.cache
+def _placed_page_statement():
+    # The page's applications first (in name order, from ix_applications_call_name), then their student and place.
+    ids = (select(Application.id, Application.full_name).where(*_holding_a_place())
+           .order_by(Application.full_name, Application.id)
+           .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+    return (select(Application.id, Application.status, Application.full_name, User.name.label("student_name"),
+                   User.email, PartnerInstitution.name.label("partner_name"),
+                   PartnerInstitution.city.label("partner_city"), PartnerInstitution.country.label("partner_country"),
+                   CooperationCondition.isced_code)
+            .select_from(ids).join(Application, Application.id == ids.c.id)
+            .join(User, User.id == Application.student_id)
+            .join(CallPlace, CallPlace.id == Application.placed_place_id)
+            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            .order_by(ids.c.full_name, ids.c.id))
 
 
 def status_counts(call: Call) -> dict[str, int]:

@@ -10,14 +10,13 @@ from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from ..core.i18n import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..applications import services as app_services
 from ..applications.access import get_own_application
 from ..applications.labels import PERIOD_LABELS
 from ..applications.models import Application, ApplicationDocument, Call, CallPlace
-from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core import uploads
@@ -29,8 +28,10 @@ from ..core.navigation import nav_item
 from ..core.reference import academic_year_label, isced_label
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
+from ..jobs.models import JobStatus
+from ..jobs.services import start_job
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
-from . import bp, services
+from . import bp, jobs, services
 from .forms import (CancelNominationForm, FactsheetForm, IncomingFilterForm, MoveForm, NominateForm, PublishForm,
                     RejectForm, RespondForm, SharingForm)
 from .labels import PARTNER_STATUS, TemplateLabels
@@ -97,14 +98,13 @@ def render_call(call: Call, status: int = 200):
     free = services.free_seats(call) if next_round > 1 else {}
     return render_template("placements/call.html", call=call, runs=runs, counts=counts, next_round=next_round,
                            free_seats=sum(free.values()), offers=services.offer_counts(call),
-                           nominations=services.nomination_counts(call), to_nominate=db.session.scalar(
-                               select(func.count()).select_from(services.nominable_query(call).subquery())),
+                           nominations=services.nomination_counts(call), to_nominate=services.nominable_count(call),
                            action_form=EmptyForm(), now=utcnow()), status
 
 
 def expire_due_offers(call) -> None:
     """Offers past their deadline expire when anyone looks (besides `flask placements expire-offers`)."""
-    if services.expire_offers(call=call):
+    if services.expire_due_offers_of(call):
         db.session.commit()
 
 
@@ -140,16 +140,17 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
     tab = request.args.get("tab", "places")
     if tab not in TABS:
         tab = "places"
-    context = {"run": run, "call": run.call, "tab": tab, "places": services.run_places(run),
-               "publish_form": publish_form or default_publish_form(), "now": utcnow(),
-               "next_round": services.next_round(run.call)}
-    if tab in ("placed", "unplaced"):
+    context = {"run": run, "call": run.call, "tab": tab, "now": utcnow(),
+               "publish_form": publish_form or default_publish_form(),
+               "next_round": services.next_round(run.call) if run.is_draft else None}
+    if tab == "places":
+        context["page"] = services.run_places_page(run, per_page=PER_PAGE)
+    elif tab in ("placed", "unplaced"):
         place_id = request.args.get("place", type=int)
-        context["page"] = db.paginate(services.placements_query(run, tab == "placed", place_id), per_page=PER_PAGE,
-                                      error_out=False)
-        context["place_filter"] = place_id
-        context["place_by_id"] = {rp.place_id: rp.place for rp in context["places"]}
-    if tab == "adjustments":
+        context["place_filter"] = services.run_place_of(run, place_id) if place_id else None
+        context["page"] = services.run_placements_page(run, tab == "placed", per_page=PER_PAGE, place_id=place_id,
+                                                       place=context["place_filter"])
+    else:
         context["adjustments"] = services.adjustments_of(run)
     return render_template("placements/run.html", **context), status
 
@@ -173,24 +174,26 @@ def run(run_id):
 @bp.post("/runs/<int:run_id>/publish")
 @staff_required
 def publish(run_id):
+    """The run's rules are checked here; the students' transitions and e-mails are a job (on a worker when there
+    is Redis: the coordinator follows it on the job's page; otherwise at once, back to the call)."""
     run = get_run(run_id)
     form = PublishForm()
-    if form.validate_on_submit():
-        try:
-            offers = services.publish_run(run, to_utc(form.deadline.data), by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            return render_run(run, form, exc.status)
-        db.session.commit()
-        flash(ngettext_offers(len(offers)), "success")
+    if not form.validate_on_submit():
+        return render_run(run, form, 422)
+    deadline = to_utc(form.deadline.data)
+    try:
+        services.check_publishable(run, deadline)
+    except WorkflowError as exc:
+        db.session.rollback()
+        put_error(form, exc)
+        return render_run(run, form, exc.status)
+    title = f"{_('Run %(id)s', id=run.id)} · {run.call.title}"[:200]
+    job = start_job("placements.publish", title, jobs.FUNC, run.id, deadline.isoformat(), current_user.id,
+                    user=current_user, total=run.applications_count)
+    if job.status is JobStatus.finished:
+        flash(jobs.published_message(job.result["offers"]), "success")
         return redirect(url_for("placements.call", call_id=run.call_id))
-    return render_run(run, form, 422)
-
-
-def ngettext_offers(n: int) -> str:
-    return ngettext("The results are published: %(num)d student has been offered a place.",
-                    "The results are published: %(num)d students have been offered a place.", n)
+    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
 
 
 def place_option_label(place: CallPlace, run_place, choice) -> str:
@@ -266,18 +269,13 @@ def compare(call_id):
 def offers(call_id):
     call = get_call(call_id)
     expire_due_offers(call)
+    counts = services.offer_counts(call)
     status = request.args.get("status")
-    query = (select(Offer).join(Offer.application).where(Application.call_id == call.id)
-             .options(joinedload(Offer.application).joinedload(Application.student),
-                      joinedload(Offer.place).options(*app_services.place_loader()))
-             .order_by(Offer.round.desc(), Application.full_name, Offer.id))
-    if status in {s.value for s in OfferStatus}:
-        query = query.where(Offer.status == OfferStatus(status))
-    else:
-        status = None
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
-    return render_template("placements/offers.html", call=call, page=page, status=status,
-                           counts=services.offer_counts(call))
+    status = OfferStatus(status) if status in {s.value for s in OfferStatus} else None
+    page = services.offers_page(call, status, per_page=PER_PAGE,
+                                total=counts.get(status, 0) if status else sum(counts.values()))
+    return render_template("placements/offers.html", call=call, page=page, status=status.value if status else None,
+                           counts=counts)
 
 
 @bp.post("/calls/<int:call_id>/close-waitlist")
@@ -300,18 +298,11 @@ def close_waitlist(call_id):
 # --- Coordinators: nominations ---------------------------------------------------------------------
 
 def render_nominations(call: Call, status: int = 200):
-    query = (select(Application).where(Application.call_id == call.id,
-                                       Application.status.in_([S.accepted, S.placed]),
-                                       Application.placed_place_id.is_not(None))
-             .options(joinedload(Application.student),
-                      joinedload(Application.placed_place).options(*app_services.place_loader()))
-             .order_by(Application.full_name, Application.id))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = services.placed_page(call, per_page=PER_PAGE)
     nominations = services.nominations_by_application(a.id for a in page.items)
     return render_template("placements/nominations.html", call=call, page=page, nominations=nominations,
                            counts=services.nomination_counts(call), action_form=EmptyForm(),
-                           to_nominate=db.session.scalar(select(func.count()).select_from(
-                               services.nominable_query(call).subquery()))), status
+                           to_nominate=services.nominable_count(call)), status
 
 
 @bp.get("/calls/<int:call_id>/nominations")
@@ -482,8 +473,8 @@ def sharing(application_id):
 
 # --- Partner universities: incoming students ----------------------------------------------------------
 
-def incoming_filters():
-    form = IncomingFilterForm(request.args, years=services.incoming_years(current_user))
+def incoming_filters(years: list[int]):
+    form = IncomingFilterForm(request.args, years=years)
     year = status = None
     valid = form.validate()
     if valid:
@@ -495,12 +486,13 @@ def incoming_filters():
 @bp.get("/incoming")
 @role_required(Role.partner)
 def incoming():
-    form, valid, year, status = incoming_filters()
-    query = services.incoming_loaded(services.incoming_query(current_user, year, status))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    summary = services.incoming_summary(current_user)
+    form, valid, year, status = incoming_filters(summary.years)
+    counts = summary.by_status(year)
+    page = services.incoming_page(current_user, year, status, per_page=PER_PAGE,
+                                  total=counts.get(status, 0) if status else sum(counts.values()))
     return render_template("placements/incoming.html", filters=form, page=page, year=year, status=status,
-                           counts=services.incoming_counts(current_user, year),
-                           institution=current_user.institution), (200 if valid else 422)
+                           counts=counts, institution=current_user.institution), (200 if valid else 422)
 
 
 def csv_header() -> list[str]:
@@ -524,7 +516,7 @@ def csv_row(nomination: Nomination) -> list:
 @bp.get("/incoming.csv")
 @role_required(Role.partner)
 def incoming_csv():
-    _form, valid, year, status = incoming_filters()
+    _form, valid, year, status = incoming_filters(services.incoming_summary(current_user).years)
     if not valid:
         abort(422)
     nominations = db.session.scalars(services.incoming_loaded(services.incoming_query(current_user, year, status))
@@ -670,31 +662,15 @@ def destinations(call_id):
 @panel(order=15)
 def placements_panel(user):
     if user.role is Role.student:
-        offers = db.session.scalars(
-            select(Offer).join(Offer.application)
-            .where(Application.student_id == user.id, Offer.status == OfferStatus.offered,
-                   Offer.deadline >= utcnow())
-            .options(joinedload(Offer.application).joinedload(Application.call),
-                     joinedload(Offer.place).options(*app_services.place_loader()))
-            .order_by(Offer.deadline).limit(3)).unique().all()
-        if not offers:
-            return None
-        return Panel("placements/_panel_student.html", {"offers": offers})
+        offers = services.open_offers_of(user)
+        return Panel("placements/_panel_student.html", {"offers": offers}) if offers else None
     if user.role is Role.partner:
         if not user.institution_id:
             return None
-        pending = services.pending_count(user)
-        total = db.session.scalar(select(func.count(Nomination.id)).where(services.partner_clause(user))) or 0
+        pending, total = services.partner_panel_counts(user)
         return Panel("placements/_panel_partner.html", {"pending": pending, "total": total})
     if user.role in STAFF:
-        drafts = db.session.scalars(select(MatchingRun).where(MatchingRun.status == RunStatus.draft)
-                                    .options(joinedload(MatchingRun.call))
-                                    .order_by(MatchingRun.created_at.desc()).limit(5)).all()
-        active = select(Nomination.application_id).where(Nomination.status.in_(
-            [NominationStatus.nominated, NominationStatus.accepted]))
-        to_nominate = db.session.scalar(select(func.count(Application.id)).where(
-            Application.status == S.accepted, Application.placed_place_id.is_not(None),
-            Application.id.not_in(active))) or 0
+        drafts, to_nominate = services.staff_panel_data()
         if not drafts and not to_nominate:
             return None
         return Panel("placements/_panel_staff.html", {"drafts": drafts, "to_nominate": to_nominate})

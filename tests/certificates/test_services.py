@@ -305,3 +305,43 @@ def test_placement_letter_is_revoked_when_the_nomination_is_cancelled_or_the_stu
     application = db.session.get(Application, second.subject_id)
     app_services.transition(application, ApplicationStatus.withdrawn, by=application.student)
     assert second.is_revoked and "withdrew" in second.revocation_reason
+
+
+def test_home_panels_show_the_newest_certificates_the_user_may_download(db, home, placed, make_user, make_event,
+                                                                         attend):
+    from datetime import timedelta
+    partner_user = make_user(Role.partner)
+    nominees = [placed() for _ in range(6)]
+    not_nominated = placed(nominated=False)
+    elsewhere = placed()
+    for application in nominees + [not_nominated]:
+        application.placed_institution_id = partner_user.institution_id
+    letters = [services.issue_certificate(CertificateKind.placement, a.id, None)
+               for a in nominees + [not_nominated, elsewhere]]
+    services.revoke_certificate(letters[2], None, "Withdrawn")
+    student = nominees[0].student
+    own = [services.issue_certificate(P, attend(make_event(), user=student).id, None) for _ in range(2)]
+    base = utcnow() - timedelta(days=1)
+    for minutes, certificate in enumerate(letters + own):
+        certificate.issued_at = base + timedelta(minutes=minutes)
+    db.session.commit()
+
+    def newest(user, *where):
+        return db.session.scalars(services.certificates_for(user).where(*where)
+                                  .order_by(Certificate.issued_at.desc(), Certificate.id.desc())).all()
+
+    rows, count = services.latest_placement_letters(partner_user)
+    expected = newest(partner_user, Certificate.kind == CertificateKind.placement)
+    assert count == len(expected) == 5
+    assert [(r.id, r.recipient_name, r.academic_year, r.number) for r in rows] == [
+        (c.id, c.recipient_name, c.academic_year, c.number) for c in expected]
+    rows, count = services.latest_placement_letters(partner_user, limit=2)
+    assert count == 5 and [r.id for r in rows] == [c.id for c in expected[:2]]
+
+    rows, count = services.latest_certificates(student)
+    assert count == 3 and [(r.id, r.kind, r.subject_title, r.issued_at) for r in rows] == [
+        (c.id, c.kind, c.subject_title, c.issued_at) for c in (own[1], own[0], letters[0])]
+    services.revoke_certificate(own[1], None, "Wrong name")
+    assert [r.id for r in services.latest_certificates(student, limit=1)[0]] == [own[0].id]
+    assert services.latest_certificates(partner_user) == ([], 0)
+    assert services.latest_placement_letters(student) == ([], 0)

@@ -571,3 +571,169 @@ def test_later_rounds_include_applications_found_eligible_since(db, placing):
     assert rows[late.id].place_id == w.places[0].id and rows[s3.id].place_id is None
     services.publish_run(again, deadline(), by=w.coordinator, notify=False)
     assert late.status is S.placed and s3.status is S.waitlisted
+
+
+# --- Home page panels ---------------------------------------------------------------------------------
+
+def test_partner_panel_counts_pending_and_all_but_cancelled(db, accepted, make_user):
+    w = accepted
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    assert services.partner_panel_counts(partner_user) == (0, 0)
+    nomination = services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    db.session.commit()
+    assert services.partner_panel_counts(partner_user) == (1, 1)
+    services.decide_nomination(nomination, True, by=partner_user, notify=False)
+    assert services.partner_panel_counts(partner_user) == (0, 1)
+    services.cancel_nomination(nomination, by=w.coordinator, reason="Wrong partner")
+    assert services.partner_panel_counts(partner_user) == (0, 0)
+    other = make_user(Role.partner, institution_id=w.places[1].partner.id)
+    services.nominate(w.apps[1], by=w.coordinator, notify=False)
+    assert services.partner_panel_counts(other) == (1, 1)
+    assert services.partner_panel_counts(partner_user) == (0, 0)
+    assert services.partner_panel_counts(w.coordinator) == (0, 0)
+
+
+def test_open_offers_of_a_student_soonest_first(db, placing):
+    w = placing(scores=(90, 80))
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, second = services.publish_run(run, deadline(4), by=w.coordinator, notify=False)
+    db.session.commit()
+    student = w.apps[0].student
+    [row] = services.open_offers_of(student)
+    place = w.places[0]
+    assert (row.application_id, row.deadline, row.call_title) == (w.apps[0].id, first.deadline, w.call.title)
+    assert (row.partner_name, row.partner_city, row.partner_country, row.isced_code) == (
+        place.partner.name, place.partner.city, place.partner.country, place.condition.isced_code)
+    assert services.open_offers_of(w.apps[1].student)[0].application_id == w.apps[1].id
+    first.deadline = utcnow() - timedelta(minutes=1)  # past its deadline, not yet expired by the command
+    assert services.open_offers_of(student) == []
+    first.deadline = deadline(4)
+    services.respond_to_offer(first, True, by=student, notify=False)
+    assert services.open_offers_of(student) == []
+
+
+def test_staff_panel_lists_newest_drafts_and_counts_students_to_nominate(db, placing, accepted):
+    w = accepted
+    assert services.staff_panel_data() == ([], 2)
+    services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    assert services.staff_panel_data() == ([], 1)
+    other = placing(scores=(50,))
+    runs = []
+    for minutes in (3, 2, 1):
+        run = services.run_matching(other.call, by=other.coordinator)
+        run.created_at = utcnow() - timedelta(minutes=minutes)
+        runs.append(run)
+    db.session.flush()
+    drafts, to_nominate = services.staff_panel_data(limit=2)
+    assert to_nominate == 1
+    assert [(d.id, d.call_title, d.round, d.placed_count, d.applications_count) for d in drafts] == [
+        (r.id, other.call.title, 1, r.placed_count, 1) for r in (runs[2], runs[1])]
+
+
+def test_incoming_summary_and_pages_of_plain_rows(db, app, accepted, make_user):
+    w = accepted
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    first = services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    second = services.nominate(w.apps[1], by=w.coordinator, notify=False)
+    year = first.academic_year
+    second.institution_id, second.academic_year = partner_user.institution_id, year + 1
+    services.decide_nomination(first, True, by=partner_user, notify=False)
+    db.session.commit()
+    summary = services.incoming_summary(partner_user)
+    assert summary.years == [year + 1, year]
+    assert summary.by_status() == {NominationStatus.accepted: 1, NominationStatus.nominated: 1}
+    assert summary.by_status(year) == {NominationStatus.accepted: 1}
+    assert services.incoming_summary(w.coordinator).years == []
+
+    with app.test_request_context("/placements/incoming?page=2"):
+        page = services.incoming_page(partner_user, None, None, total=2, per_page=1)
+    assert (page.total, page.pages, page.page) == (2, 2, 2)
+    [row] = page.items  # latest academic year first: the first nomination is on the second page
+    student = w.apps[0].student
+    assert (row.id, row.status, row.academic_year, row.full_name, row.student_name, row.email, row.period) == (
+        first.id, NominationStatus.accepted, year, w.apps[0].full_name, student.name, student.email, w.call.period)
+    assert (row.planned_arrival, row.planned_departure, row.nominated_at) == (
+        first.planned_arrival, first.planned_departure, first.nominated_at)
+    with app.test_request_context("/placements/incoming"):
+        assert [r.id for r in services.incoming_page(partner_user, None, None, total=2, per_page=50).items] == [
+            second.id, first.id]
+        assert [r.id for r in services.incoming_page(partner_user, year + 1, None, total=1, per_page=50).items] == [
+            second.id]
+        assert [r.id for r in services.incoming_page(partner_user, None, NominationStatus.accepted, total=1,
+                                                     per_page=50).items] == [first.id]
+        services.cancel_nomination(second, by=w.coordinator, reason="Wrong partner")
+        assert [r.id for r in services.incoming_page(partner_user, None, None, total=1, per_page=50).items] == [
+            first.id]
+        assert services.incoming_page(w.coordinator, None, None, total=0, per_page=50).items == []
+    assert services.incoming_summary(partner_user).years == [year]
+
+
+# --- The run page's lists, offers and nominations: pages of plain rows --------------------------------
+
+def test_run_pages_list_places_and_students_in_ranking_order(db, app, placing):
+    w = placing(scores=(90, None, 80, 80, 70), seats=(2, 1))
+    run = services.run_matching(w.call, by=w.coordinator)
+    db.session.commit()
+    rows = list(placements_of(db, run).values())
+    ranked = sorted(rows, key=lambda p: p.rank_key())
+    with app.test_request_context("/"):
+        places = services.run_places_page(run, per_page=50)
+        placed = services.run_placements_page(run, True, per_page=50)
+        unplaced = services.run_placements_page(run, False, per_page=50)
+        at_a = services.run_placements_page(run, True, per_page=50, place_id=w.places[0].id,
+                                            place=services.run_place_of(run, w.places[0].id))
+        nowhere = services.run_placements_page(run, True, per_page=50, place_id=-1, place=None)
+    assert [r.place_id for r in places.items] == [rp.place_id for rp in services.run_places(run)]
+    assert places.total == run.places_count == 2
+    first = places.items[0]
+    assert (first.partner_name, first.isced_code, first.capacity, first.filled, first.eqf_levels) == (
+        "Partner A", "0613", 2, 2, w.places[0].condition.eqf_levels)
+    assert [r.id for r in placed.items] == [p.id for p in ranked if p.place_id] and placed.total == 3
+    assert [r.id for r in unplaced.items] == [p.id for p in ranked if not p.place_id] and unplaced.total == 2
+    assert [r.score for r in unplaced.items] == [Decimal("70"), None]  # unscored last
+    assert [r.partner_name for r in placed.items] == ["Partner A", "Partner A", "Partner B"]
+    assert [r.full_name for r in at_a.items] == ["Student 1", "Student 3"] and at_a.total == 2
+    assert nowhere.items == [] and nowhere.total == 0
+    assert services.run_place_of(run, -1) is None
+    assert unplaced.items[0].choices == placements_of(db, run)[unplaced.items[0].application_id].choices
+    with app.test_request_context("/?page=2"):
+        second = services.run_placements_page(run, True, per_page=2)
+    assert [r.id for r in second.items] == [p.id for p in ranked if p.place_id][2:] and second.pages == 2
+
+
+def test_offers_and_placed_pages_of_a_call(db, app, accepted):
+    w = accepted
+    services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    db.session.commit()
+    offers = db.session.scalars(select(Offer).order_by(Offer.round.desc(), Offer.id)).all()
+    with app.test_request_context("/"):
+        page = services.offers_page(w.call, None, total=len(offers), per_page=50)
+        accepted_only = services.offers_page(w.call, OfferStatus.accepted, total=2, per_page=50)
+        placed = services.placed_page(w.call, per_page=50)
+    assert [r.application_id for r in page.items] == [w.apps[0].id, w.apps[1].id]
+    row = page.items[0]
+    assert (row.status, row.round, row.deadline, row.partner_name, row.email) == (
+        OfferStatus.accepted, 1, offers[0].deadline, "Partner A", w.apps[0].student.email)
+    assert [r.application_id for r in accepted_only.items] == [w.apps[0].id, w.apps[1].id]
+    assert [(r.id, r.status, r.partner_name) for r in placed.items] == [
+        (w.apps[0].id, S.accepted, "Partner A"), (w.apps[1].id, S.accepted, "Partner B")]
+    assert placed.total == 2 and services.nominable_count(w.call) == 1
+    assert services.nomination_counts(w.call) == {NominationStatus.nominated: 1}
+    assert services.offer_counts(w.call) == {OfferStatus.accepted: 2}
+
+
+def test_pages_expire_the_offers_of_their_call_past_the_deadline(db, placing):
+    w = placing(scores=(90, 80))
+    other = placing(scores=(70,))
+    for world in (w, other):
+        run = services.run_matching(world.call, by=world.coordinator)
+        services.publish_run(run, deadline(4), by=world.coordinator, notify=False)
+    db.session.commit()
+    assert services.expire_due_offers_of(w.call) == 0
+    offers = db.session.scalars(select(Offer).order_by(Offer.id)).all()
+    for offer in offers:
+        offer.deadline = utcnow() - timedelta(minutes=1)
+    assert services.expire_due_offers_of(w.call) == 2
+    assert [o.status for o in offers] == [OfferStatus.expired, OfferStatus.expired, OfferStatus.offered]
+    assert services.expire_due_offers_of(w.call) == 0
+    assert services.expire_due_offers_of(other.call) == 1

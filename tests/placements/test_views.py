@@ -3,7 +3,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exchange.applications.models import DocumentKind
 from exchange.applications.workflow import ApplicationStatus as S
@@ -12,6 +12,8 @@ from exchange.core.types import utcnow
 from exchange.placements import services
 from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
                                         PartnerFactsheet, RunPlacement, RunStatus)
+
+from tests.jobs.test_jobs import redis_queue  # noqa: F401  (a fixture)
 
 from .conftest import add_document, deadline
 
@@ -425,3 +427,58 @@ def test_expire_offers_command(app, db, nominated):
     assert result.exit_code == 0 and "1 offers expired" in result.output
     db.session.expire_all()
     assert db.session.get(Offer, offer.id).status is OfferStatus.expired
+
+
+# --- Publishing a run: a job, on a worker when there is Redis ----------------------------------------------
+
+def test_without_redis_the_publication_runs_at_once(db, client, login, placing, outbox):
+    from exchange.jobs.models import Job, JobStatus
+    w = placing(scores=(90, 80, 70))
+    run = services.run_matching(w.call, by=w.coordinator)
+    db.session.commit()
+    login(w.coordinator)
+    too_soon = local(utcnow() + timedelta(minutes=30))
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": too_soon})
+    assert response.status_code == 422 and "at least an hour" in body(response)
+    assert db.session.scalar(select(Job)) is None and run.status is RunStatus.draft
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": local(deadline(4))})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/placements/calls/{w.call.id}")
+    assert "2 students have been offered a place" in body(client.get(response.headers["Location"]))
+    job = db.session.scalar(select(Job))
+    assert job.status is JobStatus.finished and job.kind == "placements.publish" and job.result["offers"] == 2
+    assert (job.done, job.total) == (6, 6) and f"Run {run.id}" in job.title
+    db.session.expire_all()
+    assert run.status is RunStatus.published
+    assert [a.status for a in w.apps] == [S.placed, S.placed, S.waitlisted]
+    assert len(outbox.messages()) == 3
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": local(deadline(4))})
+    assert response.status_code == 409 and db.session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_with_redis_the_publication_waits_for_a_worker(app, db, client, login, placing, outbox, redis_queue):
+    from rq import SimpleWorker
+
+    from exchange.jobs import services as job_services
+    from exchange.jobs.models import Job, JobStatus
+    w = placing(scores=(90, 80, 70))
+    run = services.run_matching(w.call, by=w.coordinator)
+    db.session.commit()
+    login(w.coordinator)
+    response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": local(deadline(4))})
+    assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
+    job = db.session.scalar(select(Job))
+    assert job.status is JobStatus.queued
+    assert "Waiting for a worker" in body(client.get(response.headers["Location"]))
+    db.session.expire_all()
+    assert run.status is RunStatus.draft and [a.status for a in w.apps] == [S.eligible] * 3
+    assert not outbox.messages()
+
+    SimpleWorker([job_services.queue()], connection=job_services.redis_connection()).work(burst=True)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.status is JobStatus.finished, job.error
+    assert (job.done, job.total) == (6, 6) and job.result["offers"] == 2
+    page = body(client.get(f"/jobs/{job.id}"))
+    assert "2 students have been offered a place" in page and f'href="/placements/calls/{w.call.id}"' in page
+    assert run.status is RunStatus.published and [a.status for a in w.apps] == [S.placed, S.placed, S.waitlisted]
+    assert len(outbox.messages()) == 3

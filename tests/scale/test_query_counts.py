@@ -292,3 +292,45 @@ def test_other_pages_stay_bounded(app, scale, url):
     user = scale.login("student" if url in STUDENT_PAGES else "coordinator")
     _html, counter = measure(app, user, url)
     assert counter.count <= MAX_QUERIES, counter.report()
+
+
+# --- Matching runs, offers and nominations of a call (coordinators) ---------------------------------
+
+def _published_run():
+    from exchange.placements.models import MatchingRun
+    return db.session.scalar(select(MatchingRun).order_by(MatchingRun.id))
+
+
+def test_matching_run_pages(app, scale):
+    from exchange.placements.models import RunPlace
+    coordinator = scale.login("coordinator")
+    run = _published_run()
+    base = f"/placements/runs/{run.id}"
+    student_link = r"/applications/manage/applications/(\d+)\""
+    few, many = sorted([f"{base}?tab=placed", f"{base}?tab=unplaced"],
+                       key=lambda url: run.placed_count if url.endswith("=placed") else run.unplaced_count)
+    assert_same_queries(app, (coordinator, few), (coordinator, many), student_link)
+    # One destination's students: one statement more (the destination's name and number of students).
+    place = db.session.scalar(select(RunPlace).where(RunPlace.run_id == run.id, RunPlace.filled > 0)
+                              .order_by(RunPlace.filled, RunPlace.id))
+    _html, at_place = measure(app, coordinator, f"{base}?tab=placed&place={place.place_id}")
+    _html, placed = measure(app, coordinator, f"{base}?tab=placed")
+    assert at_place.count == placed.count + 1, at_place.report()
+    html, places = measure(app, coordinator, base)
+    assert places.count == placed.count, places.report()
+    assert len(set(re.findall(r"tab=placed&amp;place=(\d+)", html))) > 1
+
+
+def test_offers_and_nominations_of_a_call(app, scale):
+    from exchange.placements.models import Offer, OfferStatus
+    coordinator = scale.login("coordinator")
+    run = _published_run()
+    student_link = r"/applications/manage/applications/(\d+)\""
+    offers = f"/placements/calls/{run.call_id}/offers"
+    assert_same_queries(app, (coordinator, f"{offers}?status={OfferStatus.expired.value}"), (coordinator, offers))
+    html, _counter = measure(app, coordinator, offers)
+    assert len(set(re.findall(student_link, html))) == db.session.scalar(
+        select(func.count()).select_from(Offer).join(Application, Application.id == Offer.application_id)
+        .where(Application.call_id == run.call_id)) > 1
+    html, counter = measure(app, coordinator, f"/placements/calls/{run.call_id}/nominations")
+    assert len(set(re.findall(student_link, html))) > 1 and counter.count <= 8, counter.report()
