@@ -1,7 +1,7 @@
 """index the ranking of a run's students
 
 Revision ID: f29b669a84c6
-Revises: a7bf2b404412
+Revises: 3fb512607e50
 Create Date: 2026-11-26 04:55:51.225456
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f29b669a84c6'
-down_revision = 'a7bf2b404412'
+down_revision = '3fb512607e50'
 branch_labels = None
 depends_on = None
 
