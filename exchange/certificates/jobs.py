@@ -1,23 +1,18 @@
 """The bulk action as a background job: issue the certificates of a whole event or call, render them,
 and offer one merged PDF and a ZIP of the individual PDFs (see exchange/jobs)."""
-from flask import current_app
 from flask_babel import force_locale
 from ..core.i18n import gettext as _
 from ..core.i18n import ngettext
 
 from ..auth.models import User
 from ..extensions import db
-from ..jobs.services import report_progress, store_result_file
+from ..core import mail
+from ..jobs.services import report_progress, site_path, store_result_file
 from . import services
 from .kinds import spec_of
 from .models import CertificateKind
 
 FUNC = "exchange.certificates.jobs:bulk_issue"
-
-
-def path_for(endpoint: str, **values) -> str:
-    """A site-relative URL outside a request (jobs run in a worker)."""
-    return current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)
 
 
 def bulk_issue(job_id: str, kind: str, scope_id: int, by_id: int | None, notify: bool = True) -> dict:
@@ -38,7 +33,8 @@ def bulk_issue(job_id: str, kind: str, scope_id: int, by_id: int | None, notify:
         rendered = services.render_certificates(certificates, progress=progress)
         db.session.commit()
         if notify and new:
-            services.notify_issued(new)
+            with mail.connection():
+                services.notify_issued(new)
         scope = spec_of(kind).scope_column.removesuffix("_id")
         base = f"{kind.value}-{scope}-{scope_id}"
         files = {}
@@ -51,8 +47,8 @@ def bulk_issue(job_id: str, kind: str, scope_id: int, by_id: int | None, notify:
             ngettext("%(num)d certificate in the files.", "%(num)d certificates in the files.", total)
         report_progress(job_id, total, total, message)
     if kind is CertificateKind.participation:
-        back = path_for("certificates.event", event_id=scope_id)
+        back = site_path("certificates.event", event_id=scope_id)
     else:
-        back = path_for("certificates.call", call_id=scope_id)
+        back = site_path("certificates.call", call_id=scope_id)
     return {"files": files, "back_url": back, "issued": len(new), "total": total, "rendered": rendered.rendered,
             "pool_cpu_seconds": round(rendered.pool_cpu_seconds, 2)}

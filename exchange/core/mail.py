@@ -3,6 +3,8 @@ import logging
 import os
 import smtplib
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -48,18 +50,61 @@ def build(message: Message) -> EmailMessage:
     return email
 
 
+#: Inside `connection()`: {"smtp": the open connection or None until the first message}.
+_shared: ContextVar[dict | None] = ContextVar("smtp_connection", default=None)
+
+
+def _open_smtp(config) -> smtplib.SMTP:
+    smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
+    smtp = smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
+    if config.get("MAIL_USE_TLS"):
+        smtp.starttls()
+    if config.get("MAIL_USERNAME"):
+        smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    return smtp
+
+
+@contextmanager
+def connection():
+    """Send every message of the block over one SMTP connection, opened at the first message (bulk mail:
+    one handshake and login for thousands of messages, not one each). Nested blocks share the outer one."""
+    if _shared.get() is not None:
+        yield
+        return
+    holder = {"smtp": None}
+    token = _shared.set(holder)
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+        if holder["smtp"] is not None:
+            try:
+                holder["smtp"].quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+
+def _deliver(config, email: EmailMessage) -> None:
+    holder = _shared.get()
+    if holder is None:
+        with _open_smtp(config) as smtp:
+            smtp.send_message(email)
+        return
+    if holder["smtp"] is None:
+        holder["smtp"] = _open_smtp(config)
+    try:
+        holder["smtp"].send_message(email)
+    except smtplib.SMTPServerDisconnected:  # the server closed an idle or long-used connection: once more
+        holder["smtp"] = _open_smtp(config)
+        holder["smtp"].send_message(email)
+
+
 def send(message: Message) -> EmailMessage:
     """Send at once, by SMTP when MAIL_SERVER is set, or write to the mail folder and the log."""
     config = current_app.config
     email = build(message)
     if config.get("MAIL_SERVER"):
-        smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
-        with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-            smtp.send_message(email)
+        _deliver(config, email)
         log.info("Mail sent to %s: %s", email["To"], message.subject)
     else:
         folder = config["MAIL_FOLDER"]

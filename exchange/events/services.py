@@ -61,11 +61,15 @@ def queue_mail(user: User, template: str, attachments=(), **context) -> None:
 
 @sa_event.listens_for(SASession, "after_commit")
 def _send_pending_mail(session):
-    for message in session.info.pop(_PENDING_MAIL, []):
-        try:
-            mail.send(message)
-        except Exception:  # the work is committed; a mail failure must not turn it into an error page
-            log.exception("Could not send '%s' to %s", message.subject, message.to)
+    pending = session.info.pop(_PENDING_MAIL, [])
+    if not pending:
+        return
+    with mail.connection():  # a message to all registrants, a cancellation: one SMTP connection
+        for message in pending:
+            try:
+                mail.send(message)
+            except Exception:  # the work is committed; a mail failure must not turn it into an error page
+                log.exception("Could not send '%s' to %s", message.subject, message.to)
 
 
 @sa_event.listens_for(SASession, "after_transaction_end")

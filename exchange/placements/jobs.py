@@ -2,13 +2,13 @@
 transaction, then one e-mail per student, with the progress on the job's page. Without Redis it runs at once."""
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import force_locale
 
 from ..auth.models import User
+from ..core import mail
 from ..core.i18n import ngettext
 from ..extensions import db
-from ..jobs.services import report_progress
+from ..jobs.services import report_progress, site_path
 from . import services
 from .models import MatchingRun
 
@@ -39,11 +39,7 @@ def publish(job_id: str, run_id: int, deadline: str, by_id: int, notify: bool = 
         publication = services.save_publication(run, datetime.fromisoformat(deadline), by, progress=progress)
         db.session.commit()  # the results hold before the first e-mail goes out
         if notify:
-            services.notify_publication(run.call, publication, progress=lambda n: progress(students + n))
+            with mail.connection():  # thousands of messages: one SMTP connection
+                services.notify_publication(run.call, publication, progress=lambda n: progress(students + n))
         report_progress(job_id, total, total, published_message(len(publication.offers)))
-    return {"offers": len(publication.offers), "back_url": path_for("placements.call", call_id=run.call_id)}
-
-
-def path_for(endpoint: str, **values) -> str:
-    """A site-relative URL outside a request (jobs run in a worker)."""
-    return current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)
+    return {"offers": len(publication.offers), "back_url": site_path("placements.call", call_id=run.call_id)}

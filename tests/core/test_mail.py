@@ -82,3 +82,70 @@ def test_external_urls_come_from_base_url(app):
         assert mail.external_url("auth.login") == "http://exchange.test/auth/login"
     with app.app_context():
         assert mail.external_url("auth.reset_password", token="abc") == "http://exchange.test/auth/reset/abc"
+
+
+class PeerCollector(Collector):
+    """Also records the client address of each message's connection (one port per connection)."""
+
+    def __init__(self):
+        super().__init__()
+        self.peers = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def peer_server():
+    handler = PeerCollector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, handler
+    controller.stop()
+
+
+def wait_for(handler, n):
+    for _ in range(100):
+        if len(handler.received) >= n:
+            return
+        time.sleep(0.05)
+
+
+def test_bulk_mail_shares_one_smtp_connection(app, db, peer_server, monkeypatch):
+    controller, handler = peer_server
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+    with app.test_request_context():
+        with mail.connection():
+            with mail.connection():  # nested: the outer connection serves
+                for n in range(3):
+                    mail.send(mail.Message(to=[f"s{n}@example.org"], subject=f"Offer {n}", text="…"))
+            mail.send(mail.Message(to=["s3@example.org"], subject="Offer 3", text="…"))
+        wait_for(handler, 4)
+        assert len(handler.received) == 4 and len(set(handler.peers)) == 1
+        for n in range(2):  # outside the block: a connection per message, as before
+            mail.send(mail.Message(to=[f"t{n}@example.org"], subject=f"Single {n}", text="…"))
+        wait_for(handler, 6)
+        assert len(handler.received) == 6 and len(set(handler.peers)) == 3
+
+
+def test_bulk_mail_reconnects_when_the_server_drops_the_connection(app, db, peer_server, monkeypatch):
+    controller, handler = peer_server
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+    with app.test_request_context():
+        with mail.connection():
+            mail.send(mail.Message(to=["a@example.org"], subject="One", text="…"))
+            mail._shared.get()["smtp"].close()  # as if the server had hung up
+            mail.send(mail.Message(to=["b@example.org"], subject="Two", text="…"))
+        wait_for(handler, 2)
+        assert [m["Subject"] for m in handler.received] == ["One", "Two"] and len(set(handler.peers)) == 2
+
+
+def test_no_connection_is_opened_when_the_block_sends_nothing(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens: opening would fail
+    with app.test_request_context():
+        with mail.connection():
+            pass
