@@ -74,9 +74,23 @@ def run_job(job_id: str, func: str, args: list) -> None:
 
 
 def _set(job_id: str, **values) -> None:
-    """Write job fields in a transaction of their own, visible at once to other processes."""
+    """Write job fields in a transaction of their own, visible at once to other processes.
+
+    On SQLite, while the job's own session holds the database's single write lock (it has written and not yet
+    committed), a second connection would wait for that lock until it gives up: the fields are then written in
+    the session's transaction and seen when the job commits (in-process jobs on SQLite have no other watcher)."""
+    statement = update(Job).where(Job.id == job_id).values(**values)
+    if _session_is_writing():
+        db.session.execute(statement)
+        return
     with db.engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id).values(**values))
+        conn.execute(statement)
+
+
+def _session_is_writing() -> bool:
+    if db.engine.dialect.name != "sqlite" or not db.session().in_transaction():
+        return False
+    return bool(db.session.connection().connection.dbapi_connection.in_transaction)
 
 
 def report_progress(job_id: str, done: int, total: int | None = None, message: str | None = None) -> None:

@@ -73,3 +73,32 @@ def test_with_redis_the_job_waits_for_a_worker(app, client, login, db, redis_que
     job = db.session.get(Job, job.id)
     assert job.status is JobStatus.finished and job.done == 4
     assert client.get(f"/jobs/{job.id}/files/txt").data == b"hello " * 4
+
+
+def writing_job(job_id):
+    """Reports progress while its own transaction has written (as publishing a run does)."""
+    from exchange.extensions import db
+    db.session.execute(db.text("UPDATE jobs SET title = 'Renamed by the job' WHERE id = :id"), {"id": job_id})
+    services.report_progress(job_id, 1, 2, "half way")
+    services.report_progress(job_id, 2, 2)
+    return {"ok": True}
+
+
+def test_an_in_process_job_can_report_progress_while_writing_on_a_sqlite_file(tmp_path):
+    """SQLite has one writer: progress written on a second connection would wait for the job's own
+    transaction until the busy timeout, and the job would fail."""
+    import time
+
+    from exchange import create_app
+    from exchange.config import TestConfig
+    from exchange.extensions import db
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'jobs.db'}", REDIS_URL="")
+    with app.app_context():
+        db.create_all()
+        started = time.monotonic()
+        job = services.start_job("sample", "Sample", "tests.jobs.test_jobs:writing_job")
+        assert time.monotonic() - started < 5
+        assert job.status is JobStatus.finished and (job.done, job.total) == (2, 2)
+        assert job.title == "Renamed by the job" and job.result == {"ok": True}
+        db.session.remove()
+        db.drop_all()
