@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from ..core.i18n import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..core import audit
 from ..core.errors import WorkflowError
@@ -20,9 +20,13 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 
+#: Every signed-in request runs it: built once (and its cache key with it), the token is a parameter.
+_USER_BY_TOKEN = select(User).where(User.session_token == bindparam("token"))
+
+
 @login_manager.user_loader
 def load_user(session_token: str):
-    return db.session.scalar(select(User).where(User.session_token == session_token))
+    return db.session.scalar(_USER_BY_TOKEN, {"token": session_token})
 
 
 @login_manager.unauthorized_handler

@@ -8,24 +8,26 @@ SQLite answers "database is locked". Emails are rendered inside the transaction 
 commits (nothing is sent for work that is rolled back).
 """
 import csv
+import functools
 import io
 import logging
 import random
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from ..core.i18n import gettext as _
-from sqlalchemy import and_, case, event as sa_event, func, or_, select, text, true
+from sqlalchemy import and_, bindparam, case, event as sa_event, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session as SASession, aliased, selectinload
 
 from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
-from ..auth.models import Role, User
+from ..auth.models import STAFF, Role, User
 from ..core import audit, mail
 from ..core.errors import WorkflowError
 from ..core.reference import academic_year_label
@@ -125,9 +127,10 @@ def lock_event(event_id: int) -> Event:
 CALL_AUDIENCE_STATUSES = (ApplicationStatus.placed, ApplicationStatus.accepted)
 
 
-def _call_ids_of(user):
-    """SQL: the calls in which the user is an exchange student."""
-    return select(Application.call_id).where(Application.student_id == user.id,
+def _call_ids_of(user, user_id=None):
+    """SQL: the calls in which the user is an exchange student (`user_id`: a bound parameter instead of user.id,
+    for statements built once per role)."""
+    return select(Application.call_id).where(Application.student_id == (user.id if user_id is None else user_id),
                                              Application.status.in_(CALL_AUDIENCE_STATUSES))
 
 
@@ -153,23 +156,23 @@ def call_label(call: Call | None) -> str:
 
 # --- Who sees and who may register ------------------------------------------------------------
 
-def audience_clause(user):
+def audience_clause(user, user_id=None):
     """SQL: events whose audience includes the user (staff: those open to everyone signed in)."""
     conditions = [Event.audience == Audience.everyone]
     if user.role is Role.student:
         conditions.append(Event.audience == Audience.students)
-        conditions.append(and_(Event.audience == Audience.call, Event.call_id.in_(_call_ids_of(user))))
+        conditions.append(and_(Event.audience == Audience.call, Event.call_id.in_(_call_ids_of(user, user_id))))
     elif user.role is Role.partner:
         conditions.append(Event.audience == Audience.partners)
     return or_(*conditions)
 
 
-def visible_clause(user):
+def visible_clause(user, user_id=None):
     """SQL: the events the user may see. Staff see everything; others published or cancelled events of
     their audience (never drafts)."""
     if user.is_staff:
         return true()
-    return and_(Event.status != EventStatus.draft, audience_clause(user))
+    return and_(Event.status != EventStatus.draft, audience_clause(user, user_id))
 
 
 def event_query_for(user, event_id: int):
@@ -773,11 +776,13 @@ class HomeSummary:
     draft_count: int | None = None  # staff only: drafts of events still to come
 
 
-def home_summary(user, now: datetime | None = None, limit: int = 5) -> HomeSummary:
-    """The user's next `limit` registrations with waitlist positions and the panel's counts, in one statement:
-    the counts are a one-row table LEFT JOINed to the registrations, so they come back when there are none."""
-    now = now or utcnow()
-    counted = [select(func.count(Event.id)).where(visible_clause(user), Event.status == EventStatus.published,
+@functools.cache
+def _home_summary_statement(role: Role, limit: int):
+    """The panel's statement for a role, built once per process (building it cost more than running it): the
+    user and the time are bound parameters."""
+    user = SimpleNamespace(role=role, is_staff=role in STAFF)
+    user_id, now = bindparam("user_id"), bindparam("now")
+    counted = [select(func.count(Event.id)).where(visible_clause(user, user_id), Event.status == EventStatus.published,
                                                   Event.ends_at >= now).scalar_subquery().label("open_count")]
     if user.is_staff:
         counted.append(select(func.count(Event.id)).where(Event.status == EventStatus.draft, Event.ends_at >= now)
@@ -787,11 +792,18 @@ def home_summary(user, now: datetime | None = None, limit: int = 5) -> HomeSumma
     upcoming = (select(Event.id, Event.title, Event.starts_at, Event.ends_at, Registration.status,
                        case((waitlisted, position_column())).label("position"))
                 .join(Event, Event.id == Registration.event_id)
-                .where(Registration.user_id == user.id, Registration.status != RegistrationStatus.cancelled,
+                .where(Registration.user_id == user_id, Registration.status != RegistrationStatus.cancelled,
                        Event.status == EventStatus.published, Event.ends_at >= now)
                 .order_by(Event.starts_at, Event.id).limit(limit).subquery("upcoming"))
-    rows = db.session.execute(select(counts, upcoming).select_from(counts).outerjoin(upcoming, true())
-                              .order_by(upcoming.c.starts_at, upcoming.c.id)).all()
+    return (select(counts, upcoming).select_from(counts).outerjoin(upcoming, true())
+            .order_by(upcoming.c.starts_at, upcoming.c.id))
+
+
+def home_summary(user, now: datetime | None = None, limit: int = 5) -> HomeSummary:
+    """The user's next `limit` registrations with waitlist positions and the panel's counts, in one statement:
+    the counts are a one-row table LEFT JOINed to the registrations, so they come back when there are none."""
+    rows = db.session.execute(_home_summary_statement(user.role, limit),
+                              {"user_id": user.id, "now": now or utcnow()}).all()
     first = rows[0]
     return HomeSummary(
         upcoming=[row for row in rows if row.id is not None],

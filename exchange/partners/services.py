@@ -3,11 +3,12 @@
 Plain functions over the models: they check the rules again (forms are not the only way in: the CSV
 import and the demo seeder call them too), flush, and raise WorkflowError with the field concerned.
 """
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..core.i18n import lazy_gettext as _l
-from sqlalchemy import Select, and_, false, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..auth.models import Role
@@ -506,8 +507,9 @@ AGREEMENT_SORTS = {
 
 
 def status_condition(status: AgreementStatus, academic_year: int | None = None):
-    """SQL for an effective status: "expired" and "active" depend on the years."""
-    year = academic_year or current_academic_year()
+    """SQL for an effective status: "expired" and "active" depend on the years (`academic_year` may be a bound
+    parameter)."""
+    year = academic_year if academic_year is not None else current_academic_year()
     if status is AgreementStatus.expired:
         return and_(Agreement.status == AgreementStatus.active, Agreement.last_year < year)
     if status is AgreementStatus.active:
@@ -602,16 +604,23 @@ def agreement_rows(rows) -> list[AgreementRow]:
     return list(agreements.values())
 
 
-def agreement_counts(academic_year: int | None = None) -> dict[str, int]:
-    """Numbers for the coordinators' home page, in one statement."""
-    year = academic_year or current_academic_year()
-    row = db.session.execute(select(
+@functools.cache
+def _agreement_counts_statement():
+    """Built once per process (building it cost more than running it); the year is a parameter."""
+    year = bindparam("year")
+    return select(
         select(func.count(PartnerInstitution.id)).scalar_subquery().label("partners"),
         func.count(Agreement.id).filter(status_condition(AgreementStatus.active, year)).label("active"),
         func.count(Agreement.id).filter(Agreement.status == AgreementStatus.active,
                                         Agreement.last_year == year).label("expiring"),
         func.count(Agreement.id).filter(Agreement.status == AgreementStatus.draft).label("drafts"),
-    ).select_from(Agreement)).one()
+    ).select_from(Agreement)
+
+
+def agreement_counts(academic_year: int | None = None) -> dict[str, int]:
+    """Numbers for the coordinators' home page, in one statement."""
+    row = db.session.execute(_agreement_counts_statement(),
+                             {"year": academic_year or current_academic_year()}).one()
     return {key: value or 0 for key, value in row._mapping.items()}
 
 
@@ -631,20 +640,27 @@ class PartnerSummary:
     agreements: list  # rows: id, first_year, last_year, outgoing_places, incoming_places (latest last year first)
 
 
-def partner_summary(institution_id: int, academic_year: int | None = None, limit: int = 5) -> PartnerSummary | None:
-    """The institution with its agreements in force (at most `limit`, and how many in all), in one statement:
-    the institution LEFT JOINed to its agreements, so it comes back when it has none. None when it does not exist."""
-    year = academic_year or current_academic_year()
-    in_force = and_(Agreement.partner_id == institution_id, status_condition(AgreementStatus.active, year))
+@functools.cache
+def _partner_summary_statement(limit: int):
+    """Built once per process; the institution and the year are parameters."""
+    institution_id = bindparam("institution_id")
+    in_force = and_(Agreement.partner_id == institution_id,
+                    status_condition(AgreementStatus.active, bindparam("year")))
     active = (select(Agreement.id, Agreement.first_year, Agreement.last_year,
                      _places_column(Direction.outgoing).label("outgoing_places"),
                      _places_column(Direction.incoming).label("incoming_places"),
                      func.count().over().label("active_count"))
               .where(in_force).order_by(Agreement.last_year.desc(), Agreement.id).limit(limit).subquery("active"))
-    rows = db.session.execute(
-        select(PartnerInstitution.id.label("institution_id"), PartnerInstitution.name, active)
-        .outerjoin(active, true()).where(PartnerInstitution.id == institution_id)
-        .order_by(active.c.last_year.desc(), active.c.id)).all()
+    return (select(PartnerInstitution.id.label("institution_id"), PartnerInstitution.name, active)
+            .outerjoin(active, true()).where(PartnerInstitution.id == institution_id)
+            .order_by(active.c.last_year.desc(), active.c.id))
+
+
+def partner_summary(institution_id: int, academic_year: int | None = None, limit: int = 5) -> PartnerSummary | None:
+    """The institution with its agreements in force (at most `limit`, and how many in all), in one statement:
+    the institution LEFT JOINed to its agreements, so it comes back when it has none. None when it does not exist."""
+    rows = db.session.execute(_partner_summary_statement(limit), {
+        "institution_id": institution_id, "year": academic_year or current_academic_year()}).all()
     if not rows:
         return None
     return PartnerSummary(institution_id=rows[0].institution_id, institution_name=rows[0].name,

@@ -491,6 +491,7 @@ def test_messages_reach_every_registrant_in_their_language(db, make_event, make_
 def test_call_audience_is_the_students_placed_in_the_call(db, make_event, make_call, apply_to, make_user):
     call, other_call = make_call(), make_call(title="Traineeships")
     event = make_event(title="Pre-departure briefing", audience=Audience.call, call_id=call.id)
+    make_event(title="Welcome day")
     placed, accepted, submitted, elsewhere = (make_user(Role.student) for _ in range(4))
     apply_to(call, placed, "placed")
     apply_to(call, accepted, "accepted")
@@ -501,6 +502,8 @@ def test_call_audience_is_the_students_placed_in_the_call(db, make_event, make_c
         assert services.in_audience(user, event) is expected
         visible = db.session.scalar(select(Event.id).where(services.visible_clause(user), Event.id == event.id))
         assert (visible is not None) is expected
+        # The home panel's statement is built once per role: the user is a parameter, not part of it.
+        assert services.home_summary(user).open_count == (2 if expected else 1)
     assert register(event, placed).status is CONFIRMED
     _refused(db, event, submitted, "audience", 403)
     assert not services.is_in_call_audience(make_user(Role.coordinator), call.id)
