@@ -53,6 +53,8 @@ class Config:
     CERTIFICATE_CHUNK_SIZE = int(os.environ.get("CERTIFICATE_CHUNK_SIZE", "50"))
     # Exports of more applications than this run as a background job (the file is offered on its page).
     EXPORT_INLINE_LIMIT = int(os.environ.get("EXPORT_INLINE_LIMIT", "2000"))
+    # With Redis, matching runs of calls with more eligible applications than this run on a worker.
+    MATCHING_INLINE_LIMIT = int(os.environ.get("MATCHING_INLINE_LIMIT", "2000"))
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "60 per minute")
 
     # Sessions and cookies

@@ -7,6 +7,7 @@ import traceback
 from flask import current_app, has_app_context
 from sqlalchemy import update
 
+from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..extensions import db
 from .models import Job, JobStatus
@@ -60,6 +61,11 @@ def run_job(job_id: str, func: str, args: list) -> None:
     _set(job_id, status=JobStatus.running, started_at=utcnow())
     try:
         result = _resolve(func)(job_id, *args)
+    except WorkflowError as exc:  # a refusal with a message for the user (nothing to do, a rule not met)
+        db.session.rollback()
+        _set(job_id, status=JobStatus.failed, error=exc.message[:2000], finished_at=utcnow(),
+             result_json=json.dumps({"refusal": exc.message}))
+        return None
     except Exception as exc:  # a job's failure is recorded, not raised into the worker loop
         db.session.rollback()
         log.error("Job %s failed: %s", job_id, traceback.format_exc())

@@ -1,11 +1,11 @@
-from flask import abort, jsonify, render_template
+from flask import abort, flash, jsonify, redirect, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth.permissions import scoped_first_or_404
 from ..core.uploads import send_upload
 from . import bp
-from .models import Job
+from .models import Job, JobStatus
 
 
 def job_for(user, job_id: str) -> Job:
@@ -18,7 +18,13 @@ def job_for(user, job_id: str) -> Job:
 @bp.get("/<job_id>")
 @login_required
 def detail(job_id):
-    return render_template("jobs/detail.html", job=job_for(current_user, job_id))
+    job = job_for(current_user, job_id)
+    redirect_url = job.result.get("redirect_url") if job.status is JobStatus.finished else None
+    if redirect_url:  # a job that made something to open (a matching run): go there
+        if job.message:
+            flash(job.message, "success")
+        return redirect(redirect_url)
+    return render_template("jobs/detail.html", job=job)
 
 
 @bp.get("/<job_id>/status.json")

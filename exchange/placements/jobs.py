@@ -1,18 +1,25 @@
-"""Publishing a matching run as a background job (see exchange/jobs): every student's transition and offer in one
-transaction, then one e-mail per student, with the progress on the job's page. Without Redis it runs at once."""
+"""Matching runs of large calls and publishing a run, as background jobs (see exchange/jobs).
+
+Publishing: every student's transition and offer in one transaction, then one e-mail per student, with the
+progress on the job's page; without Redis it runs at once. A matching run: on a worker when Redis is configured
+and the call has more than MATCHING_INLINE_LIMIT eligible applications (seconds at 50,000); the job's page
+then opens the new run."""
 from datetime import datetime
 
 from flask_babel import force_locale
 
 from ..auth.models import User
 from ..core import mail
+from ..core.i18n import gettext as _
 from ..core.i18n import ngettext
 from ..extensions import db
 from ..jobs.services import report_progress, site_path
 from . import services
+from ..applications.models import Call
 from .models import MatchingRun
 
 FUNC = "exchange.placements.jobs:publish"
+RUN_FUNC = "exchange.placements.jobs:run"
 #: The job's page is updated about this many times.
 PROGRESS_STEPS = 100
 
@@ -43,3 +50,18 @@ def publish(job_id: str, run_id: int, deadline: str, by_id: int, notify: bool = 
                 services.notify_publication(run.call, publication, progress=lambda n: progress(students + n))
         report_progress(job_id, total, total, published_message(len(publication.offers)))
     return {"offers": len(publication.offers), "back_url": site_path("placements.call", call_id=run.call_id)}
+
+
+def run(job_id: str, call_id: int, by_id: int) -> dict:
+    """A matching run of the call's next round, saved as a draft; the job's page then opens it. A refusal
+    (nobody to place, no seats) ends the job with its message (jobs.services.run_job)."""
+    call = db.session.get(Call, call_id)
+    by = db.session.get(User, by_id)
+    steps = {1: _("Placing the students…"), 2: _("Saving the run…"), 3: ""}
+    with force_locale(by.locale if by is not None and by.locale else "en"):
+        report_progress(job_id, 0, 3, _("Reading the applications…"))
+        matching_run = services.run_matching(call, by, progress=lambda step: report_progress(job_id, step, 3,
+                                                                                             steps[step]))
+        db.session.commit()
+        report_progress(job_id, 3, 3, _("The run is ready. Review it, adjust it if needed, then publish it."))
+    return {"run_id": matching_run.id, "redirect_url": site_path("placements.run", run_id=matching_run.id)}

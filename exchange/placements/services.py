@@ -45,8 +45,8 @@ from ..applications import access as app_access
 from ..applications import eligibility as rules
 from ..applications import services as app_services
 from ..applications.labels import describe_reasons
-from ..applications.models import (Application, ApplicationChoice, ApplicationDocument, Call, CallPeriod,
-                                   CallPlace, DocumentKind, LanguageSkill, StatusChange)
+from ..applications.models import (Application, ApplicationChoice, ApplicationDocument, ApplicationStatusCount, Call,
+                                   CallPeriod, CallPlace, DocumentKind, LanguageSkill, StatusChange)
 from ..applications.workflow import Actor
 from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import Role, User
@@ -201,11 +201,15 @@ def build_input(call: Call, round_no: int) -> MatchingInput:
 
 # --- Runs -----------------------------------------------------------------------------------------
 
-def run_matching(call: Call, by: User) -> MatchingRun:
-    """Place the call's students (the next round) and store the result as a draft run."""
+def run_matching(call: Call, by: User, progress=None) -> MatchingRun:
+    """Place the call's students (the next round) and store the result as a draft run.
+
+    `progress(step)` is called as each of the three steps ends: 1 input read, 2 solved, 3 saved (a job's page)."""
     started = time.perf_counter()
+    progress = progress or (lambda step: None)
     round_no = next_round(call)
     data = build_input(call, round_no)
+    progress(1)
     if not data.choices:
         raise WorkflowError(_("There are no eligible applications to place in this call.") if round_no == 1
                             else _("Nobody is on the waiting list of this call."), code="no-applications")
@@ -216,6 +220,7 @@ def run_matching(call: Call, by: User) -> MatchingRun:
                             code="no-seats")
     assignment = deferred_acceptance(data.choices, data.capacities, data.rankings)
     cutoffs = place_cutoffs(assignment, data.capacities, data.rankings)
+    progress(2)
 
     run = MatchingRun(call_id=call.id, round=round_no, status=RunStatus.draft, created_by_id=by.id,
                       applications_count=len(data.choices), unscored_count=data.unscored,
@@ -254,6 +259,7 @@ def run_matching(call: Call, by: User) -> MatchingRun:
     db.session.flush()
     audit.record("matching_run", user=by, detail=f"call {call.id} round {round_no}: run {run.id}, "
                                                  f"{run.placed_count}/{run.applications_count} placed")
+    progress(3)
     return run
 
 
@@ -1451,11 +1457,17 @@ def _placed_page_statement():
             .order_by(ids.c.full_name, ids.c.id))
 
 
+def placeable_count(call: Call) -> int:
+    """About how many applications a run of the call would place (eligible or on the waiting list)."""
+    counts = status_counts(call)
+    return counts.get(S.eligible.value, 0) + counts.get(S.waitlisted.value, 0)
+
+
 def status_counts(call: Call) -> dict[str, int]:
-    """Status value → applications of the call."""
+    """Status value → applications of the call (from the counters the database keeps, not a count of rows)."""
     return {S(status).value: n for status, n in db.session.execute(
-        select(Application.status, func.count())  # count(*): from ix_applications_call_status alone
-        .where(Application.call_id == call.id).group_by(Application.status))}
+        select(ApplicationStatusCount.status, ApplicationStatusCount.n)
+        .where(ApplicationStatusCount.call_id == call.id, ApplicationStatusCount.n > 0))}
 
 
 def calls_overview() -> list[tuple[Call, dict]]:
@@ -1463,9 +1475,9 @@ def calls_overview() -> list[tuple[Call, dict]]:
     calls = db.session.scalars(select(Call).order_by(Call.closes_at.desc(), Call.id.desc())).all()
     counts: dict[int, dict] = defaultdict(dict)
     for call_id, status, n in db.session.execute(
-            select(Application.call_id, Application.status, func.count())  # count(*): index-only
-            .where(Application.status.in_([S.eligible, S.waitlisted, S.placed, S.accepted]))
-            .group_by(Application.call_id, Application.status)):
+            select(ApplicationStatusCount.call_id, ApplicationStatusCount.status, ApplicationStatusCount.n)
+            .where(ApplicationStatusCount.status.in_([S.eligible, S.waitlisted, S.placed, S.accepted]),
+                   ApplicationStatusCount.n > 0)):
         counts[call_id][S(status).value] = n
     runs: dict[int, dict] = defaultdict(dict)
     for call_id, status, n, last in db.session.execute(

@@ -5,7 +5,7 @@ import io
 from datetime import timedelta
 
 import click
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from ..core.i18n import ngettext
@@ -29,7 +29,7 @@ from ..core.reference import academic_year_label, isced_label
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..jobs.models import JobStatus
-from ..jobs.services import start_job
+from ..jobs.services import start_job, uses_redis
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
 from . import bp, jobs, services
 from .forms import (CancelNominationForm, FactsheetForm, IncomingFilterForm, MoveForm, NominateForm, PublishForm,
@@ -121,8 +121,13 @@ def call(call_id):
 def new_run(call_id):
     call = get_call(call_id)
     check_action_form()
+    expire_due_offers(call)
+    if uses_redis() and services.placeable_count(call) > current_app.config["MATCHING_INLINE_LIMIT"]:
+        # A large call takes seconds: a worker runs it, its page shows the steps and then opens the run.
+        job = start_job("placements.run", f"{_('Matching')} · {call.title}"[:200], jobs.RUN_FUNC, call.id,
+                        current_user.id, user=current_user, total=3)
+        return redirect(url_for("jobs.detail", job_id=job.id), code=303)
     try:
-        expire_due_offers(call)
         run = services.run_matching(call, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()

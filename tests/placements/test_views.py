@@ -482,3 +482,59 @@ def test_with_redis_the_publication_waits_for_a_worker(app, db, client, login, p
     assert "2 students have been offered a place" in page and f'href="/placements/calls/{w.call.id}"' in page
     assert run.status is RunStatus.published and [a.status for a in w.apps] == [S.placed, S.placed, S.waitlisted]
     assert len(outbox.messages()) == 3
+
+
+# --- A matching run of a large call: a job when there is Redis ------------------------------------------------
+
+def test_with_redis_a_large_call_is_placed_by_a_worker(app, db, client, login, placing, redis_queue, monkeypatch):
+    from rq import SimpleWorker
+
+    from exchange.jobs import services as job_services
+    from exchange.jobs.models import Job, JobStatus
+    from exchange.placements.models import MatchingRun
+    w = placing(scores=(90, 80, 70))
+    login(w.coordinator)
+    monkeypatch.setitem(app.config, "MATCHING_INLINE_LIMIT", 2)  # 3 eligible: "large"
+    response = client.post(f"/placements/calls/{w.call.id}/runs")
+    assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
+    job = db.session.scalar(select(Job))
+    assert job.status is JobStatus.queued and job.kind == "placements.run"
+    assert "Waiting for a worker" in body(client.get(response.headers["Location"]))
+    assert db.session.scalar(select(func.count()).select_from(MatchingRun)) == 0
+
+    SimpleWorker([job_services.queue()], connection=job_services.redis_connection()).work(burst=True)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.status is JobStatus.finished, job.error
+    run = db.session.get(MatchingRun, job.result["run_id"])
+    assert (job.done, job.total) == (3, 3) and run.call_id == w.call.id and run.placed_count == 2
+    opened = client.get(f"/jobs/{job.id}")  # the job's page opens the run it made
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/placements/runs/{run.id}")
+    assert "The run is ready" in body(client.get(opened.headers["Location"]))
+
+
+def test_with_redis_a_small_call_is_still_placed_at_once(app, db, client, login, placing, redis_queue):
+    from exchange.jobs.models import Job
+    w = placing(scores=(90, 80, 70))
+    login(w.coordinator)
+    response = client.post(f"/placements/calls/{w.call.id}/runs")
+    assert response.status_code == 302 and "/placements/runs/" in response.headers["Location"]
+    assert db.session.scalar(select(Job)) is None
+
+
+def test_a_refused_matching_job_says_why(app, db, client, login, placing, redis_queue, monkeypatch):
+    from rq import SimpleWorker
+
+    from exchange.jobs import services as job_services
+    from exchange.jobs.models import Job, JobStatus
+    w = placing(scores=(90, 80), statuses=[S.submitted, S.submitted])  # nobody eligible yet
+    login(w.coordinator)
+    monkeypatch.setitem(app.config, "MATCHING_INLINE_LIMIT", -1)
+    location = client.post(f"/placements/calls/{w.call.id}/runs").headers["Location"]
+    SimpleWorker([job_services.queue()], connection=job_services.redis_connection()).work(burst=True)
+    db.session.expire_all()
+    job = db.session.scalar(select(Job))
+    assert job.status is JobStatus.failed
+    page = body(client.get(location))
+    assert "There are no eligible applications to place in this call." in page
+    assert "This job failed" not in page
