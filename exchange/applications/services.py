@@ -635,9 +635,10 @@ def ranked_for_matching(call: Call) -> list[Application]:
 
 # --- Review ---------------------------------------------------------------------------------------
 
-def staff_users() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role.in_(STAFF), User.is_active_account.is_(True))
-                                   .order_by(User.name)))
+def staff_users():
+    """The active coordinators and administrators who may review, as plain (id, name) rows by name."""
+    return db.session.execute(select(User.id, User.name).where(User.role.in_(STAFF), User.is_active_account.is_(True))
+                              .order_by(User.name)).all()
 
 
 def assign_reviewer(application: Application, reviewer: User, by: User) -> Review:

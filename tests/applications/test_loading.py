@@ -1,0 +1,130 @@
+"""loading.py sets the same collections, in the same order, as the relationships load lazily, and nothing is
+left for a page to load row by row."""
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from exchange.applications import loading, services
+from exchange.applications.models import Application
+from exchange.applications.workflow import ApplicationStatus as S
+from exchange.auth.models import Role
+from exchange.partners.models import LanguageRequirement
+
+
+def describe(application):
+    """Everything the review page and the dashboard read of an application, as ids."""
+    return {
+        "call": application.call.id, "student": application.student.id,
+        "criteria": [c.id for c in application.call.criteria],
+        "languages": [s.id for s in application.languages],
+        "documents": [d.id for d in application.documents],
+        "choices": [(c.id, c.rank, c.place.id, c.place.condition.id, c.place.condition.agreement.id,
+                     c.place.partner.id, [r.id for r in c.place.condition.languages]) for c in application.choices],
+        "reviews": [(r.id, r.reviewer.id, sorted(s.id for s in r.scores)) for r in application.reviews],
+        "history": [(h.id, h.by.id if h.by else None) for h in application.history],
+        "comments": [(c.id, c.author.id if c.author else None) for c in application.comments],
+    }
+
+
+@contextmanager
+def statements(db):
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def load_all(applications, requirements=True):
+    loading.load_criteria(applications[0].call)
+    loading.load_languages(applications)
+    loading.load_documents(applications)
+    loading.load_choices(applications, requirements=requirements)
+    loading.load_reviews(applications)
+    loading.load_history(applications)
+    loading.load_comments(applications)
+
+
+@pytest.fixture
+def busy(db, make_call, make_condition, make_application, make_user, coordinator):
+    """Two applications to one call: three ranked choices (one condition asks for two languages), a scored and
+    an unscored review, a history with automatic and staff steps, comments with and without an author; and an
+    application with nothing but a draft."""
+    conditions = [make_condition("0613", languages=[("fr", "B1"), ("en", "B2")]), make_condition("0613"),
+                  make_condition("0613", languages=[])]
+    call = make_call(conditions=conditions)
+    place_of = {place.condition_id: place.id for place in services.load_places(call)}
+    busy_app = make_application(call=call, status=S.under_review, staff=coordinator,
+                                choices=[place_of[condition.id] for condition in conditions])
+    other = make_application(call=call, status=S.submitted, choices=[place_of[conditions[0].id]])
+    empty = make_application(call=call, complete=False)
+    services.save_scores(busy_app, coordinator, {c.id: 6 for c in call.criteria})
+    services.assign_reviewer(busy_app, make_user(Role.admin, name="Zoe Admin"), by=coordinator)
+    services.add_comment(busy_app, coordinator, "Looks good.", internal=True)
+    orphan = services.add_comment(busy_app, coordinator, "From someone since deleted.", internal=True)
+    db.session.flush()
+    orphan.author_id = None
+    db.session.commit()
+    assert len(conditions[0].languages) == 2 and isinstance(conditions[0].languages[0], LanguageRequirement)
+    return [busy_app.id, other.id, empty.id]
+
+
+def test_loaded_collections_read_as_the_relationships(db, busy):
+    db.session.expunge_all()
+    expected = [describe(db.session.get(Application, application_id)) for application_id in busy]
+    assert expected[0]["choices"][0][-1] and len(expected[0]["reviews"]) == 2 and expected[0]["comments"][-1][1] is None
+    assert expected[2]["choices"] == [] and expected[2]["comments"] == []
+    db.session.expunge_all()
+
+    applications = [db.session.get(Application, application_id) for application_id in busy]
+    load_all(applications)
+    with statements(db) as seen:
+        got = [describe(application) for application in applications]
+    assert got == expected
+    assert seen == []
+
+
+def test_one_application_and_the_review_page_loader(app, db, busy):
+    from exchange.applications.views_staff import get_for_review
+    db.session.expunge_all()
+    expected = describe(db.session.get(Application, busy[0]))
+    db.session.expunge_all()
+    with app.test_request_context("/"):
+        with statements(db) as seen:
+            application = get_for_review(busy[0])
+        loaded = len(seen)
+        with statements(db) as seen:
+            assert describe(application) == expected
+        assert seen == []
+    # The application with its call and student, the criteria, then one statement per collection.
+    assert loaded == 8
+
+
+def test_choices_without_requirements_load_them_when_read(db, busy):
+    db.session.expunge_all()
+    expected = describe(db.session.get(Application, busy[0]))["choices"]
+    db.session.expunge_all()
+    applications = [db.session.get(Application, application_id) for application_id in busy]
+    loading.load_choices(applications, requirements=False)
+    with statements(db) as seen:
+        partners = [choice.place.partner.id for choice in applications[0].choices]
+    assert seen == [] and partners == [choice[5] for choice in expected]
+    assert describe(applications[0])["choices"] == expected
+
+
+def test_a_new_comment_joins_the_loaded_collection(db, busy, coordinator):
+    db.session.expunge_all()
+    application = db.session.get(Application, busy[0])
+    load_all([application])
+    before = [comment.id for comment in application.comments]
+    comment = services.add_comment(application, db.session.merge(coordinator), "One more.", internal=False)
+    assert application.comments[-1] is comment
+    db.session.commit()
+    comment_id = comment.id
+    db.session.expunge_all()
+    assert [c.id for c in db.session.get(Application, busy[0]).comments] == before + [comment_id]
