@@ -10,7 +10,6 @@ read exactly as if lazily loaded; the many-to-one links set here are the same ob
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..auth.models import User
@@ -20,10 +19,20 @@ from .models import (Application, ApplicationChoice, ApplicationComment, Applica
                      LanguageSkill, Review, ReviewScore, ScoringCriterion, StatusChange)
 
 
-def application_query(application_id: int):
-    """The application with its call and student (joined: two plain many-to-one options are cheap)."""
-    return (select(Application).where(Application.id == application_id)
-            .options(joinedload(Application.call, innerjoin=True), joinedload(Application.student, innerjoin=True)))
+def application_with_criteria(application_id: int) -> Application | None:
+    """The application with its call, the call's scoring criteria and the student, in one statement."""
+    rows = db.session.execute(
+        select(Application, Call, User, ScoringCriterion).join(Call, Application.call_id == Call.id)
+        .join(User, Application.student_id == User.id)
+        .outerjoin(ScoringCriterion, ScoringCriterion.call_id == Call.id).where(Application.id == application_id)
+        .order_by(ScoringCriterion.position, ScoringCriterion.id)).all()
+    if not rows:
+        return None
+    application, call, student, _criterion = rows[0]
+    set_committed_value(application, "call", call)
+    set_committed_value(application, "student", student)
+    set_committed_value(call, "criteria", [criterion for *_parents, criterion in rows if criterion is not None])
+    return application
 
 
 def _set_children(applications, key: str, children, application_id) -> None:
@@ -37,12 +46,6 @@ def _set_children(applications, key: str, children, application_id) -> None:
 
 def _ids(applications) -> list[int]:
     return [application.id for application in applications]
-
-
-def load_criteria(call: Call) -> None:
-    set_committed_value(call, "criteria", db.session.scalars(
-        select(ScoringCriterion).where(ScoringCriterion.call_id == call.id)
-        .order_by(ScoringCriterion.position, ScoringCriterion.id)).all())
 
 
 def load_languages(applications: list[Application]) -> None:

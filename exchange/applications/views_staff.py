@@ -255,10 +255,11 @@ def export(call_id, fmt):
 # --- The review page ---------------------------------------------------------------------------
 
 def get_for_review(application_id: int) -> Application:
-    """The application with everything the review page shows: its call (with the criteria) and student in one
-    row, then one plain statement per collection (see loading.py)."""
-    application = scoped_first_or_404(loading.application_query(application_id))
-    loading.load_criteria(application.call)
+    """The application with everything the review page shows: its call, the criteria and the student in one
+    statement, then one plain statement per collection (see loading.py)."""
+    application = loading.application_with_criteria(application_id)
+    if application is None:  # staff may see every application: the query answers the miss (audited 404)
+        scoped_first_or_404(select(Application).where(Application.id == application_id))
     for load in (loading.load_languages, loading.load_choices, loading.load_documents, loading.load_reviews,
                  loading.load_history, loading.load_comments):
         load([application])

@@ -3,12 +3,14 @@ left for a page to load row by row."""
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from exchange.applications import loading, services
 from exchange.applications.models import Application
+from exchange.applications.views_staff import get_for_review
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
+from exchange.core.audit import AuditEvent
 from exchange.partners.models import LanguageRequirement
 
 
@@ -40,14 +42,15 @@ def statements(db):
         event.remove(db.engine, "before_cursor_execute", count)
 
 
-def load_all(applications, requirements=True):
-    loading.load_criteria(applications[0].call)
+def load_all(application_ids, requirements=True):
+    applications = [loading.application_with_criteria(application_id) for application_id in application_ids]
     loading.load_languages(applications)
     loading.load_documents(applications)
     loading.load_choices(applications, requirements=requirements)
     loading.load_reviews(applications)
     loading.load_history(applications)
     loading.load_comments(applications)
+    return applications
 
 
 @pytest.fixture
@@ -81,8 +84,7 @@ def test_loaded_collections_read_as_the_relationships(db, busy):
     assert expected[2]["choices"] == [] and expected[2]["comments"] == []
     db.session.expunge_all()
 
-    applications = [db.session.get(Application, application_id) for application_id in busy]
-    load_all(applications)
+    applications = load_all(busy)
     with statements(db) as seen:
         got = [describe(application) for application in applications]
     assert got == expected
@@ -90,7 +92,6 @@ def test_loaded_collections_read_as_the_relationships(db, busy):
 
 
 def test_one_application_and_the_review_page_loader(app, db, busy):
-    from exchange.applications.views_staff import get_for_review
     db.session.expunge_all()
     expected = describe(db.session.get(Application, busy[0]))
     db.session.expunge_all()
@@ -101,8 +102,19 @@ def test_one_application_and_the_review_page_loader(app, db, busy):
         with statements(db) as seen:
             assert describe(application) == expected
         assert seen == []
-    # The application with its call and student, the criteria, then one statement per collection.
-    assert loaded == 8
+    # The application with its call, criteria and student, then one statement per collection.
+    assert loaded == 7
+
+
+def test_a_call_without_criteria_and_a_missing_application(db, busy):
+    db.session.expunge_all()
+    application = loading.application_with_criteria(busy[0])
+    application.call.criteria.clear()
+    db.session.commit()
+    db.session.expunge_all()
+    application = loading.application_with_criteria(busy[0])
+    assert application.call.criteria == [] and application.student.role is Role.student
+    assert loading.application_with_criteria(max(busy) + 1000) is None
 
 
 def test_choices_without_requirements_load_them_when_read(db, busy):
@@ -119,8 +131,7 @@ def test_choices_without_requirements_load_them_when_read(db, busy):
 
 def test_a_new_comment_joins_the_loaded_collection(db, busy, coordinator):
     db.session.expunge_all()
-    application = db.session.get(Application, busy[0])
-    load_all([application])
+    [application] = load_all([busy[0]])
     before = [comment.id for comment in application.comments]
     comment = services.add_comment(application, db.session.merge(coordinator), "One more.", internal=False)
     assert application.comments[-1] is comment
@@ -128,3 +139,9 @@ def test_a_new_comment_joins_the_loaded_collection(db, busy, coordinator):
     comment_id = comment.id
     db.session.expunge_all()
     assert [c.id for c in db.session.get(Application, busy[0]).comments] == before + [comment_id]
+
+
+def test_the_review_page_of_a_missing_application_is_an_audited_404(client, login, db, busy):
+    login(Role.coordinator)
+    assert client.get(f"/applications/manage/applications/{max(busy) + 1000}").status_code == 404
+    assert db.session.scalars(select(AuditEvent.action)).all()[-1] == "not_found_or_denied"
