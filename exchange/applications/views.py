@@ -104,21 +104,19 @@ def apply(call_id):
 def index():
     if current_user.role in STAFF:
         return redirect(url_for("applications.manage"))
-    # What the cards show: progress (languages, documents, choices), messages, the choices' partners. No
-    # criteria, no language requirements: the dashboard checks no eligibility.
+    # What the cards show: progress (languages, documents, choices), the choices' partners, the last messages
+    # (plain rows). No criteria, no language requirements: the dashboard checks no eligibility.
     applications = db.session.scalars(
         select(Application).where(Application.student_id == current_user.id)
         .order_by(Application.created_at.desc()).options(joinedload(Application.call, innerjoin=True))).all()
     if applications:
         loading.load_languages(applications)
         loading.load_documents(applications)
-        loading.load_comments(applications)
-        loading.load_history(applications)
         loading.load_choices(applications, requirements=False)
     # The calls still to apply to, with their destinations counted in SQL (a large call has hundreds).
     open_calls = services.open_calls_without(current_user.id)
     progress = {a.id: services.progress(a) for a in applications if a.is_editable}
-    messages = {a.id: services.student_messages(a)[-3:] for a in applications}
+    messages = services.latest_messages(a.id for a in applications)
     return render_template("applications/dashboard.html", applications=applications, open_calls=open_calls,
                            place_totals=pipeline.place_totals(open_calls),
                            progress=progress, messages=messages, apply_form=EmptyForm())

@@ -145,3 +145,40 @@ def test_the_review_page_of_a_missing_application_is_an_audited_404(client, logi
     login(Role.coordinator)
     assert client.get(f"/applications/manage/applications/{max(busy) + 1000}").status_code == 404
     assert db.session.scalars(select(AuditEvent.action)).all()[-1] == "not_found_or_denied"
+
+
+def test_latest_messages_are_the_student_messages(db, busy, coordinator, make_user):
+    """Comments to the student and commented status changes by staff or the system, oldest first, the last
+    three of each application; same items, same order (ties included) as student_messages."""
+    first, second, empty = (db.session.get(Application, application_id) for application_id in busy)
+    services.transition(first, S.changes_requested, by=coordinator, comment="Please add your transcript.",
+                        notify=False)
+    services.transition(first, S.submitted, by=first.student, notify=False)
+    message = services.add_comment(first, coordinator, "Thanks, received.", internal=False)
+    anonymous = services.add_comment(first, coordinator, "From someone since deleted.", internal=False)
+    services.add_comment(second, coordinator, "Internal only.", internal=True)
+    services.transition(second, S.withdrawn, by=second.student, comment="I am going elsewhere.", notify=False)
+    db.session.flush()
+    anonymous.author_id = None
+    anonymous.created_at = message.created_at  # ties: comments keep their own order, then the changes
+    requested = next(change for change in first.history if change.to_status is S.changes_requested)
+    requested.at, requested.by_id = message.created_at, None
+    db.session.commit()
+    db.session.expunge_all()
+
+    def plain(messages):
+        return [dict(m, author=m["author"].name if m["author"] else None) for m in messages]
+
+    applications = [db.session.get(Application, application_id) for application_id in busy]
+    for n in (3, 10):
+        got = services.latest_messages(busy, n=n)
+        assert list(got) == busy
+        for application in applications:
+            expected = services.student_messages(application)[-n:]
+            assert plain(got[application.id]) == plain(expected)
+            assert [type(m["status"]) for m in got[application.id]] == [type(m["status"]) for m in expected]
+    assert [m["body"] for m in got[busy[0]]] == ["Thanks, received.", "From someone since deleted.",
+                                                 "Please add your transcript."]
+    assert got[busy[0]][1]["author"] is None and got[busy[0]][2]["author"] is None
+    assert got[busy[1]] == [] and got[busy[2]] == []
+    assert services.latest_messages([]) == {}
