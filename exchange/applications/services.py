@@ -14,6 +14,7 @@ Public API for the placements step (see also models.py and workflow.py):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +24,7 @@ from blinker import Namespace
 from flask import current_app
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, null, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import STAFF, Role, User
@@ -635,9 +636,10 @@ def ranked_for_matching(call: Call) -> list[Application]:
 
 # --- Review ---------------------------------------------------------------------------------------
 
-def staff_users() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role.in_(STAFF), User.is_active_account.is_(True))
-                                   .order_by(User.name)))
+def staff_users():
+    """The active coordinators and administrators who may review, as plain (id, name) rows by name."""
+    return db.session.execute(select(User.id, User.name).where(User.role.in_(STAFF), User.is_active_account.is_(True))
+                              .order_by(User.name)).all()
 
 
 def assign_reviewer(application: Application, reviewer: User, by: User) -> Review:
@@ -725,6 +727,39 @@ def student_messages(application: Application) -> list[dict]:
     items += [{"at": h.at, "author": h.by if h.actor is not Actor.student else None, "body": h.comment,
                "status": h.to_status} for h in application.history if h.comment and h.actor is not Actor.student]
     return sorted(items, key=lambda item: item["at"])
+
+
+class Author(NamedTuple):
+    """Who wrote a message, as far as the messages list shows it."""
+    name: str
+
+
+def latest_messages(application_ids: list[int], n: int = 3) -> dict[int, list[dict]]:
+    """{application id: its last `n` messages}, the same items in the same order as `student_messages`
+    (comments to the student, status changes with a comment), in one statement of plain rows."""
+    ids = list(application_ids)
+    found: dict[int, list[dict]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    # The status changes come first in the union: their columns give the result its types (to_status).
+    changes = (select(StatusChange.application_id, StatusChange.at.label("at"), literal(1).label("kind"),
+                      StatusChange.id.label("id"), User.name, StatusChange.comment.label("body"),
+                      StatusChange.to_status.label("status"))
+               .outerjoin(User, User.id == StatusChange.by_id)
+               .where(StatusChange.application_id.in_(ids), StatusChange.comment.is_not(None),
+                      StatusChange.comment != "", StatusChange.actor != Actor.student))
+    comments = (select(ApplicationComment.application_id, ApplicationComment.created_at, literal(0),
+                       ApplicationComment.id, User.name, ApplicationComment.body, null())
+                .outerjoin(User, User.id == ApplicationComment.author_id)
+                .where(ApplicationComment.application_id.in_(ids), ApplicationComment.is_internal.is_(False)))
+    both = union_all(changes, comments)
+    columns = both.selected_columns
+    # student_messages sorts comments, then changes, each in their own order, stably by time.
+    for application_id, at, _kind, _id, name, body, status in db.session.execute(
+            both.order_by(columns.at, columns.kind, columns.id)):
+        found[application_id].append({"at": at, "author": Author(name) if name is not None else None,
+                                      "body": body, "status": status})
+    return {i: messages[-n:] for i, messages in found.items()}
 
 
 # --- Notifications --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import STAFF, Role
@@ -17,15 +17,13 @@ from ..core.forms import EmptyForm
 from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..extensions import db
-from ..partners.models import Agreement, CooperationCondition
-from . import bp, pipeline, services
+from . import bp, loading, pipeline, services
 from .access import (can_see_support_needs, get_application_for, get_document_for, get_own_application,
                      partner_may_see_document)
 from .forms import (LANGUAGE_ROWS, MAX_LANGUAGES, LanguagesForm, MotivationForm, PersonalForm, StudyForm, UploadForm, WithdrawForm,
                     destinations_form)
 from .labels import DOCUMENT_LABELS, STATUS_LABELS, TemplateLabels
-from .models import (Application, ApplicationChoice, ApplicationComment, ApplicationDocument, Call, CallPlace,
-                     DocumentKind, StatusChange)
+from .models import Application, ApplicationDocument, Call, CallPlace, DocumentKind
 from .workflow import ApplicationStatus as S
 from .workflow import is_open
 
@@ -106,23 +104,19 @@ def apply(call_id):
 def index():
     if current_user.role in STAFF:
         return redirect(url_for("applications.manage"))
-    # What the cards show: progress (languages, documents, choices), messages, the choices' partners (joined to
-    # the choices' own statement). No criteria, no language requirements: the dashboard checks no eligibility.
+    # What the cards show: progress (languages, documents, choices), the choices' partners, the last messages
+    # (plain rows). No criteria, no language requirements: the dashboard checks no eligibility.
     applications = db.session.scalars(
         select(Application).where(Application.student_id == current_user.id)
-        .order_by(Application.created_at.desc())
-        .options(joinedload(Application.call, innerjoin=True),
-                 selectinload(Application.languages), selectinload(Application.documents),
-                 selectinload(Application.comments).joinedload(ApplicationComment.author),
-                 selectinload(Application.history).joinedload(StatusChange.by),
-                 selectinload(Application.choices).joinedload(ApplicationChoice.place, innerjoin=True)
-                 .joinedload(CallPlace.condition, innerjoin=True)
-                 .joinedload(CooperationCondition.agreement, innerjoin=True)
-                 .joinedload(Agreement.partner, innerjoin=True))).all()
+        .order_by(Application.created_at.desc()).options(joinedload(Application.call, innerjoin=True))).all()
+    if applications:
+        loading.load_languages(applications)
+        loading.load_documents(applications)
+        loading.load_choices(applications, requirements=False)
     # The calls still to apply to, with their destinations counted in SQL (a large call has hundreds).
     open_calls = services.open_calls_without(current_user.id)
     progress = {a.id: services.progress(a) for a in applications if a.is_editable}
-    messages = {a.id: services.student_messages(a)[-3:] for a in applications}
+    messages = services.latest_messages(a.id for a in applications)
     return render_template("applications/dashboard.html", applications=applications, open_calls=open_calls,
                            place_totals=pipeline.place_totals(open_calls),
                            progress=progress, messages=messages, apply_form=EmptyForm())

@@ -6,7 +6,7 @@ from ..core.i18n import current_locale
 from ..core.i18n import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import User
@@ -16,14 +16,13 @@ from ..core.forms import EmptyForm, form_status
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..jobs.services import start_job
-from ..partners.models import Agreement, CooperationCondition, MobilityType
-from . import bp, exports, pipeline, services
+from ..partners.models import MobilityType
+from . import bp, exports, loading, pipeline, services
 from .access import can_see_support_needs
 from .forms import (AssignReviewerForm, BulkForm, CallForm, CommentForm, DecisionForm, PipelineFilterForm,
                     score_form)
 from .labels import DOCUMENT_LABELS, STATUS_LABELS
-from .models import (Application, ApplicationChoice, ApplicationComment, ApplicationStatusCount, Call, CallPeriod,
-                     CallPlace, Review, StatusChange)
+from .models import Application, ApplicationStatusCount, Call, CallPeriod
 from .scoring import GpaScale
 from .workflow import Actor
 from .workflow import ApplicationStatus as S
@@ -203,7 +202,8 @@ def render_pipeline(call, filters_form, filters, places, bulk_form, selected=Non
                            sort=filters.sort, counts=counts, places=places.choices,
                            choice_partners=pipeline.choice_partners(page.items, places.partners),
                            seats=places.seats, bulk_form=bulk_form,
-                           selected=selected, score_range=(filters.score_min, filters.score_max))
+                           selected=selected, score_range=(filters.score_min, filters.score_max),
+                           row_format=pipeline.RowFormat())
 
 
 @bp.post("/manage/calls/<int:call_id>/bulk")
@@ -255,24 +255,15 @@ def export(call_id, fmt):
 # --- The review page ---------------------------------------------------------------------------
 
 def get_for_review(application_id: int) -> Application:
-    """The application with everything the review page shows. Inside each selectinload (one statement per
-    collection), the small children are joined rather than loaded by a statement of their own: a choice's place
-    chain and its language requirements, a review's reviewer and scores, the authors of changes and comments."""
-    condition = (joinedload(ApplicationChoice.place, innerjoin=True)
-                 .joinedload(CallPlace.condition, innerjoin=True))
-    return scoped_first_or_404(
-        select(Application).where(Application.id == application_id)
-        .options(joinedload(Application.call, innerjoin=True).selectinload(Call.criteria),
-                 joinedload(Application.student, innerjoin=True), selectinload(Application.languages),
-                 selectinload(Application.documents),
-                 selectinload(Application.choices).options(
-                     condition.joinedload(CooperationCondition.agreement, innerjoin=True)
-                     .joinedload(Agreement.partner, innerjoin=True),
-                     condition.joinedload(CooperationCondition.languages)),
-                 selectinload(Application.reviews).options(joinedload(Review.reviewer, innerjoin=True),
-                                                           joinedload(Review.scores)),
-                 selectinload(Application.history).joinedload(StatusChange.by),
-                 selectinload(Application.comments).joinedload(ApplicationComment.author)))
+    """The application with everything the review page shows: its call, the criteria and the student in one
+    statement, then one plain statement per collection (see loading.py)."""
+    application = loading.application_with_criteria(application_id)
+    if application is None:  # staff may see every application: the query answers the miss (audited 404)
+        scoped_first_or_404(select(Application).where(Application.id == application_id))
+    for load in (loading.load_languages, loading.load_choices, loading.load_documents, loading.load_reviews,
+                 loading.load_history, loading.load_comments):
+        load([application])
+    return application
 
 
 def staff_targets(application):

@@ -149,6 +149,20 @@ def test_application_review_page(app, scale):
     assert counter.count <= 13, counter.report()
 
 
+def test_application_review_page_with_comments(app, scale):
+    """Comments (and their authors), reviewers and history are one statement each, however many there are."""
+    coordinator = scale.login("coordinator")
+    few, _many = applications_with_choices(scale.summary.call_id)
+    n_comments = (select(func.count(ApplicationComment.id))
+                  .where(ApplicationComment.application_id == Application.id).scalar_subquery())
+    commented = db.session.scalars(select(Application).where(Application.call_id == scale.summary.call_id,
+                                                             n_comments > 0)
+                                   .order_by(n_comments.desc(), Application.id).limit(1)).first()
+    assert commented is not None
+    assert_same_queries(app, (coordinator, f"/applications/manage/applications/{few.id}"),
+                        (coordinator, f"/applications/manage/applications/{commented.id}"))
+
+
 def test_application_page_of_the_student(app, scale):
     few, many = applications_with_choices(scale.summary.call_id)
     assert_same_queries(app, (few.student, f"/applications/{few.id}"), (many.student, f"/applications/{many.id}"))
