@@ -1,11 +1,10 @@
 from ..core.i18n import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Optional
 
 from ..auth.forms import REQUIRED, name_field
 from ..auth.models import Role
-from ..core.forms import LooseSelectField, email_field
+from ..core.forms import AppForm, LooseSelectField, email_field
 
 
 def role_choices(include_student: bool = True):
@@ -25,7 +24,7 @@ class _InstitutionMixin:
         return valid
 
 
-class InviteUserForm(_InstitutionMixin, FlaskForm):
+class InviteUserForm(_InstitutionMixin, AppForm):
     name = name_field()
     email = email_field(validators=[DataRequired(message=REQUIRED)])
     role = SelectField(_l("Role"), validators=[DataRequired(message=REQUIRED)])
@@ -40,7 +39,7 @@ class InviteUserForm(_InstitutionMixin, FlaskForm):
         self.institution_id.choices = [("", _l("— none —"))] + list(institutions)
 
 
-class EditUserForm(_InstitutionMixin, FlaskForm):
+class EditUserForm(_InstitutionMixin, AppForm):
     role = SelectField(_l("Role"), validators=[DataRequired(message=REQUIRED)])
     institution_id = LooseSelectField(_l("Partner institution"), coerce=lambda v: int(v) if v else None,
                                  validators=[Optional()])
@@ -52,7 +51,7 @@ class EditUserForm(_InstitutionMixin, FlaskForm):
         self.institution_id.choices = [("", _l("— none —"))] + list(institutions)
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(AppForm):
     class Meta:
         csrf = False
 

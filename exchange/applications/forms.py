@@ -4,7 +4,6 @@ from functools import lru_cache
 
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, FieldList, Form, FormField,
                      HiddenField, IntegerField, RadioField, SearchField, SelectField, SelectMultipleField, StringField,
@@ -14,8 +13,8 @@ from markupsafe import Markup, escape
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from ..auth.forms import REQUIRED
-from ..core.forms import (CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, NoControlCharacters,
-                          optional_text, strip_filter)
+from ..core.forms import (AppForm, CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField,
+                          NoControlCharacters, optional_text, strip_filter)
 from ..core.i18n import country_choices, language_choices
 from ..core.reference import CEFR_LEVELS, EQF_LEVELS, academic_year_label, isced_choices
 from ..partners.models import MobilityType
@@ -71,7 +70,7 @@ class CriterionForm(Form):
         return ok
 
 
-class CallForm(FlaskForm):
+class CallForm(AppForm):
     title = StringField(_l("Title"), filters=[strip_filter], validators=[
         DataRequired(message=REQUIRED), Length(max=200, message=_l("Use at most %(max)d characters.", max=200)),
         NoControlCharacters()], description=_l("For example: Semester exchange 2027/28 — outgoing"))
@@ -128,7 +127,7 @@ class CallForm(FlaskForm):
 
 # --- The student's application, step by step -----------------------------------------------------
 
-class PersonalForm(FlaskForm):
+class PersonalForm(AppForm):
     full_name = StringField(_l("Full name"), filters=[strip_filter], validators=[
         Optional(), Length(max=120, message=_l("Use at most %(max)d characters.", max=120)), NoControlCharacters()],
         description=_l("As in your passport or identity card."), render_kw={"autocomplete": "name"})
@@ -147,7 +146,7 @@ class PersonalForm(FlaskForm):
             raise ValidationError(_l("Please check the date of birth."))
 
 
-class StudyForm(FlaskForm):
+class StudyForm(AppForm):
     study_programme = StringField(_l("Study programme"), filters=[strip_filter], validators=[
         Optional(), Length(max=200, message=_l("Use at most %(max)d characters.", max=200)), NoControlCharacters()],
         description=_l("For example: Bachelor in Computer Engineering"))
@@ -201,7 +200,7 @@ LANGUAGE_ROWS = 4  # rows shown at least (one more appears when they are all use
 MAX_LANGUAGES = 8
 
 
-class LanguagesForm(FlaskForm):
+class LanguagesForm(AppForm):
     languages = FieldList(FormField(LanguageRowForm), min_entries=LANGUAGE_ROWS, max_entries=MAX_LANGUAGES)
 
     def __init__(self, *args, **kwargs):
@@ -227,7 +226,7 @@ class LanguagesForm(FlaskForm):
                 for row in self.languages.entries if row.form.language.data]
 
 
-class MotivationForm(FlaskForm):
+class MotivationForm(AppForm):
     motivation = TextAreaField(_l("Motivation"), validators=[
         Optional(), Length(max=MOTIVATION_MAX, message=_l("Use at most %(max)d characters.", max=MOTIVATION_MAX)),
         NoControlCharacters()],
@@ -248,7 +247,7 @@ class MotivationForm(FlaskForm):
 def destinations_form(call, place_choices, **kwargs):
     """A form with one select per rank (1 … call.max_choices); place_choices: [(place id, label)]."""
 
-    class DestinationsForm(FlaskForm):
+    class DestinationsForm(AppForm):
         def validate(self, extra_validators=None):
             ok = super().validate(extra_validators)
             valid_ids = {str(pid) for pid, _label in place_choices}
@@ -280,18 +279,18 @@ def destinations_form(call, place_choices, **kwargs):
     return DestinationsForm(**kwargs)
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     file = FileField(_l("File"), description=_l("PDF, JPEG or PNG, at most 10 MB."),
                      render_kw={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"})
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(AppForm):
     comment = optional_text(500, _l("Reason (optional)"))
 
 
 # --- Review (coordinators) ----------------------------------------------------------------------
 
-class DecisionForm(FlaskForm):
+class DecisionForm(AppForm):
     to_status = LooseSelectField(_l("New status"), validators=[DataRequired(message=REQUIRED)])
     comment = TextAreaField(_l("Message to the student"), filters=[strip_filter], validators=[
         Optional(), Length(max=2000, message=_l("Use at most %(max)d characters.", max=2000)), NoControlCharacters()],
@@ -314,7 +313,7 @@ class DecisionForm(FlaskForm):
 def score_form(criteria, **kwargs):
     """One 0–10 score per criterion of the call, named c<criterion id>."""
 
-    class ScoreForm(FlaskForm):
+    class ScoreForm(AppForm):
         def score_fields(self):
             return [(criterion, getattr(self, f"c{criterion.id}")) for criterion in criteria]
 
@@ -328,7 +327,7 @@ def score_form(criteria, **kwargs):
     return ScoreForm(**kwargs)
 
 
-class CommentForm(FlaskForm):
+class CommentForm(AppForm):
     body = TextAreaField(_l("Comment"), filters=[strip_filter], validators=[
         DataRequired(message=REQUIRED), Length(max=4000, message=_l("Use at most %(max)d characters.", max=4000)),
         NoControlCharacters()], render_kw={"rows": 3, "maxlength": 4000})
@@ -337,7 +336,7 @@ class CommentForm(FlaskForm):
                             validators=[InputRequired(message=REQUIRED)])
 
 
-class AssignReviewerForm(FlaskForm):
+class AssignReviewerForm(AppForm):
     reviewer_id = LooseSelectField(_l("Reviewer"), coerce=_int_or_none, validators=[DataRequired(message=REQUIRED)])
 
     def __init__(self, *args, reviewers=(), **kwargs):
@@ -348,7 +347,7 @@ class AssignReviewerForm(FlaskForm):
 BULK_ACTIONS = (S.under_review, S.eligible, S.ineligible, S.changes_requested)
 
 
-class BulkForm(FlaskForm):
+class BulkForm(AppForm):
     action = LooseSelectField(_l("With the selected applications"), validators=[DataRequired(message=REQUIRED)])
     comment = StringField(_l("Message to the students"), filters=[strip_filter], validators=[
         Optional(), Length(max=2000, message=_l("Use at most %(max)d characters.", max=2000)), NoControlCharacters()],
@@ -393,7 +392,7 @@ SORTS = ("submitted", "-submitted", "name", "-name", "score", "-score", "gpa", "
          "number", "-number")
 
 
-class PipelineFilterForm(FlaskForm):
+class PipelineFilterForm(AppForm):
     class Meta:
         csrf = False
 

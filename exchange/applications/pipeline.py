@@ -2,15 +2,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 
-from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from markupsafe import escape
 from sqlalchemy import func, or_, select
 
 from ..auth.models import User
-from ..core.i18n import current_locale, current_timezone
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
 from .models import Application, ApplicationChoice, ApplicationStatusCount, Call, CallPlace, Review
@@ -220,26 +217,3 @@ def status_counts(call: Call) -> dict:
     counts["needs_action"] = sum(counts[s] for s in NEEDS_STAFF_ACTION)
     counts["total"] = sum(n for s, n in counts.items() if isinstance(s, S) and s is not S.draft)
     return counts
-
-
-# --- Formatting the rows ------------------------------------------------------------------------
-
-@lru_cache(maxsize=16384)
-def _formatted(filter_name: str, value, key: str, fmt, locale, tzinfo) -> str:
-    """The template filter's text for the value. The filters read the request's locale and time zone
-    themselves: both are in the cache key, as is the value's repr (Decimal("7.5") == 7.5 == Decimal("7.50"))."""
-    return current_app.jinja_env.filters[filter_name](value, fmt)
-
-
-class RowFormat:
-    """The rows' numbers and dates, as the `decimal` and `datetime` filters write them, formatted once per value,
-    format, locale and time zone in each process: Babel took about a quarter of the rows' rendering time."""
-
-    def __init__(self):
-        self.locale, self.tzinfo = current_locale(), current_timezone()
-
-    def decimal(self, value, fmt=None) -> str:
-        return "" if value is None else _formatted("decimal", value, repr(value), fmt, self.locale, self.tzinfo)
-
-    def datetime(self, value, fmt="medium") -> str:
-        return "" if not value else _formatted("datetime", value, repr(value), fmt, self.locale, self.tzinfo)

@@ -202,8 +202,7 @@ def render_pipeline(call, filters_form, filters, places, bulk_form, selected=Non
                            sort=filters.sort, counts=counts, places=places.choices,
                            choice_partners=pipeline.choice_partners(page.items, places.partners),
                            seats=places.seats, bulk_form=bulk_form,
-                           selected=selected, score_range=(filters.score_min, filters.score_max),
-                           row_format=pipeline.RowFormat())
+                           selected=selected, score_range=(filters.score_min, filters.score_max))
 
 
 @bp.post("/manage/calls/<int:call_id>/bulk")

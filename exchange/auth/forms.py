@@ -1,9 +1,8 @@
 from ..core.i18n import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
-from ..core.forms import (LooseSelectField, NoControlCharacters, PasswordRules, TimeZone, email_field,
+from ..core.forms import (AppForm, LooseSelectField, NoControlCharacters, PasswordRules, TimeZone, email_field,
                           strip_filter, timezone_choices)
 
 REQUIRED = _l("This field is required.")
@@ -26,7 +25,7 @@ def new_password_fields(label=_l("Password")):
     return password, confirm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = email_field(validators=[DataRequired(message=REQUIRED)])
     password = PasswordField(_l("Password"), validators=[InputRequired(message=REQUIRED),
                                                         Length(max=128, message=_l("Use at most %(max)d characters.", max=128))],
@@ -35,25 +34,25 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class SignupForm(FlaskForm):
+class SignupForm(AppForm):
     name = name_field()
     email = email_field(validators=[DataRequired(message=REQUIRED)])
     password, confirm = new_password_fields()
     submit = SubmitField(_l("Create account"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(AppForm):
     email = email_field(validators=[DataRequired(message=REQUIRED)])
     submit = SubmitField(_l("Send me a reset link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AppForm):
     email = None  # the PasswordRules look for it; absent here
     password, confirm = new_password_fields(_l("New password"))
     submit = SubmitField(_l("Set new password"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     email = None
     current_password = PasswordField(_l("Current password"), validators=[InputRequired(message=REQUIRED)],
                                      render_kw={"autocomplete": "current-password"})
@@ -61,7 +60,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(AppForm):
     name = name_field()
     locale = LooseSelectField(_l("Language"), choices=[("en", "English"), ("es", "Español"), ("fr", "Français")])
     timezone = LooseSelectField(_l("Time zone"), validators=[TimeZone()])

@@ -1,11 +1,10 @@
 from flask import current_app
 from ..core.i18n import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..core.forms import CountryCode, LooseSelectField, NoControlCharacters, optional_text, strip_filter
+from ..core.forms import AppForm, CountryCode, LooseSelectField, NoControlCharacters, optional_text, strip_filter
 from ..core.i18n import LANGUAGE_NAMES, country_choices
 from .models import CertificateKind
 
@@ -22,11 +21,11 @@ def reason_field(label):
         render_kw={"maxlength": 500, "rows": 3})
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(AppForm):
     reason = reason_field(_l("Reason (kept in the records, not shown on the public verification page)"))
 
 
-class ReissueForm(FlaskForm):
+class ReissueForm(AppForm):
     reason = reason_field(_l("Why is it reissued?"))
     language = LooseSelectField(_l("Language of the new certificate"), validators=[Optional()])
 
@@ -35,7 +34,7 @@ class ReissueForm(FlaskForm):
         self.language.choices = language_choices()
 
 
-class IssueForm(FlaskForm):
+class IssueForm(AppForm):
     kind = HiddenField(validators=[InputRequired()])
     subject_id = HiddenField(validators=[InputRequired()])
     language = LooseSelectField(_l("Language"), validators=[Optional()])
@@ -53,7 +52,7 @@ class IssueForm(FlaskForm):
             raise ValidationError(_l("Unknown subject."))
 
 
-class BulkIssueForm(FlaskForm):
+class BulkIssueForm(AppForm):
     kind = HiddenField(default=CertificateKind.participation.value)
     notify = BooleanField(_l("Tell the recipients of new certificates by e-mail"), default=True)
 
@@ -62,7 +61,7 @@ class BulkIssueForm(FlaskForm):
             raise ValidationError(_l("Unknown kind of certificate."))
 
 
-class CompletionForm(FlaskForm):
+class CompletionForm(AppForm):
     started_on = DateField(_l("First day of the exchange"), validators=[
         InputRequired(message=_l("Enter the first day of the exchange."))])
     ended_on = DateField(_l("Last day of the exchange"), validators=[
@@ -77,7 +76,7 @@ class CompletionForm(FlaskForm):
             raise ValidationError(_l("The exchange cannot end before it starts."))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(AppForm):
     institution_name = StringField(_l("Name of the institution"), filters=[strip_filter], validators=[
         DataRequired(message=_l("Enter the name of the institution.")),
         Length(max=200, message=_l("Use at most %(max)d characters.", max=200)), NoControlCharacters()])
@@ -100,7 +99,7 @@ class SettingsForm(FlaskForm):
         self.country.choices = [("", "")] + country_choices()
 
 
-class FilterForm(FlaskForm):
+class FilterForm(AppForm):
     class Meta:
         csrf = False
 

@@ -1,12 +1,16 @@
 """Form helpers shared by every domain: validators, the empty action form, common fields."""
 import re
 import zoneinfo
+from functools import lru_cache
 
 import email_validator
 
 from .i18n import current_locale
 from .i18n import lazy_gettext as _l
+from babel import support
+from flask import current_app
 from flask_wtf import FlaskForm
+from wtforms.i18n import messages_path
 from markupsafe import Markup, escape
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -26,7 +30,23 @@ COMMON_PASSWORDS = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class EmptyForm(FlaskForm):
+@lru_cache(maxsize=16)
+def _wtforms_translations(locale: str):
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class AppForm(FlaskForm):
+    """The base of every form of the app: WTForms' own messages ("Not a valid number." …) in the request's
+    language from a catalogue loaded once per language (Flask-WTF reads it from disk on every request)."""
+
+    class Meta:
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_translations(str(current_locale()))
+
+
+class EmptyForm(AppForm):
     """For buttons that only act: carries the CSRF token."""
 
 

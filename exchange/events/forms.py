@@ -2,13 +2,13 @@
 from urllib.parse import urlsplit
 
 from ..core.i18n import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..auth.forms import REQUIRED
-from ..core.forms import CountryCode, FastSelect, LooseSelectField, NoControlCharacters, optional_text, strip_filter
+from ..core.forms import (AppForm, CountryCode, FastSelect, LooseSelectField, NoControlCharacters, optional_text,
+                          strip_filter)
 from .models import AUDIENCE_LABELS, CATEGORY_LABELS, QuestionKind
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
@@ -39,7 +39,7 @@ class HttpUrl:
             raise ValidationError(_l("Enter a full web address starting with https://"))
 
 
-class EventForm(FlaskForm):
+class EventForm(AppForm):
     title = StringField(_l("Title"), filters=[strip_filter], validators=[
         DataRequired(message=REQUIRED), Length(max=200, message=_l("Use at most %(max)d characters.", max=200)),
         NoControlCharacters()])
@@ -100,7 +100,7 @@ class EventForm(FlaskForm):
             raise ValidationError(_l("Choose the call whose exchange students are invited."))
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(AppForm):
     label = StringField(_l("Question"), filters=[strip_filter], validators=[
         DataRequired(message=REQUIRED), Length(max=200, message=_l("Use at most %(max)d characters.", max=200)),
         NoControlCharacters()], render_kw={"placeholder": _l("e.g. Dietary needs")})
@@ -127,7 +127,7 @@ class QuestionForm(FlaskForm):
             raise ValidationError(_l("Give at most 30 options."))
 
 
-class _AnswerForm(FlaskForm):
+class _AnswerForm(AppForm):
     submit = SubmitField(_l("Register"))
 
     def answers(self) -> dict[int, str]:
@@ -154,7 +154,7 @@ def registration_form(questions, formdata=None):
     return RegistrationForm(formdata=formdata)
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(AppForm):
     code = StringField(_l("Check-in code"), filters=[strip_filter], validators=[
         DataRequired(message=_l("Please type or scan a check-in code.")),
         Length(max=300, message=_l("Use at most %(max)d characters.", max=300))],
@@ -163,7 +163,7 @@ class CheckInForm(FlaskForm):
     submit = SubmitField(_l("Check in"))
 
 
-class MessageForm(FlaskForm):
+class MessageForm(AppForm):
     subject = StringField(_l("Subject"), filters=[strip_filter], validators=[
         DataRequired(message=REQUIRED), Length(max=150, message=_l("Use at most %(max)d characters.", max=150)),
         NoControlCharacters()])
@@ -174,12 +174,12 @@ class MessageForm(FlaskForm):
     submit = SubmitField(_l("Send to all registrants"))
 
 
-class CancelEventForm(FlaskForm):
+class CancelEventForm(AppForm):
     reason = optional_text(500, _l("Reason (sent to everyone registered)"))
     submit = SubmitField(_l("Cancel the event and tell everyone"))
 
 
-class EventFilterForm(FlaskForm):
+class EventFilterForm(AppForm):
     class Meta:
         csrf = False
 

@@ -2,7 +2,6 @@
 from functools import lru_cache
 
 from ..core.i18n import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField, URLField)
@@ -10,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..core.forms import (CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, MemoSelect,
+from ..core.forms import (AppForm, CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, MemoSelect,
                           NoControlCharacters, email_field, optional_text, strip_filter)
 from ..core.i18n import country_choices, country_name, current_locale, language_choices
 from ..core.reference import CEFR_LEVELS, EQF_LEVELS, academic_year_label, isced_choices
@@ -97,7 +96,7 @@ def _erasmus_filter(value):
 
 # --- Institutions ------------------------------------------------------------------------------
 
-class InstitutionForm(FlaskForm):
+class InstitutionForm(AppForm):
     name = StringField(_l("Name"), filters=[strip_filter], validators=[
         DataRequired(message=MSG["name_required"]),
         Length(max=200, message=_l("Use at most %(max)d characters.", max=200)), NoControlCharacters()])
@@ -125,7 +124,7 @@ class InstitutionForm(FlaskForm):
         self.country.choices = _choices(country_choices(), blank=_l("— choose a country —"))
 
 
-class InstitutionFilterForm(FlaskForm):
+class InstitutionFilterForm(AppForm):
     class Meta:
         csrf = False
 
@@ -140,7 +139,7 @@ class InstitutionFilterForm(FlaskForm):
         self.country.choices = _choices(((c, country_name(c)) for c in countries), blank=_l("All countries"))
 
 
-class ContactForm(FlaskForm):
+class ContactForm(AppForm):
     name = StringField(_l("Name"), filters=[strip_filter], validators=[
         DataRequired(message=_l("Enter the contact's name.")),
         Length(max=120, message=_l("Use at most %(max)d characters.", max=120)), NoControlCharacters()])
@@ -152,7 +151,7 @@ class ContactForm(FlaskForm):
     submit = SubmitField(_l("Save contact"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(AppForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a CSV file to upload."))],
                      render_kw={"accept": ".csv,text/csv"})
     submit = SubmitField(_l("Check and import"))
@@ -225,7 +224,7 @@ class ConditionFields(Form):
                 if entry.form.language.data]
 
 
-class ConditionForm(ConditionFields, FlaskForm):
+class ConditionForm(ConditionFields, AppForm):
     submit = SubmitField(_l("Save condition"))
 
     def __init__(self, *args, condition=None, **kwargs):
@@ -243,7 +242,7 @@ def condition_data(condition) -> dict:
                           for req in condition.languages]}
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(AppForm):
     partner_id = LooseSelectField(_l("Partner institution"), coerce=_int_or_none,
                                   validators=[DataRequired(message=REQUIRED)])
     first_year = LooseSelectField(_l("First academic year"), coerce=_int_or_none,
@@ -283,7 +282,7 @@ class NewAgreementForm(AgreementForm):
     condition = FormField(ConditionFields, label=_l("First cooperation condition"))
 
 
-class TerminateForm(FlaskForm):
+class TerminateForm(AppForm):
     reason = TextAreaField(_l("Reason for the termination"), filters=[strip_filter], validators=[
         DataRequired(message=_l("Give the reason for the termination.")),
         Length(max=500, message=_l("Use at most %(max)d characters.", max=500)), NoControlCharacters()],
@@ -299,7 +298,7 @@ def _isced_filter_choices(language: str) -> list:
     return _choices(isced_choices(), blank=_l("All subject areas"))
 
 
-class AgreementFilterForm(FlaskForm):
+class AgreementFilterForm(AppForm):
     class Meta:
         csrf = False
 
@@ -329,7 +328,7 @@ class AgreementFilterForm(FlaskForm):
         return field.data if field.data not in ("", None) and not field.errors else None
 
 
-class BalanceFilterForm(FlaskForm):
+class BalanceFilterForm(AppForm):
     class Meta:
         csrf = False
 

@@ -1,14 +1,13 @@
 """Forms of the placements domain: publishing, manual moves, answers to offers, nominations, factsheets."""
 
 from ..core.i18n import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DateTimeLocalField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..applications.labels import DOCUMENT_LABELS
 from ..auth.forms import REQUIRED
-from ..core.forms import LooseSelectField, NoControlCharacters, email_field, strip_filter
+from ..core.forms import AppForm, LooseSelectField, NoControlCharacters, email_field, strip_filter
 from ..core.reference import academic_year_label
 from .labels import PARTNER_STATUS
 from .services import REASON_MAX
@@ -27,14 +26,14 @@ def reason_field(label, required=True, description=None):
                          render_kw={"maxlength": REASON_MAX, "rows": 3})
 
 
-class PublishForm(FlaskForm):
+class PublishForm(AppForm):
     deadline = DateTimeLocalField(_l("Students answer by"), format="%Y-%m-%dT%H:%M",
                                   validators=[InputRequired(message=REQUIRED)],
                                   description=_l("In your time zone. Offers not answered by then expire and "
                                                  "their seats go to the next round."))
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     place = LooseSelectField(_l("Move to"))
     reason = reason_field(_l("Why"), description=_l("Kept with the run and shown to other coordinators."))
     confirm = BooleanField(_l("I have read the warnings and want to make this change"))
@@ -52,7 +51,7 @@ def document_choices(application):
     return [(d.kind.value, f"{DOCUMENT_LABELS[d.kind]} ({d.original_name})") for d in application.documents]
 
 
-class RespondForm(FlaskForm):
+class RespondForm(AppForm):
     documents = MultiCheckboxField(_l("Documents the partner university may see"),
                                    description=_l("Only what you tick is sent with your nomination. You can "
                                                   "change this later on this page."))
@@ -66,7 +65,7 @@ class SharingForm(RespondForm):
     pass
 
 
-class NominateForm(FlaskForm):
+class NominateForm(AppForm):
     planned_arrival = DateField(_l("Planned arrival"), validators=[InputRequired(message=REQUIRED)])
     planned_departure = DateField(_l("Planned departure"), validators=[InputRequired(message=REQUIRED)])
 
@@ -75,16 +74,16 @@ class NominateForm(FlaskForm):
             raise ValidationError(_l("The departure must be after the arrival."))
 
 
-class CancelNominationForm(FlaskForm):
+class CancelNominationForm(AppForm):
     reason = reason_field(_l("Why is the nomination cancelled?"))
 
 
-class RejectForm(FlaskForm):
+class RejectForm(AppForm):
     reason = reason_field(_l("Reason for rejecting"),
                           description=_l("Sent to the student and to the sending coordinator."))
 
 
-class IncomingFilterForm(FlaskForm):
+class IncomingFilterForm(AppForm):
     class Meta:
         csrf = False
 
@@ -118,7 +117,7 @@ def _text(label, description=None):
         NoControlCharacters()], render_kw={"maxlength": 3000, "rows": 4})
 
 
-class FactsheetForm(FlaskForm):
+class FactsheetForm(AppForm):
     nomination_deadline_autumn = DateField(_l("Nominations: autumn or full year"),
                                            validators=[Optional()])
     nomination_deadline_spring = DateField(_l("Nominations: spring"), validators=[Optional()])
