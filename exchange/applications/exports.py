@@ -18,10 +18,10 @@ from ..auth.models import User
 from ..core.i18n import ngettext
 from ..core.i18n import gettext as _
 from ..extensions import db
-from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
+from ..partners.models import CooperationCondition, PartnerInstitution
 from . import pipeline
 from .labels import STATUS_LABELS
-from .models import Application, ApplicationChoice, ApplicationDocument, CallPlace, LanguageSkill, Review
+from .models import Application, ApplicationChoice, ApplicationDocument, LanguageSkill, Review, join_partner
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FUNC = "exchange.applications.exports:export_job"
@@ -89,12 +89,8 @@ def records(call, filters: pipeline.Filters) -> list[Record]:
     found = {r.id: Record(r) for r in db.session.execute(
         select(*_COLUMNS).join(User, User.id == Application.student_id).where(Application.id.in_(chosen)))}
     for application_id, rank, partner, isced in db.session.execute(
-            select(ApplicationChoice.application_id, ApplicationChoice.rank, PartnerInstitution.name,
-                   CooperationCondition.isced_code)
-            .join(CallPlace, CallPlace.id == ApplicationChoice.place_id)
-            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+            join_partner(select(ApplicationChoice.application_id, ApplicationChoice.rank, PartnerInstitution.name,
+                                CooperationCondition.isced_code), ApplicationChoice.place_id)
             .where(ApplicationChoice.application_id.in_(chosen))
             .order_by(ApplicationChoice.application_id, ApplicationChoice.rank)):
         found[application_id].choices.append((rank, partner, isced))

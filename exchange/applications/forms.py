@@ -10,7 +10,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, 
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from markupsafe import Markup, escape
-from wtforms.widgets import CheckboxInput, ListWidget, html_params
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.forms import REQUIRED
 from ..core.forms import (AppForm, CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField,
@@ -376,16 +376,11 @@ class PrerenderedSelect(FastSelect):
         rendered = getattr(field, "options_html", None)
         if rendered is None:
             return super().__call__(field, **kwargs)
-        kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for k in self.validation_attrs:
-            if k not in kwargs and getattr(flags, k, False):
-                kwargs[k] = getattr(flags, k)
         (value, label), data = field.choices[0], field.data
         first = f'<option {"selected " if field.coerce(value) == data else ""}value="{escape(value)}">{escape(label)}</option>'
         if type(data) is int:
             rendered = rendered.replace(f'<option value="{data}">', f'<option selected value="{data}">', 1)
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{first}{rendered}</select>")
+        return Markup(f"{self.open_tag(field, kwargs)}{first}{rendered}</select>")
 
 
 SORTS = ("submitted", "-submitted", "name", "-name", "score", "-score", "gpa", "-gpa", "status", "-status",

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import User
 from ..core.types import UTCDateTime, utcnow
 from ..extensions import db
-from ..partners.models import CooperationCondition, MobilityType, PartnerInstitution
+from ..partners.models import Agreement, CooperationCondition, MobilityType, PartnerInstitution
 from . import triggers
 from .scoring import GpaScale
 from .workflow import Actor, ApplicationStatus, is_editable
@@ -194,6 +194,18 @@ class CallPlace(db.Model):
 
     def __repr__(self) -> str:
         return f"<CallPlace {self.id} call={self.call_id} condition={self.condition_id}>"
+
+
+
+def join_partner(query, place_id=None):
+    """`query` joined to a place's cooperation condition, agreement and partner institution, to select e.g.
+    PartnerInstitution.name or CooperationCondition.isced_code with it; from the place with the id `place_id`
+    (a column), or from CallPlace itself when the query already selects from it."""
+    if place_id is not None:
+        query = query.join(CallPlace, CallPlace.id == place_id)
+    return (query.join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
+            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
+            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id))
 
 
 class Application(db.Model):

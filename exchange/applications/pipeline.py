@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 
 from ..auth.models import User
 from ..extensions import db
-from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
-from .models import Application, ApplicationChoice, ApplicationStatusCount, Call, CallPlace, Review
+from ..partners.models import CooperationCondition, PartnerInstitution
+from .models import Application, ApplicationChoice, ApplicationStatusCount, Call, CallPlace, Review, join_partner
 from .workflow import NEEDS_STAFF_ACTION
 from .workflow import ApplicationStatus as S
 
@@ -166,10 +166,7 @@ def destinations(call: Call) -> Destinations:
     if found is not None and found.version == version:
         return found
     rows = db.session.execute(
-        select(CallPlace.id, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.seats)
-        .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-        .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-        .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+        join_partner(select(CallPlace.id, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.seats))
         .where(CallPlace.call_id == call.id)
         .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.id)
     ).all()

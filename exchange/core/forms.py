@@ -133,13 +133,8 @@ class FastSelect(Select):
         if pairs is None:
             return super().__call__(field, **kwargs)
         # Plain (value, label) options (the usual case): one loop, no Choice objects, the same HTML.
-        kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for k in self.validation_attrs:
-            if k not in kwargs and getattr(flags, k, False):
-                kwargs[k] = getattr(flags, k)
         coerce, data = field.coerce, field.data
-        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        html = [self.open_tag(field, kwargs)]
         append = html.append
         for value, label in pairs:
             selected = "selected " if coerce(value) == data else ""
@@ -149,6 +144,15 @@ class FastSelect(Select):
             append(f'<option {selected}value="{escape(value)}">{shown}</option>')
         html.append("</select>")
         return Markup("".join(html))
+
+    def open_tag(self, field, kwargs) -> str:
+        """`<select …>` with the field's id, name and validation attributes, as WTForms writes it."""
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in self.validation_attrs:
+            if k not in kwargs and getattr(flags, k, False):
+                kwargs[k] = getattr(flags, k)
+        return f"<select {html_params(name=field.name, **kwargs)}>"
 
     def _plain_pairs(self, field):
         """[(value, label)] when the field's choices are a list of pairs or of SelectChoice without attributes

@@ -46,7 +46,7 @@ from ..applications import eligibility as rules
 from ..applications import services as app_services
 from ..applications.labels import describe_reasons
 from ..applications.models import (Application, ApplicationChoice, ApplicationDocument, ApplicationStatusCount, Call,
-                                   CallPeriod, CallPlace, DocumentKind, LanguageSkill, StatusChange)
+                                   CallPeriod, CallPlace, DocumentKind, LanguageSkill, StatusChange, join_partner)
 from ..applications.workflow import Actor
 from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import Role, User
@@ -55,7 +55,7 @@ from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..extensions import db
 from ..matching import deferred_acceptance, place_cutoffs
-from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
+from ..partners.models import CooperationCondition, PartnerInstitution
 from .models import (ACTIVE_NOMINATION, ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
                      OfferStatus, PartnerFactsheet, RunPlace, RunPlacement, RunStatus, UnplacedReason,
                      kinds_to_text, rank_key)
@@ -325,14 +325,11 @@ def run_places_page(run: MatchingRun, per_page: int) -> RowsPage:
 
 @functools.cache
 def _run_places_statement():
-    return (select(RunPlace.place_id, RunPlace.capacity, RunPlace.filled, RunPlace.cutoff_score,
-                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
-                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code,
-                   CooperationCondition.eqf_levels)
-            .join(CallPlace, CallPlace.id == RunPlace.place_id)
-            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+    return (join_partner(select(RunPlace.place_id, RunPlace.capacity, RunPlace.filled, RunPlace.cutoff_score,
+                                PartnerInstitution.name.label("partner_name"),
+                                PartnerInstitution.city.label("partner_city"),
+                                PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code,
+                                CooperationCondition.eqf_levels), RunPlace.place_id)
             .where(RunPlace.run_id == bindparam("run_id"))
             .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code,
                       RunPlace.place_id)
@@ -346,11 +343,8 @@ def run_place_of(run: MatchingRun, place_id: int):
 
 @functools.cache
 def _run_place_statement():
-    return (select(RunPlace.filled, PartnerInstitution.name.label("partner_name"), CooperationCondition.isced_code)
-            .join(CallPlace, CallPlace.id == RunPlace.place_id)
-            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+    return (join_partner(select(RunPlace.filled, PartnerInstitution.name.label("partner_name"),
+                                CooperationCondition.isced_code), RunPlace.place_id)
             .where(RunPlace.run_id == bindparam("run_id"), RunPlace.place_id == bindparam("place_id")))
 
 
@@ -384,10 +378,7 @@ def _run_placements_statement(placed: bool, at_place: bool):
     query = (select(*columns).join(Application, Application.id == RunPlacement.application_id)
              .join(User, User.id == Application.student_id).where(RunPlacement.run_id == bindparam("run_id")))
     if placed:
-        query = (query.join(CallPlace, CallPlace.id == RunPlacement.place_id)
-                 .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-                 .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-                 .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id))
+        query = join_partner(query, RunPlacement.place_id)
         if at_place:
             query = query.where(RunPlacement.place_id == bindparam("place_id"))
     else:
@@ -1311,14 +1302,11 @@ def open_offers_of(student: User, limit: int = 3) -> list:
 
 @functools.cache
 def _open_offers_statement(limit: int):
-    return (select(Offer.application_id, Offer.deadline, Call.title.label("call_title"),
-                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
-                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
-            .join(Application, Application.id == Offer.application_id).join(Call, Call.id == Application.call_id)
-            .join(CallPlace, CallPlace.id == Offer.place_id)
-            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
+    query = (select(Offer.application_id, Offer.deadline, Call.title.label("call_title"),
+                    PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                    PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
+             .join(Application, Application.id == Offer.application_id).join(Call, Call.id == Application.call_id))
+    return (join_partner(query, Offer.place_id)
             .where(Application.student_id == bindparam("student_id"), Offer.status == OfferStatus.offered,
                    Offer.deadline >= bindparam("now"))
             .order_by(Offer.deadline, Offer.id).limit(limit))
@@ -1406,18 +1394,14 @@ def _offers_page_statement(by_status: bool):
         ids = ids.where(Offer.status == bindparam("status"))
     ids = (ids.order_by(Offer.round.desc(), Application.full_name, Offer.id)
            .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
-    return (select(Offer.application_id, Offer.round, Offer.deadline, Offer.status, Offer.responded_at,
-                   Application.full_name, User.name.label("student_name"), User.email,
-                   PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
-                   PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
-            .select_from(ids).join(Offer, Offer.id == ids.c.id)
-            .join(Application, Application.id == Offer.application_id)
-            .join(User, User.id == Application.student_id)
-            .join(CallPlace, CallPlace.id == Offer.place_id)
-            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
-            .order_by(ids.c.round.desc(), ids.c.full_name, ids.c.id))
+    query = (select(Offer.application_id, Offer.round, Offer.deadline, Offer.status, Offer.responded_at,
+                    Application.full_name, User.name.label("student_name"), User.email,
+                    PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
+                    PartnerInstitution.country.label("partner_country"), CooperationCondition.isced_code)
+             .select_from(ids).join(Offer, Offer.id == ids.c.id)
+             .join(Application, Application.id == Offer.application_id)
+             .join(User, User.id == Application.student_id))
+    return join_partner(query, Offer.place_id).order_by(ids.c.round.desc(), ids.c.full_name, ids.c.id)
 
 
 def placed_page(call: Call, per_page: int) -> RowsPage:
@@ -1444,17 +1428,13 @@ def _placed_page_statement():
     ids = (select(Application.id, Application.full_name).where(*_holding_a_place())
            .order_by(Application.full_name, Application.id)
            .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
-    return (select(Application.id, Application.status, Application.full_name, User.name.label("student_name"),
-                   User.email, PartnerInstitution.name.label("partner_name"),
-                   PartnerInstitution.city.label("partner_city"), PartnerInstitution.country.label("partner_country"),
-                   CooperationCondition.isced_code)
-            .select_from(ids).join(Application, Application.id == ids.c.id)
-            .join(User, User.id == Application.student_id)
-            .join(CallPlace, CallPlace.id == Application.placed_place_id)
-            .join(CooperationCondition, CooperationCondition.id == CallPlace.condition_id)
-            .join(Agreement, Agreement.id == CooperationCondition.agreement_id)
-            .join(PartnerInstitution, PartnerInstitution.id == Agreement.partner_id)
-            .order_by(ids.c.full_name, ids.c.id))
+    query = (select(Application.id, Application.status, Application.full_name, User.name.label("student_name"),
+                    User.email, PartnerInstitution.name.label("partner_name"),
+                    PartnerInstitution.city.label("partner_city"), PartnerInstitution.country.label("partner_country"),
+                    CooperationCondition.isced_code)
+             .select_from(ids).join(Application, Application.id == ids.c.id)
+             .join(User, User.id == Application.student_id))
+    return join_partner(query, Application.placed_place_id).order_by(ids.c.full_name, ids.c.id)
 
 
 def placeable_count(call: Call) -> int:
