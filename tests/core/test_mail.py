@@ -11,9 +11,16 @@ from exchange.core import mail
 
 
 class Collector(MessageHandler):
+    """Keeps the messages, and the client address of each one's connection (one port per connection)."""
+
     def __init__(self):
         super().__init__()
         self.received = []
+        self.peers = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
 
     def handle_message(self, message):
         self.received.append(message)
@@ -34,10 +41,17 @@ def smtp_server():
     controller.stop()
 
 
-def test_mail_goes_through_smtp_when_configured(app, db, smtp_server, monkeypatch):
+@pytest.fixture
+def smtp(app, smtp_server, monkeypatch):
+    """The app sends through the test's SMTP server; returns what that server received."""
     controller, handler = smtp_server
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+    return handler
+
+
+def test_mail_goes_through_smtp_when_configured(app, db, smtp):
+    handler = smtp
     with app.test_request_context():
         mail.send(mail.Message(to=["ana@example.org"], subject="Hello ✓", text="Bonjour, ça va ?",
                                attachments=[mail.Attachment("a.ics", b"BEGIN:VCALENDAR", "text/calendar")]))
@@ -55,11 +69,8 @@ def test_mail_goes_through_smtp_when_configured(app, db, smtp_server, monkeypatc
     assert "Bonjour, ça va ?" in body
 
 
-def test_password_reset_mail_over_smtp_in_the_users_language(app, client, make_user, db, smtp_server,
-                                                             monkeypatch):
-    controller, handler = smtp_server
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+def test_password_reset_mail_over_smtp_in_the_users_language(app, client, make_user, db, smtp):
+    handler = smtp
     make_user(email="lea@example.org", locale="fr")
     db.session.commit()
     client.post("/auth/forgot", data={"email": "lea@example.org"})
@@ -84,27 +95,6 @@ def test_external_urls_come_from_base_url(app):
         assert mail.external_url("auth.reset_password", token="abc") == "http://exchange.test/auth/reset/abc"
 
 
-class PeerCollector(Collector):
-    """Also records the client address of each message's connection (one port per connection)."""
-
-    def __init__(self):
-        super().__init__()
-        self.peers = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.peers.append(session.peer)
-        return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def peer_server():
-    handler = PeerCollector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
-
-
 def wait_for(handler, n):
     for _ in range(100):
         if len(handler.received) >= n:
@@ -112,10 +102,8 @@ def wait_for(handler, n):
         time.sleep(0.05)
 
 
-def test_bulk_mail_shares_one_smtp_connection(app, db, peer_server, monkeypatch):
-    controller, handler = peer_server
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+def test_bulk_mail_shares_one_smtp_connection(app, db, smtp):
+    handler = smtp
     with app.test_request_context():
         with mail.connection():
             with mail.connection():  # nested: the outer connection serves
@@ -130,10 +118,8 @@ def test_bulk_mail_shares_one_smtp_connection(app, db, peer_server, monkeypatch)
         assert len(handler.received) == 6 and len(set(handler.peers)) == 3
 
 
-def test_bulk_mail_reconnects_when_the_server_drops_the_connection(app, db, peer_server, monkeypatch):
-    controller, handler = peer_server
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+def test_bulk_mail_reconnects_when_the_server_drops_the_connection(app, db, smtp):
+    handler = smtp
     with app.test_request_context():
         with mail.connection():
             mail.send(mail.Message(to=["a@example.org"], subject="One", text="…"))
