@@ -12,9 +12,11 @@ statement and its cache key costs more than running it for a page of one applica
 """
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Boolean, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..auth.models import User
@@ -22,6 +24,7 @@ from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, LanguageRequirement, PartnerInstitution
 from .models import (Application, ApplicationChoice, ApplicationComment, ApplicationDocument, Call, CallPlace,
                      LanguageSkill, Review, ReviewScore, ScoringCriterion, StatusChange)
+from .workflow import Actor, ApplicationStatus
 
 
 #: The application ids of a collection's statement (an expanding IN, so one statement serves any number).
@@ -143,32 +146,56 @@ def load_reviews(applications: list[Application]) -> None:
     _set_children(applications, "reviews", scores, lambda review: review.application_id)
 
 
+# --- The timeline and the comments of one application, read-only, as plain rows ------------------------------
+
+class Person(NamedTuple):
+    """Who made a change or wrote a comment, as the pages show them."""
+    name: str
+
+
+class ChangeRow(NamedTuple):
+    """A status change as the timeline shows it (the attributes it reads of a StatusChange)."""
+    to_status: ApplicationStatus
+    actor: Actor
+    at: datetime
+    comment: str | None
+    by: Person | None
+
+
+class CommentRow(NamedTuple):
+    """A comment as the review page shows it (the attributes it reads of an ApplicationComment)."""
+    created_at: datetime
+    is_internal: bool
+    body: str
+    author: Person | None
+
+
 @cache
-def _history():
-    return (select(StatusChange, User).outerjoin(User, StatusChange.by_id == User.id)
-            .where(StatusChange.application_id.in_(_IDS)).order_by(StatusChange.at, StatusChange.id))
+def _history_and_comments():
+    application_id = bindparam("application_id")
+    history = (select(literal(0).label("kind"), StatusChange.id.label("id"), StatusChange.at.label("at"),
+                      StatusChange.to_status.label("to_status"), StatusChange.actor.label("actor"),
+                      cast(null(), Boolean).label("is_internal"), StatusChange.comment.label("text"),
+                      User.name.label("name"))
+               .outerjoin(User, StatusChange.by_id == User.id).where(StatusChange.application_id == application_id))
+    comments = (select(literal(1), ApplicationComment.id, ApplicationComment.created_at, null(), null(),
+                       ApplicationComment.is_internal, ApplicationComment.body, User.name)
+                .outerjoin(User, ApplicationComment.author_id == User.id)
+                .where(ApplicationComment.application_id == application_id))
+    both = union_all(history, comments)
+    return both.order_by(both.selected_columns.kind, both.selected_columns.at, both.selected_columns.id)
 
 
-def load_history(applications: list[Application]) -> None:
-    """The status changes, each with who made it (or None)."""
-    changes = []
-    for change, by in db.session.execute(_history(), _ids(applications)):
-        set_committed_value(change, "by", by)
-        changes.append(change)
-    _set_children(applications, "history", changes, lambda change: change.application_id)
-
-
-@cache
-def _comments():
-    return (select(ApplicationComment, User).outerjoin(User, ApplicationComment.author_id == User.id)
-            .where(ApplicationComment.application_id.in_(_IDS))
-            .order_by(ApplicationComment.created_at, ApplicationComment.id))
-
-
-def load_comments(applications: list[Application]) -> None:
-    """The comments, each with its author (or None)."""
-    comments = []
-    for comment, author in db.session.execute(_comments(), _ids(applications)):
-        set_committed_value(comment, "author", author)
-        comments.append(comment)
-    _set_children(applications, "comments", comments, lambda comment: comment.application_id)
+def history_and_comments(application_id: int) -> tuple[list[ChangeRow], list[CommentRow]]:
+    """The application's status changes (by time) and comments (by time) in one statement of plain rows, for
+    pages that only show them."""
+    history: list[ChangeRow] = []
+    comments: list[CommentRow] = []
+    for kind, _id, at, to_status, actor, is_internal, text, name in db.session.execute(
+            _history_and_comments(), {"application_id": application_id}):
+        person = Person(name) if name is not None else None
+        if kind == 0:
+            history.append(ChangeRow(to_status, actor, at, text, person))
+        else:
+            comments.append(CommentRow(at, is_internal, text, person))
+    return history, comments
