@@ -16,10 +16,10 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Boolean, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import Boolean, String, and_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..auth.models import User
+from ..auth.models import STAFF, User
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, LanguageRequirement, PartnerInstitution
 from .models import (Application, ApplicationChoice, ApplicationComment, ApplicationDocument, Call, CallPlace,
@@ -146,7 +146,12 @@ def load_reviews(applications: list[Application]) -> None:
     _set_children(applications, "reviews", scores, lambda review: review.application_id)
 
 
-# --- The timeline and the comments of one application, read-only, as plain rows ------------------------------
+# --- What the review page only shows, as plain rows: the timeline, the comments and who may review ---------------
+
+def may_review():
+    """The users who may be assigned as reviewers: active coordinators and administrators."""
+    return and_(User.role.in_(STAFF), User.is_active_account.is_(True))
+
 
 class Person(NamedTuple):
     """Who made a change or wrote a comment, as the pages show them."""
@@ -170,32 +175,44 @@ class CommentRow(NamedTuple):
     author: Person | None
 
 
+class StaffRow(NamedTuple):
+    """A user who may review (as services.staff_users gives them)."""
+    id: int
+    name: str
+
+
 @cache
-def _history_and_comments():
+def _review_rows():
     application_id = bindparam("application_id")
     history = (select(literal(0).label("kind"), StatusChange.id.label("id"), StatusChange.at.label("at"),
                       StatusChange.to_status.label("to_status"), StatusChange.actor.label("actor"),
                       cast(null(), Boolean).label("is_internal"), StatusChange.comment.label("text"),
-                      User.name.label("name"))
+                      User.name.label("name"), cast(null(), String).label("staff_name"))
                .outerjoin(User, StatusChange.by_id == User.id).where(StatusChange.application_id == application_id))
     comments = (select(literal(1), ApplicationComment.id, ApplicationComment.created_at, null(), null(),
-                       ApplicationComment.is_internal, ApplicationComment.body, User.name)
+                       ApplicationComment.is_internal, ApplicationComment.body, User.name, null())
                 .outerjoin(User, ApplicationComment.author_id == User.id)
                 .where(ApplicationComment.application_id == application_id))
-    both = union_all(history, comments)
-    return both.order_by(both.selected_columns.kind, both.selected_columns.at, both.selected_columns.id)
+    staff = (select(literal(2), User.id, null(), null(), null(), null(), null(), User.name, User.name)
+             .where(may_review()))
+    rows = union_all(history, comments, staff)
+    columns = rows.selected_columns
+    # The changes and the comments by time (ties by id, as their relationships), the staff by name.
+    return rows.order_by(columns.kind, columns.at, columns.staff_name, columns.id)
 
 
-def history_and_comments(application_id: int) -> tuple[list[ChangeRow], list[CommentRow]]:
-    """The application's status changes (by time) and comments (by time) in one statement of plain rows, for
-    pages that only show them."""
+def review_rows(application_id: int) -> tuple[list[ChangeRow], list[CommentRow], list[StaffRow]]:
+    """The application's status changes and comments (each by time) and the users who may review (by name), in
+    one statement of plain rows, for the review page, which only shows them."""
     history: list[ChangeRow] = []
     comments: list[CommentRow] = []
-    for kind, _id, at, to_status, actor, is_internal, text, name in db.session.execute(
-            _history_and_comments(), {"application_id": application_id}):
-        person = Person(name) if name is not None else None
+    staff: list[StaffRow] = []
+    for kind, id_, at, to_status, actor, is_internal, text, name, _staff_name in db.session.execute(
+            _review_rows(), {"application_id": application_id}):
         if kind == 0:
-            history.append(ChangeRow(to_status, actor, at, text, person))
+            history.append(ChangeRow(to_status, actor, at, text, Person(name) if name is not None else None))
+        elif kind == 1:
+            comments.append(CommentRow(at, is_internal, text, Person(name) if name is not None else None))
         else:
-            comments.append(CommentRow(at, is_internal, text, person))
-    return history, comments
+            staff.append(StaffRow(id_, name))
+    return history, comments, staff

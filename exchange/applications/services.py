@@ -36,6 +36,7 @@ from ..core.types import utcnow
 from ..extensions import db
 from ..partners.models import Agreement, AgreementStatus, CooperationCondition, Direction
 from . import eligibility as rules
+from . import loading
 from . import scoring
 from .labels import DOCUMENT_LABELS, STATUS_LABELS, describe_reasons
 from .models import (MAX_CHOICES_LIMIT, MOTIVATION_MAX, MOTIVATION_MIN, SUPPORT_NEEDS_MAX, Application,
@@ -639,8 +640,7 @@ def ranked_for_matching(call: Call) -> list[Application]:
 
 @cache
 def _staff_users():  # built once per process: the review page runs it on every request
-    return (select(User.id, User.name).where(User.role.in_(STAFF), User.is_active_account.is_(True))
-            .order_by(User.name))
+    return select(User.id, User.name).where(loading.may_review()).order_by(User.name)
 
 
 def staff_users():

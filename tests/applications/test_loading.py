@@ -108,9 +108,11 @@ def test_one_application_and_the_review_page_loader(app, db, busy):
     assert loaded == 5
 
 
-def test_history_and_comments_as_plain_rows(db, busy, coordinator):
+def test_review_rows_as_the_relationships_and_staff_users(db, busy, coordinator, make_user):
     """The same items, in the same order (ties included), with the same values as the relationships; a deleted
-    author or an automatic change reads as None."""
+    author or an automatic change reads as None. The staff who may review, as services.staff_users."""
+    make_user(Role.coordinator, name="Aaron Inactive", is_active_account=False)
+    make_user(Role.admin, name="Abel Admin")
     first, name = db.session.get(Application, busy[0]), coordinator.name
     services.transition(first, S.changes_requested, by=coordinator, comment="Please add your transcript.",
                         notify=False)
@@ -124,16 +126,19 @@ def test_history_and_comments_as_plain_rows(db, busy, coordinator):
         expected = notes(db.session.get(Application, application_id))
         db.session.expunge_all()
         with statements(db) as seen:
-            history, comments = loading.history_and_comments(application_id)
+            history, comments, staff = loading.review_rows(application_id)
         assert len(seen) == 1
+        assert staff == [tuple(row) for row in services.staff_users()]
         assert ([tuple(h[:4]) + (h.by.name if h.by else None,) for h in history],
                 [tuple(c[:3]) + (c.author.name if c.author else None,) for c in comments]) == expected
-    history, comments = loading.history_and_comments(busy[0])
+    history, comments, staff = loading.review_rows(busy[0])
+    assert staff[0].name == "Abel Admin" and "Aaron Inactive" not in [row.name for row in staff]
+    assert {row.name for row in staff} >= {"Zoe Admin", name}
     assert history[-1].by is None and history[-1].comment == "Please add your transcript."
     assert [c.author for c in comments][-2:] == [None, loading.Person(name)]
     assert [c.is_internal for c in comments] == [True, True, False]
     assert type(history[0].to_status) is S and all(type(c.is_internal) is bool for c in comments)
-    assert loading.history_and_comments(busy[2])[1] == [] and loading.history_and_comments(max(busy) + 1000) == ([], [])
+    assert loading.review_rows(busy[2])[1] == [] and loading.review_rows(max(busy) + 1000)[:2] == ([], [])
 
 
 def test_a_call_without_criteria_and_a_missing_application(db, busy):
