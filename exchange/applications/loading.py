@@ -216,3 +216,42 @@ def review_rows(application_id: int) -> tuple[list[ChangeRow], list[CommentRow],
         else:
             staff.append(StaffRow(id_, name))
     return history, comments, staff
+
+
+# --- The languages, documents and reviews of one page's applications in one statement -------------------------
+
+@cache
+def _languages_documents_reviews():
+    # One row per part (0 languages, 1 documents, 2 reviews), each outer-joined with its own collection only:
+    # the three collections come back one after the other, without multiplying each other's rows.
+    parts = union_all(*(select(literal(part).label("part")) for part in range(3))).subquery("parts")
+    return (select(parts.c.part, LanguageSkill, ApplicationDocument, Review, User, ReviewScore).select_from(parts)
+            .outerjoin(LanguageSkill, and_(parts.c.part == 0, LanguageSkill.application_id.in_(_IDS)))
+            .outerjoin(ApplicationDocument, and_(parts.c.part == 1, ApplicationDocument.application_id.in_(_IDS)))
+            .outerjoin(Review, and_(parts.c.part == 2, Review.application_id.in_(_IDS)))
+            .outerjoin(User, Review.reviewer_id == User.id)
+            .outerjoin(ReviewScore, ReviewScore.review_id == Review.id)
+            .order_by(parts.c.part, LanguageSkill.id, ApplicationDocument.id, Review.id, ReviewScore.id))
+
+
+def load_languages_documents_reviews(applications: list[Application]) -> None:
+    """load_languages, load_documents and load_reviews in one statement."""
+    languages, documents = [], []
+    scores: dict[Review, list[ReviewScore]] = {}
+    for _part, skill, document, review, reviewer, score in db.session.execute(
+            _languages_documents_reviews(), _ids(applications)):
+        if skill is not None:
+            languages.append(skill)
+        elif document is not None:
+            documents.append(document)
+        elif review is not None:
+            if review not in scores:
+                scores[review] = []
+                set_committed_value(review, "reviewer", reviewer)
+            if score is not None:
+                scores[review].append(score)
+    for review, found in scores.items():
+        set_committed_value(review, "scores", found)
+    _set_children(applications, "languages", languages, lambda skill: skill.application_id)
+    _set_children(applications, "documents", documents, lambda document: document.application_id)
+    _set_children(applications, "reviews", scores, lambda review: review.application_id)

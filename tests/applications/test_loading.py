@@ -46,12 +46,15 @@ def statements(db):
         event.remove(db.engine, "before_cursor_execute", count)
 
 
-def load_all(application_ids, requirements=True):
+def load_all(application_ids, requirements=True, together=False):
     applications = [loading.application_with_criteria(application_id) for application_id in application_ids]
-    loading.load_languages(applications)
-    loading.load_documents(applications)
     loading.load_choices(applications, requirements=requirements)
-    loading.load_reviews(applications)
+    if together:
+        loading.load_languages_documents_reviews(applications)
+    else:
+        loading.load_languages(applications)
+        loading.load_documents(applications)
+        loading.load_reviews(applications)
     return applications
 
 
@@ -79,14 +82,19 @@ def busy(db, make_call, make_condition, make_application, make_user, coordinator
     return [busy_app.id, other.id, empty.id]
 
 
-def test_loaded_collections_read_as_the_relationships(db, busy):
+@pytest.mark.parametrize("together", [False, True])
+def test_loaded_collections_read_as_the_relationships(db, busy, together):
     db.session.expunge_all()
     expected = [describe(db.session.get(Application, application_id)) for application_id in busy]
     assert expected[0]["choices"][0][-1] and len(expected[0]["reviews"]) == 2
-    assert expected[2]["choices"] == [] and expected[2]["reviews"] == []
+    assert len(expected[0]["languages"]) > 1 and len(expected[0]["documents"]) > 1
+    assert expected[0]["reviews"][0][2] and expected[0]["reviews"][1][2] == []  # scored, not scored
+    assert expected[2]["choices"] == [] and expected[2]["reviews"] == [] and expected[2]["documents"] == []
     db.session.expunge_all()
 
-    applications = load_all(busy)
+    with statements(db) as loaded:
+        applications = load_all(busy, together=together)
+    assert len(loaded) == len(busy) + (2 if together else 4)  # the applications one by one, then the collections
     with statements(db) as seen:
         got = [describe(application) for application in applications]
     assert got == expected
@@ -104,8 +112,8 @@ def test_one_application_and_the_review_page_loader(app, db, busy):
         with statements(db) as seen:
             assert describe(application) == expected
         assert seen == []
-    # The application with its call, criteria and student, then one statement per collection it acts on.
-    assert loaded == 5
+    # The application with its call, criteria and student; the choices; the languages, documents and reviews.
+    assert loaded == 3
 
 
 def test_review_rows_as_the_relationships_and_staff_users(db, busy, coordinator, make_user):
