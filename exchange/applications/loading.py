@@ -106,10 +106,15 @@ def _choices(requirements: bool):
 def load_choices(applications: list[Application], requirements: bool = True) -> None:
     """The ranked choices, each with its place → condition → agreement → partner, and with `requirements` the
     condition's language requirements (without, they are loaded when first read)."""
+    rows = db.session.execute(_choices(requirements), _ids(applications))
+    _set_choices(applications, rows if requirements else ((*row, None) for row in rows), requirements)
+
+
+def _set_choices(applications, rows, requirements: bool) -> None:
+    """Set the choices from (choice, place, condition, agreement, partner, requirement or None) rows."""
     choices: list[ApplicationChoice] = []
     found: dict[CooperationCondition, list[LanguageRequirement]] = {}
-    for choice, place, condition, agreement, partner, *requirement in db.session.execute(
-            _choices(requirements), _ids(applications)):
+    for choice, place, condition, agreement, partner, requirement in rows:
         if not choices or choices[-1] is not choice:
             choices.append(choice)
             set_committed_value(choice, "place", place)
@@ -118,8 +123,8 @@ def load_choices(applications: list[Application], requirements: bool = True) -> 
             set_committed_value(agreement, "partner", partner)
         if requirements:
             languages = found.setdefault(condition, [])
-            if requirement[0] is not None and requirement[0] not in languages:  # a condition of several calls
-                languages.append(requirement[0])
+            if requirement is not None and requirement not in languages:  # a condition of several calls
+                languages.append(requirement)
     for condition, languages in found.items():
         set_committed_value(condition, "languages", languages)
     _set_children(applications, "choices", choices, lambda choice: choice.application_id)
@@ -218,28 +223,37 @@ def review_rows(application_id: int) -> tuple[list[ChangeRow], list[CommentRow],
     return history, comments, staff
 
 
-# --- The languages, documents and reviews of one page's applications in one statement -------------------------
+# --- The collections of one page's applications in one statement ----------------------------------------------
 
 @cache
-def _languages_documents_reviews():
-    # One row per part (0 languages, 1 documents, 2 reviews), each outer-joined with its own collection only:
-    # the three collections come back one after the other, without multiplying each other's rows.
-    parts = union_all(*(select(literal(part).label("part")) for part in range(3))).subquery("parts")
-    return (select(parts.c.part, LanguageSkill, ApplicationDocument, Review, User, ReviewScore).select_from(parts)
+def _collections():
+    # One row per part (0 languages, 1 documents, 2 reviews, 3 choices), each outer-joined with its own collection
+    # only: the collections come back one after the other, without multiplying each other's rows.
+    parts = union_all(*(select(literal(part).label("part")) for part in range(4))).subquery("parts")
+    return (select(parts.c.part, LanguageSkill, ApplicationDocument, Review, User, ReviewScore,
+                   ApplicationChoice, CallPlace, CooperationCondition, Agreement, PartnerInstitution,
+                   LanguageRequirement).select_from(parts)
             .outerjoin(LanguageSkill, and_(parts.c.part == 0, LanguageSkill.application_id.in_(_IDS)))
             .outerjoin(ApplicationDocument, and_(parts.c.part == 1, ApplicationDocument.application_id.in_(_IDS)))
             .outerjoin(Review, and_(parts.c.part == 2, Review.application_id.in_(_IDS)))
             .outerjoin(User, Review.reviewer_id == User.id)
             .outerjoin(ReviewScore, ReviewScore.review_id == Review.id)
-            .order_by(parts.c.part, LanguageSkill.id, ApplicationDocument.id, Review.id, ReviewScore.id))
+            .outerjoin(ApplicationChoice, and_(parts.c.part == 3, ApplicationChoice.application_id.in_(_IDS)))
+            .outerjoin(CallPlace, ApplicationChoice.place_id == CallPlace.id)
+            .outerjoin(CooperationCondition, CallPlace.condition_id == CooperationCondition.id)
+            .outerjoin(Agreement, CooperationCondition.agreement_id == Agreement.id)
+            .outerjoin(PartnerInstitution, Agreement.partner_id == PartnerInstitution.id)
+            .outerjoin(LanguageRequirement, LanguageRequirement.condition_id == CooperationCondition.id)
+            .order_by(parts.c.part, LanguageSkill.id, ApplicationDocument.id, Review.id, ReviewScore.id,
+                      ApplicationChoice.application_id, ApplicationChoice.rank, LanguageRequirement.id))
 
 
-def load_languages_documents_reviews(applications: list[Application]) -> None:
-    """load_languages, load_documents and load_reviews in one statement."""
-    languages, documents = [], []
+def load_collections(applications: list[Application]) -> None:
+    """load_languages, load_documents, load_reviews and load_choices (with the requirements) in one statement."""
+    languages, documents, choice_rows = [], [], []
     scores: dict[Review, list[ReviewScore]] = {}
-    for _part, skill, document, review, reviewer, score in db.session.execute(
-            _languages_documents_reviews(), _ids(applications)):
+    for _part, skill, document, review, reviewer, score, *choice_row in db.session.execute(
+            _collections(), _ids(applications)):
         if skill is not None:
             languages.append(skill)
         elif document is not None:
@@ -250,8 +264,11 @@ def load_languages_documents_reviews(applications: list[Application]) -> None:
                 set_committed_value(review, "reviewer", reviewer)
             if score is not None:
                 scores[review].append(score)
+        elif choice_row[0] is not None:
+            choice_rows.append(choice_row)
     for review, found in scores.items():
         set_committed_value(review, "scores", found)
     _set_children(applications, "languages", languages, lambda skill: skill.application_id)
     _set_children(applications, "documents", documents, lambda document: document.application_id)
     _set_children(applications, "reviews", scores, lambda review: review.application_id)
+    _set_choices(applications, choice_rows, requirements=True)

@@ -255,13 +255,12 @@ def export(call_id, fmt):
 
 def get_for_review(application_id: int) -> Application:
     """The application with what the review page and its actions use: its call, the criteria and the student in
-    one statement, its choices in a second, its languages, documents and reviews in a third (see loading.py). The
-    history and the comments, only shown, are read by render_review as plain rows (with the staff who may review)."""
+    one statement, its choices, languages, documents and reviews in a second (see loading.py). The history and the
+    comments, only shown, are read by render_review as plain rows (with the staff who may review)."""
     application = loading.application_with_criteria(application_id)
     if application is None:  # staff may see every application: the query answers the miss (audited 404)
         scoped_first_or_404(select(Application).where(Application.id == application_id))
-    loading.load_choices([application])
-    loading.load_languages_documents_reviews([application])
+    loading.load_collections([application])
     return application
 
 

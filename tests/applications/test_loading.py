@@ -48,10 +48,10 @@ def statements(db):
 
 def load_all(application_ids, requirements=True, together=False):
     applications = [loading.application_with_criteria(application_id) for application_id in application_ids]
-    loading.load_choices(applications, requirements=requirements)
     if together:
-        loading.load_languages_documents_reviews(applications)
+        loading.load_collections(applications)
     else:
+        loading.load_choices(applications, requirements=requirements)
         loading.load_languages(applications)
         loading.load_documents(applications)
         loading.load_reviews(applications)
@@ -94,7 +94,7 @@ def test_loaded_collections_read_as_the_relationships(db, busy, together):
 
     with statements(db) as loaded:
         applications = load_all(busy, together=together)
-    assert len(loaded) == len(busy) + (2 if together else 4)  # the applications one by one, then the collections
+    assert len(loaded) == len(busy) + (1 if together else 4)  # the applications one by one, then the collections
     with statements(db) as seen:
         got = [describe(application) for application in applications]
     assert got == expected
@@ -112,8 +112,8 @@ def test_one_application_and_the_review_page_loader(app, db, busy):
         with statements(db) as seen:
             assert describe(application) == expected
         assert seen == []
-    # The application with its call, criteria and student; the choices; the languages, documents and reviews.
-    assert loaded == 3
+    # The application with its call, criteria and student; its choices, languages, documents and reviews.
+    assert loaded == 2
 
 
 def test_review_rows_as_the_relationships_and_staff_users(db, busy, coordinator, make_user):
