@@ -6,6 +6,8 @@ scores), and then set as loaded with ``set_committed_value``: what ``selectinloa
 options, whose cache keys (built and hashed on every request) cost more than the statements themselves on
 pages that show one or a few applications. Collections are ordered as their relationships are, so the objects
 read exactly as if lazily loaded; the many-to-one links set here are the same objects the session holds.
+The review page reads all its collections in one such statement (load_collections), and what it only shows (the
+history, the comments, the staff who may review) as plain rows (review_rows).
 
 The statements are built once per process (``functools.cache``) with the ids as a bound parameter: building a
 statement and its cache key costs more than running it for a page of one application.
@@ -130,27 +132,6 @@ def _set_choices(applications, rows, requirements: bool) -> None:
     _set_children(applications, "choices", choices, lambda choice: choice.application_id)
 
 
-@cache
-def _reviews():
-    return (select(Review, User, ReviewScore).join(User, Review.reviewer_id == User.id)
-            .outerjoin(ReviewScore, ReviewScore.review_id == Review.id)
-            .where(Review.application_id.in_(_IDS)).order_by(Review.id, ReviewScore.id))
-
-
-def load_reviews(applications: list[Application]) -> None:
-    """The reviews, each with its reviewer and scores."""
-    scores: dict[Review, list[ReviewScore]] = {}
-    for review, reviewer, score in db.session.execute(_reviews(), _ids(applications)):
-        if review not in scores:
-            scores[review] = []
-            set_committed_value(review, "reviewer", reviewer)
-        if score is not None:
-            scores[review].append(score)
-    for review, found in scores.items():
-        set_committed_value(review, "scores", found)
-    _set_children(applications, "reviews", scores, lambda review: review.application_id)
-
-
 # --- What the review page only shows, as plain rows: the timeline, the comments and who may review ---------------
 
 def may_review():
@@ -249,7 +230,8 @@ def _collections():
 
 
 def load_collections(applications: list[Application]) -> None:
-    """load_languages, load_documents, load_reviews and load_choices (with the requirements) in one statement."""
+    """load_languages, load_documents and load_choices (with the requirements), and the reviews, each with its
+    reviewer and scores, in one statement."""
     languages, documents, choice_rows = [], [], []
     scores: dict[Review, list[ReviewScore]] = {}
     for _part, skill, document, review, reviewer, score, *choice_row in db.session.execute(
