@@ -14,6 +14,7 @@ Public API for the placements step (see also models.py and workflow.py):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
@@ -35,6 +36,7 @@ from ..core.types import utcnow
 from ..extensions import db
 from ..partners.models import Agreement, AgreementStatus, CooperationCondition, Direction
 from . import eligibility as rules
+from . import loading
 from . import scoring
 from .labels import DOCUMENT_LABELS, STATUS_LABELS, describe_reasons
 from .models import (MAX_CHOICES_LIMIT, MOTIVATION_MAX, MOTIVATION_MIN, SUPPORT_NEEDS_MAX, Application,
@@ -636,10 +638,14 @@ def ranked_for_matching(call: Call) -> list[Application]:
 
 # --- Review ---------------------------------------------------------------------------------------
 
+@cache
+def _staff_users():  # built once per process: the review page runs it on every request
+    return select(User.id, User.name).where(loading.may_review()).order_by(User.name)
+
+
 def staff_users():
     """The active coordinators and administrators who may review, as plain (id, name) rows by name."""
-    return db.session.execute(select(User.id, User.name).where(User.role.in_(STAFF), User.is_active_account.is_(True))
-                              .order_by(User.name)).all()
+    return db.session.execute(_staff_users()).all()
 
 
 def assign_reviewer(application: Application, reviewer: User, by: User) -> Review:

@@ -254,14 +254,13 @@ def export(call_id, fmt):
 # --- The review page ---------------------------------------------------------------------------
 
 def get_for_review(application_id: int) -> Application:
-    """The application with everything the review page shows: its call, the criteria and the student in one
-    statement, then one plain statement per collection (see loading.py)."""
+    """The application with what the review page and its actions use: its call, the criteria and the student in
+    one statement, its choices, languages, documents and reviews in a second (see loading.py). The history and the
+    comments, only shown, are read by render_review as plain rows (with the staff who may review)."""
     application = loading.application_with_criteria(application_id)
     if application is None:  # staff may see every application: the query answers the miss (audited 404)
         scoped_first_or_404(select(Application).where(Application.id == application_id))
-    for load in (loading.load_languages, loading.load_choices, loading.load_documents, loading.load_reviews,
-                 loading.load_history, loading.load_comments):
-        load([application])
+    loading.load_collections([application])
     return application
 
 
@@ -283,8 +282,10 @@ def render_review(application, status=200, decision_form=None, scores=None, comm
     if decision_form is None:
         decision_form = DecisionForm(targets=staff_targets(application), formdata=None)
         decision_form.version.data = application.version_id
-    reviewers = [u for u in services.staff_users() if all(r.reviewer_id != u.id for r in application.reviews)]
+    history, comments, staff = loading.review_rows(application.id)
+    reviewers = [u for u in staff if all(r.reviewer_id != u.id for r in application.reviews)]
     context = {
+        "history": history, "comments": comments,
         "application": application, "call": application.call, "criteria": criteria,
         "decision_form": decision_form, "score_form": scores,
         "comment_form": comment_form or CommentForm(formdata=None),

@@ -14,19 +14,25 @@ from exchange.core.audit import AuditEvent
 from exchange.partners.models import LanguageRequirement
 
 
-def describe(application):
-    """Everything the review page and the dashboard read of an application, as ids."""
-    return {
+def describe(application, reviews=True):
+    """Everything the review page (the dashboard: all but the reviews) reads of an application, as ids."""
+    described = {
         "call": application.call.id, "student": application.student.id,
         "criteria": [c.id for c in application.call.criteria],
         "languages": [s.id for s in application.languages],
         "documents": [d.id for d in application.documents],
         "choices": [(c.id, c.rank, c.place.id, c.place.condition.id, c.place.condition.agreement.id,
                      c.place.partner.id, [r.id for r in c.place.condition.languages]) for c in application.choices],
-        "reviews": [(r.id, r.reviewer.id, sorted(s.id for s in r.scores)) for r in application.reviews],
-        "history": [(h.id, h.by.id if h.by else None) for h in application.history],
-        "comments": [(c.id, c.author.id if c.author else None) for c in application.comments],
     }
+    if reviews:
+        described["reviews"] = [(r.id, r.reviewer.id, sorted(s.id for s in r.scores)) for r in application.reviews]
+    return described
+
+
+def notes(application):
+    """The history and the comments as the review page shows them, read through the relationships."""
+    return ([(h.to_status, h.actor, h.at, h.comment, h.by.name if h.by else None) for h in application.history],
+            [(c.created_at, c.is_internal, c.body, c.author.name if c.author else None) for c in application.comments])
 
 
 @contextmanager
@@ -42,14 +48,14 @@ def statements(db):
         event.remove(db.engine, "before_cursor_execute", count)
 
 
-def load_all(application_ids, requirements=True):
+def load_all(application_ids, requirements=True, together=False):
     applications = [loading.application_with_criteria(application_id) for application_id in application_ids]
-    loading.load_languages(applications)
-    loading.load_documents(applications)
-    loading.load_choices(applications, requirements=requirements)
-    loading.load_reviews(applications)
-    loading.load_history(applications)
-    loading.load_comments(applications)
+    if together:  # the review page's loader
+        loading.load_collections(applications)
+    else:  # the dashboard's
+        loading.load_choices(applications, requirements=requirements)
+        loading.load_languages(applications)
+        loading.load_documents(applications)
     return applications
 
 
@@ -77,17 +83,22 @@ def busy(db, make_call, make_condition, make_application, make_user, coordinator
     return [busy_app.id, other.id, empty.id]
 
 
-def test_loaded_collections_read_as_the_relationships(db, busy):
+@pytest.mark.parametrize("together", [False, True])
+def test_loaded_collections_read_as_the_relationships(db, busy, together):
     db.session.expunge_all()
     expected = [describe(db.session.get(Application, application_id)) for application_id in busy]
-    assert expected[0]["choices"][0][-1] and len(expected[0]["reviews"]) == 2 and expected[0]["comments"][-1][1] is None
-    assert expected[2]["choices"] == [] and expected[2]["comments"] == []
+    assert expected[0]["choices"][0][-1] and len(expected[0]["reviews"]) == 2
+    assert len(expected[0]["languages"]) > 1 and len(expected[0]["documents"]) > 1
+    assert expected[0]["reviews"][0][2] and expected[0]["reviews"][1][2] == []  # scored, not scored
+    assert expected[2]["choices"] == [] and expected[2]["reviews"] == [] and expected[2]["documents"] == []
     db.session.expunge_all()
 
-    applications = load_all(busy)
+    with statements(db) as loaded:
+        applications = load_all(busy, together=together)
+    assert len(loaded) == len(busy) + (1 if together else 3)  # the applications one by one, then the collections
     with statements(db) as seen:
-        got = [describe(application) for application in applications]
-    assert got == expected
+        got = [describe(application, reviews=together) for application in applications]
+    assert got == [{key: ids for key, ids in item.items() if together or key != "reviews"} for item in expected]
     assert seen == []
 
 
@@ -102,8 +113,41 @@ def test_one_application_and_the_review_page_loader(app, db, busy):
         with statements(db) as seen:
             assert describe(application) == expected
         assert seen == []
-    # The application with its call, criteria and student, then one statement per collection.
-    assert loaded == 7
+    # The application with its call, criteria and student; its choices, languages, documents and reviews.
+    assert loaded == 2
+
+
+def test_review_rows_as_the_relationships_and_staff_users(db, busy, coordinator, make_user):
+    """The same items, in the same order (ties included), with the same values as the relationships; a deleted
+    author or an automatic change reads as None. The staff who may review, as services.staff_users."""
+    make_user(Role.coordinator, name="Aaron Inactive", is_active_account=False)
+    make_user(Role.admin, name="Abel Admin")
+    first, name = db.session.get(Application, busy[0]), coordinator.name
+    services.transition(first, S.changes_requested, by=coordinator, comment="Please add your transcript.",
+                        notify=False)
+    services.add_comment(first, coordinator, "To the student.", internal=False)
+    db.session.flush()
+    first.history[-1].at = first.history[-2].at  # a tie: the ids decide, as in the relationship's order
+    first.history[-1].by_id = None
+    db.session.commit()
+    db.session.expunge_all()
+    for application_id in busy:
+        expected = notes(db.session.get(Application, application_id))
+        db.session.expunge_all()
+        with statements(db) as seen:
+            history, comments, staff = loading.review_rows(application_id)
+        assert len(seen) == 1
+        assert staff == [tuple(row) for row in services.staff_users()]
+        assert ([tuple(h[:4]) + (h.by.name if h.by else None,) for h in history],
+                [tuple(c[:3]) + (c.author.name if c.author else None,) for c in comments]) == expected
+    history, comments, staff = loading.review_rows(busy[0])
+    assert staff[0].name == "Abel Admin" and "Aaron Inactive" not in [row.name for row in staff]
+    assert {row.name for row in staff} >= {"Zoe Admin", name}
+    assert history[-1].by is None and history[-1].comment == "Please add your transcript."
+    assert [c.author for c in comments][-2:] == [None, loading.Person(name)]
+    assert [c.is_internal for c in comments] == [True, True, False]
+    assert type(history[0].to_status) is S and all(type(c.is_internal) is bool for c in comments)
+    assert loading.review_rows(busy[2])[1] == [] and loading.review_rows(max(busy) + 1000)[:2] == ([], [])
 
 
 def test_a_call_without_criteria_and_a_missing_application(db, busy):

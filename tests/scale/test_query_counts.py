@@ -150,7 +150,7 @@ def test_application_review_page(app, scale):
 
 
 def test_application_review_page_with_comments(app, scale):
-    """Comments (and their authors), reviewers and history are one statement each, however many there are."""
+    """Reviewers are one statement, comments and history (with their authors) one, however many there are."""
     coordinator = scale.login("coordinator")
     few, _many = applications_with_choices(scale.summary.call_id)
     n_comments = (select(func.count(ApplicationComment.id))
