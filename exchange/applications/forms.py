@@ -239,9 +239,8 @@ class MotivationForm(AppForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        counter = _("{n} characters left")
-        self.motivation.render_kw = {"maxlength": MOTIVATION_MAX, "rows": 12, "data-counter-text": counter}
-        self.support_needs.render_kw = {"maxlength": SUPPORT_NEEDS_MAX, "rows": 4, "data-counter-text": counter}
+        self.motivation.render_kw = {"maxlength": MOTIVATION_MAX, "rows": 12}
+        self.support_needs.render_kw = {"maxlength": SUPPORT_NEEDS_MAX, "rows": 4}
 
 
 def destinations_form(call, place_choices, **kwargs):

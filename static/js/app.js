@@ -30,14 +30,15 @@ document.addEventListener("DOMContentLoaded", () => {
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  // Live character counters for text areas with a maximum length.
+  // Live character counters for text areas with a maximum length, in the page's language (base.html).
+  const counterText = document.body.dataset.counterText || "{n} characters left";
   document.querySelectorAll("textarea[maxlength]").forEach((area) => {
     const counter = document.createElement("p");
     counter.className = "help";
     counter.setAttribute("aria-live", "polite");
     const update = () => {
       const left = area.maxLength - area.value.length;
-      counter.textContent = (area.dataset.counterText || "{n} characters left").replace("{n}", left);
+      counter.textContent = counterText.replace("{n}", left);
     };
     area.insertAdjacentElement("afterend", counter);
     area.addEventListener("input", update);
