@@ -230,11 +230,12 @@ def form_status(form) -> int:
     return 422 if form.is_submitted() else 200
 
 
-def put_error(form, exc, default: str | None = None) -> None:
-    """Show a service's WorkflowError beside its field (or the default one); flash it when there is none."""
+def put_error(form, exc, default: str | None = None, flash_unplaced: bool = True) -> None:
+    """Show a service's WorkflowError beside its field (or the default one); flash it when there is none
+    (unless the page shows the message itself: flash_unplaced=False)."""
     from flask import flash
     name = exc.field if exc.field and exc.field in form else default
     if name:
         form[name].errors = [*form[name].errors, exc.message]
-    else:
+    elif flash_unplaced:
         flash(exc.message, "error")

@@ -18,7 +18,7 @@ from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..core.uploads import IMAGE_KINDS, delete_upload, save_upload, send_upload
 from ..core.pagination import paginate_rows
-from ..core.forms import form_status
+from ..core.forms import form_status, put_error
 from ..extensions import db
 from ..partners.models import PartnerInstitution
 from . import bp, display, ical, monthgrid, services
@@ -44,14 +44,6 @@ def _visible_event(event_id: int) -> Event:
 def _managed_event(event_id: int) -> Event:
     """Staff only (checked by the decorator before this look-up)."""
     return scoped_first_or_404(select(Event).where(Event.id == event_id).options(*services.event_page_options()))
-
-
-def _field_error(form, exc: WorkflowError) -> bool:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is None:
-        return False
-    field.errors = list(field.errors) + [exc.message]
-    return True
 
 
 def _ics_response(events, filename: str, name: str | None = None) -> Response:
@@ -194,7 +186,7 @@ def register(event_id):
     try:
         registration = services.commit_with_retry(lambda: services.register(event.id, user, form.answers()))
     except WorkflowError as exc:
-        _field_error(form, exc)
+        put_error(form, exc, flash_unplaced=False)  # the page shows the message
         return _render_detail(event, form=form, status=exc.status, error=exc.message)
     if registration.status is RegistrationStatus.confirmed:
         flash(_("You are registered. We have emailed you the details and a calendar file."), "success")
@@ -278,8 +270,7 @@ def create():
         try:
             event, _promoted = _save_event(form, None)
         except WorkflowError as exc:
-            if not _field_error(form, exc):
-                flash(exc.message, "error")
+            put_error(form, exc)
             status = exc.status
         else:
             flash(_("The event has been saved as a draft. Publish it when it is ready."), "success")
@@ -299,8 +290,7 @@ def edit(event_id):
         try:
             event, promoted = _save_event(form, event)
         except WorkflowError as exc:
-            if not _field_error(form, exc):
-                flash(exc.message, "error")
+            put_error(form, exc)
             status = exc.status
         else:
             flash(_("The event has been saved."), "success")
@@ -382,8 +372,7 @@ def questions(event_id):
                                   form.is_required.data)
         except WorkflowError as exc:
             db.session.rollback()
-            if not _field_error(form, exc):
-                flash(exc.message, "error")
+            put_error(form, exc)
             status = exc.status
         else:
             db.session.commit()
