@@ -13,7 +13,7 @@ from ..auth.permissions import public, role_required
 from ..core import uploads
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm
+from ..core.forms import EmptyForm, put_error
 from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..extensions import db
@@ -239,11 +239,7 @@ def edit(application_id, step):
         save_step(application, step, form)
     except WorkflowError as exc:
         db.session.rollback()
-        target = getattr(form, exc.field or "", None)
-        if target is not None and hasattr(target, "errors") and isinstance(target.errors, list):
-            target.errors.append(exc.message)
-        else:
-            flash(exc.message, "error")
+        put_error(form, exc)
         return render_step(application, step, form, exc.status)
     db.session.commit()
     flash(_("Saved."), "success")

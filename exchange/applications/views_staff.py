@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..auth.models import User
 from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm, form_status
+from ..core.forms import EmptyForm, form_status, put_error
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..jobs.services import start_job
@@ -100,11 +100,7 @@ def call_form_page(call: Call | None):
                 criteria=form.criteria_data(), by=current_user)
         except WorkflowError as exc:
             db.session.rollback()
-            target = getattr(form, exc.field or "", None)
-            if target is not None and isinstance(target.errors, list):
-                target.errors.append(exc.message)
-            else:
-                flash(exc.message, "error")
+            put_error(form, exc)
             return render_template("applications/call_form.html", form=form, call=call), exc.status
         db.session.commit()
         flash(_("The call has been saved."), "success")
@@ -306,14 +302,6 @@ def review(application_id):
     return render_review(get_for_review(application_id))
 
 
-def _field_error(form, exc: WorkflowError):
-    target = getattr(form, exc.field or "", None)
-    if target is not None and isinstance(getattr(target, "errors", None), list):
-        target.errors.append(exc.message)
-    else:
-        flash(exc.message, "error")
-
-
 @bp.post("/manage/applications/<int:application_id>/decision")
 @staff_required
 def decide(application_id):
@@ -335,7 +323,7 @@ def decide(application_id):
             form.version.data = application.version_id
             flash(exc.message, "error")
         else:
-            _field_error(form, exc)
+            put_error(form, exc)
         return render_review(application, exc.status, decision_form=form)
     except StaleDataError:
         db.session.rollback()
@@ -362,7 +350,7 @@ def scores(application_id):
     except WorkflowError as exc:
         db.session.rollback()
         application = get_for_review(application_id)
-        _field_error(form, exc)
+        put_error(form, exc)
         return render_review(application, exc.status, scores=form)
     except StaleDataError:
         db.session.rollback()
@@ -385,7 +373,7 @@ def comment(application_id):
         services.add_comment(application, current_user, form.body.data, internal=form.visibility.data != "student")
     except WorkflowError as exc:
         db.session.rollback()
-        _field_error(form, exc)
+        put_error(form, exc)
         return render_review(get_for_review(application_id), exc.status, comment_form=form)
     db.session.commit()
     flash(_("Your comment has been added.") if form.visibility.data != "student"
@@ -405,7 +393,7 @@ def assign(application_id):
         services.assign_reviewer(application, reviewer, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()
-        _field_error(form, exc)
+        put_error(form, exc)
         return render_review(get_for_review(application_id), exc.status, assign_form=form)
     db.session.commit()
     flash(_("%(name)s now reviews this application.", name=reviewer.name), "success")

@@ -235,7 +235,7 @@ def put_error(form, exc, default: str | None = None, flash_unplaced: bool = True
     (unless the page shows the message itself: flash_unplaced=False)."""
     from flask import flash
     name = exc.field if exc.field and exc.field in form else default
-    if name:
+    if name and not isinstance(form[name].errors, dict):  # a sub-form's errors are per field: flashed instead
         form[name].errors = [*form[name].errors, exc.message]
     elif flash_unplaced:
         flash(exc.message, "error")
