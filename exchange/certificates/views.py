@@ -166,12 +166,15 @@ def issue():
     return redirect(url_for("certificates.detail", certificate_id=certificate.id), code=303)
 
 
-def start_bulk(kind: CertificateKind, scope_id: int, title: str, notify: bool):
+def start_bulk(kind: CertificateKind, scope_id: int, title: str, notify: bool, nobody: str, back: str):
+    """The bulk job's page; back to `back` with the message `nobody` when nobody can receive the certificate."""
     count = len(services.eligible_subject_ids(kind, scope_id))
     if not count:
-        return None
-    return start_job(f"certificates.{kind.value}", title, jobs.FUNC, kind.value, scope_id, current_user.id, notify,
-                     user=current_user, total=count)
+        flash(nobody, "error")
+        return redirect(back, code=303)
+    job = start_job(f"certificates.{kind.value}", title, jobs.FUNC, kind.value, scope_id, current_user.id, notify,
+                    user=current_user, total=count)
+    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
 
 
 # --- Staff: events --------------------------------------------------------------------------------
@@ -202,12 +205,10 @@ def event_bulk(event_id):
     form = BulkIssueForm()
     if not form.validate_on_submit():
         abort(400)
-    job = start_bulk(CertificateKind.participation, event.id,
-                     _("Certificates of participation: %(title)s", title=event.title), form.notify.data)
-    if job is None:
-        flash(_("Nobody checked in at this event, so there is nobody to certify."), "error")
-        return redirect(url_for("certificates.event", event_id=event.id), code=303)
-    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
+    return start_bulk(CertificateKind.participation, event.id,
+                      _("Certificates of participation: %(title)s", title=event.title), form.notify.data,
+                      _("Nobody checked in at this event, so there is nobody to certify."),
+                      url_for("certificates.event", event_id=event.id))
 
 
 # --- Staff: calls (placement letters, completion certificates) --------------------------------------
@@ -239,11 +240,9 @@ def call_bulk(call_id):
     kind = CertificateKind(form.kind.data)
     title = (_("Placement letters: %(title)s", title=call.title) if kind is CertificateKind.placement
              else _("Certificates of completed exchange: %(title)s", title=call.title))
-    job = start_bulk(kind, call.id, title, form.notify.data)
-    if job is None:
-        flash(_("No student of this call can receive this certificate yet."), "error")
-        return redirect(url_for("certificates.call", call_id=call.id), code=303)
-    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
+    return start_bulk(kind, call.id, title, form.notify.data,
+                      _("No student of this call can receive this certificate yet."),
+                      url_for("certificates.call", call_id=call.id))
 
 
 @bp.route("/applications/<int:application_id>/completion", methods=["GET", "POST"])
