@@ -120,8 +120,13 @@ def country_name(code: str | None) -> str:
 def language_name(code: str | None) -> str:
     if not code:
         return ""
-    name = current_locale().languages.get(code.lower(), code)
-    return name[:1].upper() + name[1:]
+    return sentence_case(current_locale().languages.get(code.lower(), code))
+
+
+def sentence_case(text: str) -> str:
+    """The first letter upper-case, the rest as CLDR writes it: 'noviembre de 2026' → 'Noviembre de 2026',
+    'español' → 'Español' (CSS text-transform: capitalize would write 'Noviembre De 2026')."""
+    return text[:1].upper() + text[1:]
 
 
 def country_choices() -> list[tuple[str, str]]:

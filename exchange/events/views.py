@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
-from ..core.i18n import country_choices
+from ..core.i18n import country_choices, sentence_case
 from ..core.mail import external_url
 from ..core.navigation import nav_item
 from ..core.types import utcnow
@@ -101,7 +101,7 @@ def calendar():
     args = {k: v for k, v in request.args.items() if k in ("category", "audience") and v}
     return render_template(
         "events/calendar.html", weeks=weeks, weekdays=weekdays, filters=filters, args=args,
-        month_label=format_skeleton("yMMMM", date(year, month, 1), locale=locale),
+        month_label=sentence_case(format_skeleton("yMMMM", date(year, month, 1), locale=locale)),
         prev_month=f"{prev_year:04d}-{prev_month:02d}", next_month=f"{next_year:04d}-{next_month:02d}",
         this_month=f"{today.year:04d}-{today.month:02d}", is_this_month=(year, month) == (today.year, today.month),
         first_days=first_days,

@@ -144,6 +144,12 @@ def test_month_calendar(client, login, make_event):
         assert client.get(f"/events/calendar?month={bad}").status_code == 200
 
 
+def test_month_title_in_sentence_case(client, login):
+    login(Role.student)
+    html = html_of(client.get("/events/calendar?month=2031-03", headers={"Accept-Language": "es"}))
+    assert '<h2 class="month-title" id="month-title">Marzo de 2031</h2>' in html
+
+
 def test_calendar_file_of_the_programme(client, login, make_event):
     make_event(title="Visible")
     make_event(title="Draft one", status=EventStatus.draft)
