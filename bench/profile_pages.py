@@ -39,6 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--profile", type=int, metavar="N", help="print the N functions with most cumulative time")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key for --profile (default: %(default)s)")
+    parser.add_argument("--callers", metavar="NAME", help="with --profile: also print who calls functions matching NAME")
     parser.add_argument("--sql", action="store_true", help="count statements and their time per request")
     args = parser.parse_args(argv)
 
@@ -104,7 +105,10 @@ def main(argv=None) -> int:
                 line += f" {len(statements) / args.requests:>6.1f} {sum(s for s, _ in statements) * 1000 / args.requests:>7.1f}"
             print(line, flush=True)
             if profiler:
-                pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.profile)
+                stats = pstats.Stats(profiler).strip_dirs().sort_stats(args.sort)
+                stats.print_stats(args.profile)
+                if args.callers:
+                    stats.print_callers(args.callers)
             if args.sql and args.profile:
                 slowest = sorted(statements, key=lambda s: -s[0])[:5]
                 for seconds, statement in slowest:

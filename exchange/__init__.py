@@ -8,24 +8,6 @@ from .config import Config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
-def _tune_sqlite(app: Flask) -> None:
-    """A SQLite file serves several threads (the dev server, browser tests): write-ahead logging lets
-    readers go on while someone writes, and a busy timeout makes writers wait instead of failing."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not url.startswith("sqlite") or url in ("sqlite://", "sqlite:///:memory:"):
-        return
-    from sqlalchemy import event
-
-    def set_pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    with app.app_context():
-        event.listen(db.engine, "connect", set_pragmas)
-
-
 def create_app(config_class: type = Config, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 template_folder="../templates", static_folder="../static")
@@ -43,7 +25,8 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
-    _tune_sqlite(app)
+    from .core import database
+    database.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -25,6 +25,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = (
         _normalise_db_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None)
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL plans a statement once per connection instead of on every run (core/database.py). Turn off
+    # behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.22).
+    DATABASE_PREPARED_STATEMENTS = _bool("DATABASE_PREPARED_STATEMENTS", True)
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise the log and instance/mail/.
