@@ -63,3 +63,5 @@ def init_app(app):
     from .navigation import items_for
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, nav_items=items_for, EmptyForm=EmptyForm,
                                  get_locale=current_locale, get_timezone=current_timezone)
+    from . import urls
+    urls.init_app(app)

@@ -1,0 +1,41 @@
+"""Many links of one page, built cheaply: list pages link every row, sort column and page number, and url_for
+(which walks the URL map's rules each time) was a tenth of their rendering."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import g, request, url_for
+
+#: What url_for leaves unescaped in a query string (werkzeug.urls._urlencode), so that both write the same URLs.
+_SAFE = "!$'()*,/:;?@"
+#: An integer no id reaches, stood in for the varying argument of url_pattern.
+_MARKER = 9_087_654_321_234_567
+
+
+def url_pattern(endpoint: str, key: str, **values):
+    """A function of one integer `key` giving url_for(endpoint, key=value, **values), from one url_for call:
+    for the link of every row of a list."""
+    url = url_for(endpoint, **{key: _MARKER}, **values)
+    head, marker, tail = url.partition(str(_MARKER))
+    if not marker:  # `key` went into the query string in a form of its own: no shortcut
+        return lambda value: url_for(endpoint, **{key: value}, **values)
+    return lambda value: f"{head}{int(value)}{tail}"
+
+
+def list_url(endpoint: str, **changes) -> str:
+    """The URL of `endpoint` with this request's view arguments and query string, `changes` replacing some of the
+    query's values (None removes one): what sort links and page numbers point to."""
+    query = request.args.to_dict()
+    query.update(changes)
+    view_args = request.view_args or {}
+    key = (endpoint, *view_args.items())
+    bases = g.setdefault("_list_url_bases", {})  # the same for each link of the page: one url_for
+    base = bases.get(key)
+    if base is None:
+        base = bases[key] = url_for(endpoint, **view_args)
+    pairs = [(name, value) for name, value in query.items() if value is not None]
+    return f"{base}?{urlencode(pairs, safe=_SAFE)}" if pairs else base
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(url_pattern=url_pattern, list_url=list_url)
