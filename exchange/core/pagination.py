@@ -1,8 +1,15 @@
 """Pagination of selects of plain columns (list pages that need no ORM objects)."""
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from ..extensions import db
+
+
+def page_slice(query, per_page: int, offset: int):
+    """`query` limited to one page. The numbers are written into the statement, not bound: PostgreSQL plans a
+    prepared statement once only when it can see how few rows are asked for (with a bound LIMIT it plans for
+    many, and so plans every run again)."""
+    return query.limit(literal(per_page, literal_execute=True)).offset(literal(offset, literal_execute=True))
 
 
 class RowPagination(SelectPagination):
@@ -11,7 +18,7 @@ class RowPagination(SelectPagination):
 
     def _query_items(self) -> list:
         query = self._query_args["select"].add_columns(func.count().over().label("total_rows"))
-        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
+        rows = self._query_args["session"].execute(page_slice(query, self.per_page, self._query_offset)).all()
         self._total = rows[0].total_rows if rows else None
         return rows
 

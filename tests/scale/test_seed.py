@@ -148,3 +148,12 @@ def test_command(app, db):
     assert "student00001@scale.test" in result.output and "scale-password" in result.output
     again = app.test_cli_runner().invoke(args=["seed-scale", "--students", "30", "--partners", "6", "--no-files"])
     assert again.exit_code != 0 and "already" in again.output
+
+
+def test_vacuums_the_tables_the_triggers_wrote_too(db, monkeypatch):
+    """The status counters and the calls' places_version are written by triggers on every insert: left
+    unvacuumed, the counters' few rows sat among thousands of dead ones (0.65 ms instead of 0.05 per read)."""
+    vacuumed = []
+    monkeypatch.setattr("exchange.scale.seed.vacuum", vacuumed.extend)
+    seed_scale(SIZES, seed=3, batch_size=100, write_files=False)
+    assert {"application_status_counts", "calls", "applications", "users"} <= set(vacuumed)
