@@ -25,8 +25,9 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
-    from .core import database
+    from .core import database, runtime
     database.init_app(app)
+    runtime.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -28,6 +28,8 @@ class Config:
     # PostgreSQL plans a statement once per connection instead of on every run (core/database.py). Turn off
     # behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.22).
     DATABASE_PREPARED_STATEMENTS = _bool("DATABASE_PREPARED_STATEMENTS", True)
+    # After this many requests a process keeps what it holds out of the garbage collector's way (core/runtime.py).
+    GC_FREEZE_AFTER_REQUESTS = int(os.environ.get("GC_FREEZE_AFTER_REQUESTS", "200"))
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise the log and instance/mail/.
@@ -91,6 +93,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    GC_FREEZE_AFTER_REQUESTS = 0  # a test run's objects are not a serving process's
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast in tests; production uses scrypt
