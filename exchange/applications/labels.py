@@ -1,4 +1,5 @@
 """Translated words for the applications domain: statuses, periods, documents, eligibility reasons."""
+from ..core.filters import eqf_filter
 from ..core.i18n import format_decimal
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
@@ -94,7 +95,7 @@ def status_label(status) -> str:
 
 
 def _levels(levels) -> str:
-    return ", ".join(f"EQF {level}" for level in levels)
+    return ", ".join(eqf_filter(level) for level in levels)
 
 
 def describe_reason(reason: Reason) -> str:

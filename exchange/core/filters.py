@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from . import reference
 from .i18n import (LANGUAGE_NAMES, country_name, current_locale, current_timezone, format_date, format_datetime,
-                   format_decimal, format_time, language_name)
+                   format_decimal, format_time, gettext, language_name)
 
 
 def _format_when(value, fmt: str) -> str:
@@ -49,11 +49,17 @@ def decimal_filter(value, fmt: str | None = None) -> str:
     return _text("decimal", value, fmt) if value is not None else ""
 
 
+def eqf_filter(level) -> str:
+    """A study level in short, as the page's language writes it: "EQF 7" (French: "CEC 7")."""
+    return gettext("EQF %(level)s", level=int(level)) if level not in (None, "") else ""
+
+
 def init_app(app):
     app.jinja_env.filters.update(
         datetime=format_when,
         date=date_filter,
         decimal=decimal_filter,
+        eqf=eqf_filter,
         country=country_name,
         language=language_name,
         isced=reference.isced_label,

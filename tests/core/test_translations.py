@@ -128,3 +128,19 @@ def test_pages_render_translated_for_every_role(demo, client, db, locale, role):
         if leftovers:
             problems.append(f"{path}: {leftovers[:3]}")
     assert not problems, f"untranslated text in {locale}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("locale, expected", [("en", "EQF 7"), ("fr", "CEC 7"), ("es", "EQF 7")])
+def test_study_levels_are_written_as_the_language_names_them(app, locale, expected):
+    """French calls the European Qualifications Framework CEC; pages and labels wrote "EQF 7" in every language."""
+    from flask_babel import force_locale
+
+    from exchange.applications.labels import _levels
+    from exchange.core.filters import eqf_filter
+    with app.test_request_context("/"), force_locale(locale):
+        assert eqf_filter(7) == expected
+        assert eqf_filter("7") == expected
+        assert eqf_filter(None) == ""
+        assert _levels([6, 7]).endswith(expected)
+        rendered = app.jinja_env.from_string("{{ 7|eqf }}").render()
+        assert rendered == expected
