@@ -238,7 +238,7 @@ def start_application(call: Call, student: User) -> Application:
     if student.role is not Role.student:
         raise WorkflowError(_("Only students can apply."), code="not-student", status=403)
     existing = find_application(call, student)
-    if existing is not None:
+    if existing is not None and existing.status is not S.withdrawn:
         raise WorkflowError(_("You already have an application for this call. Open it from your applications."),
                             code="duplicate", status=409)
     phase = call.phase()
@@ -246,6 +246,11 @@ def start_application(call: Call, student: User) -> Application:
         raise WorkflowError(_("This call opens on %(date)s.", date=_fmt(call.opens_at)), code="not-open")
     if phase == "closed":
         raise WorkflowError(_("This call closed on %(date)s.", date=_fmt(call.closes_at)), code="deadline")
+    if existing is not None:
+        # Applying again after withdrawing: the same application (one per student and call) comes back as a draft,
+        # with what the student had filled in and its history.
+        transition(existing, S.draft, by=student, notify=False)
+        return existing
     application = Application(call=call, student=student, student_id=student.id, status=S.draft,
                               full_name=student.name)
     db.session.add(application)

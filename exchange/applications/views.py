@@ -83,6 +83,7 @@ def apply(call_id):
     call = db.get_or_404(Call, call_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    again = services.find_application(call, current_user) is not None  # withdrawn: applying again
     try:
         application = services.start_application(call, current_user)
         db.session.commit()
@@ -94,7 +95,11 @@ def apply(call_id):
         db.session.rollback()
         flash(_("You already have an application for this call. Open it from your applications."), "error")
         return render_calls(409)
-    flash(_("Your application has been started. It is saved as a draft as you go."), "success")
+    if again:
+        flash(_("Your application is a draft again, with what you had filled in. Check it and send it in before "
+                "the deadline."), "success")
+    else:
+        flash(_("Your application has been started. It is saved as a draft as you go."), "success")
     return redirect(url_for("applications.edit", application_id=application.id, step="personal"))
 
 

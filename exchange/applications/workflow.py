@@ -9,11 +9,12 @@ checks every status change against :data:`TRANSITIONS`, records it and notifies 
     eligible → placed | waitlisted | not_placed (matching);  waitlisted → placed | not_placed
     placed → accepted | declined (the student answers)
     withdrawn: from every open state (by the student, or by staff on the student's behalf)
+    withdrawn → draft (the student applies again; the service allows it while the call is open)
 
 Who may trigger a transition (:class:`Actor`):
 
 * ``student`` – the applicant: submit, resubmit after a request for changes, accept or decline a
-  place, withdraw;
+  place, withdraw, apply again after withdrawing;
 * ``staff`` – coordinators and administrators reviewing: start the review, decide eligible /
   ineligible / changes requested, reopen a decided review, withdraw on the student's behalf;
 * ``system`` – the placement (matching) step and its jobs: placed, waitlisted, not placed,
@@ -69,7 +70,7 @@ TRANSITIONS: Mapping[ApplicationStatus, Mapping[ApplicationStatus, frozenset[Act
     S.accepted: {S.withdrawn: _WITHDRAW},
     S.not_placed: {},
     S.declined: {},
-    S.withdrawn: {},
+    S.withdrawn: {S.draft: _STUDENT},
 }
 
 #: The student may change the application's content only in these states.

@@ -317,7 +317,64 @@ def test_withdraw(client, db, login, make_application, outbox):
     assert application.status is S.withdrawn and application.history[-1].comment == "Found an internship"
     assert "Withdrawn" in outbox.last()["Subject"]
     response = client.post(f"/applications/{application.id}/withdraw", data={})
-    assert response.status_code == 422  # withdrawn is final
+    assert response.status_code == 422  # already withdrawn
+
+
+def test_apply_again_after_withdrawing_while_the_call_is_open(client, db, login, make_application, make_call, outbox):
+    from datetime import timedelta
+
+    from exchange.core.types import utcnow
+    student = login(Role.student)
+    call = make_call(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
+    application = make_application(student=student, call=call, status=S.submitted, student_number="S-KEPT-1")
+    db.session.commit()
+    assert client.post(f"/applications/{application.id}/withdraw", data={"comment": "Changed my mind"}).status_code == 302
+    detail = client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert "Apply again" in detail
+    assert "Apply again" in client.get("/applications/calls").get_data(as_text=True)
+    sent = len(outbox)
+
+    response = client.post(f"/applications/calls/{call.id}/apply", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Your application is a draft again" in response.get_data(as_text=True)
+    again = services.find_application(call, student)
+    assert again.id == application.id and again.status is S.draft
+    assert again.student_number == "S-KEPT-1"  # what the student had filled in
+    assert [change.to_status for change in again.history][-3:] == [S.submitted, S.withdrawn, S.draft]
+    assert len(outbox) == sent  # the student is on the page: no e-mail for it
+    assert "Apply again" not in client.get(f"/applications/{application.id}").get_data(as_text=True)
+    # ... and it can be sent in again.
+    assert client.post(f"/applications/{application.id}/submit").status_code == 302
+    assert services.find_application(call, student).status is S.submitted
+
+
+def test_no_applying_again_once_the_call_has_closed(client, db, login, make_application):
+    from datetime import timedelta
+
+    from exchange.core.types import utcnow
+    student = login(Role.student)
+    application = make_application(student=student, status=S.under_review)
+    services.withdraw_application(application, by=student)
+    application.call.closes_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    assert "Apply again" not in client.get(f"/applications/{application.id}").get_data(as_text=True)
+    response = client.post(f"/applications/calls/{application.call_id}/apply")
+    assert response.status_code == 422
+    assert "This call closed on" in response.get_data(as_text=True)
+    assert services.find_application(application.call, student).status is S.withdrawn
+
+
+def test_applying_twice_is_still_refused(client, db, login, make_call, make_application):
+    from datetime import timedelta
+
+    from exchange.core.types import utcnow
+    student = login(Role.student)
+    call = make_call(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
+    make_application(student=student, call=call)
+    db.session.commit()
+    response = client.post(f"/applications/calls/{call.id}/apply")
+    assert response.status_code == 409
+    assert "You already have an application for this call" in response.get_data(as_text=True)
 
 
 def test_dashboard_shows_status_next_step_and_messages(client, db, login, make_application, coordinator):

@@ -26,6 +26,7 @@ ALLOWED = {
     (S.placed, S.accepted, st), (S.placed, S.declined, st), (S.placed, S.declined, sy),
     (S.placed, S.withdrawn, st), (S.placed, S.withdrawn, sf),
     (S.accepted, S.withdrawn, st), (S.accepted, S.withdrawn, sf),
+    (S.withdrawn, S.draft, st),  # applying again (the service allows it while the call is open)
 }
 
 ALL = list(itertools.product(S, S, Actor))
@@ -71,7 +72,7 @@ def test_withdrawn_from_every_open_state_and_only_those():
 
 
 def test_final_states_have_no_way_out():
-    assert FINAL == {S.not_placed, S.declined, S.withdrawn}
+    assert FINAL == {S.not_placed, S.declined}
     for status in FINAL:
         assert allowed_targets(status) == []
 
