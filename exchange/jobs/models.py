@@ -21,6 +21,8 @@ class Job(db.Model):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
     kind: Mapped[str] = mapped_column(String(64), index=True)
+    # What the job works on, e.g. "matching_run:12": the pages of that thing show the job while it runs.
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[JobStatus] = mapped_column(Enum(JobStatus, name="job_status", native_enum=False, length=20),
                                               default=JobStatus.queued)

@@ -5,7 +5,7 @@ import logging
 import traceback
 
 from flask import current_app, has_app_context
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
@@ -26,16 +26,24 @@ def queue():
     return Queue(current_app.config.get("RQ_QUEUE", QUEUE_NAME), connection=redis_connection())
 
 
+def unfinished_job(kind: str, subject: str) -> Job | None:
+    """The latest job of `kind` on `subject` that is queued or running, if any."""
+    return db.session.scalar(select(Job).where(Job.kind == kind, Job.subject == subject,
+                                               Job.status.in_((JobStatus.queued, JobStatus.running)))
+                             .order_by(Job.created_at.desc()).limit(1))
+
+
 def uses_redis() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
 
 
-def start_job(kind: str, title: str, func: str, *args, user=None, total: int = 0) -> Job:
-    """Create a Job and run `func(job_id, *args)` ('package.module:function').
+def start_job(kind: str, title: str, func: str, *args, user=None, total: int = 0, subject: str | None = None) -> Job:
+    """Create a Job and run `func(job_id, *args)` ('package.module:function'); `subject` names what it works on
+    (see unfinished_job).
 
     Commits the job row first so that a worker (another process) can see it.
     """
-    job = Job(kind=kind, title=title, total=total, created_by_id=getattr(user, "id", None))
+    job = Job(kind=kind, title=title, total=total, created_by_id=getattr(user, "id", None), subject=subject)
     db.session.add(job)
     db.session.commit()
     if uses_redis():

@@ -29,7 +29,7 @@ from ..core.reference import academic_year_label, isced_label
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..jobs.models import JobStatus
-from ..jobs.services import start_job, uses_redis
+from ..jobs.services import start_job, unfinished_job, uses_redis
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
 from . import bp, jobs, services
 from .forms import (CancelNominationForm, FactsheetForm, IncomingFilterForm, MoveForm, NominateForm, PublishForm,
@@ -147,7 +147,8 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
         tab = "places"
     context = {"run": run, "call": run.call, "tab": tab, "now": utcnow(),
                "publish_form": publish_form or default_publish_form(),
-               "next_round": services.next_round(run.call) if run.is_draft else None}
+               "next_round": services.next_round(run.call) if run.is_draft else None,
+               "publishing": unfinished_job(PUBLISH_JOB, publish_subject(run)) if run.is_draft else None}
     if tab == "places":
         context["page"] = services.run_places_page(run, per_page=PER_PAGE)
     elif tab in ("placed", "unplaced"):
@@ -176,12 +177,23 @@ def run(run_id):
     return render_run(run)
 
 
+PUBLISH_JOB = "placements.publish"
+
+
+def publish_subject(run: MatchingRun) -> str:
+    return f"matching_run:{run.id}"
+
+
 @bp.post("/runs/<int:run_id>/publish")
 @staff_required
 def publish(run_id):
     """The run's rules are checked here; the students' transitions and e-mails are a job (on a worker when there
     is Redis: the coordinator follows it on the job's page; otherwise at once, back to the call)."""
     run = get_run(run_id)
+    running = unfinished_job(PUBLISH_JOB, publish_subject(run))
+    if running is not None:  # e.g. a second click, or a colleague, while a worker publishes it
+        flash(_("This run is being published already: follow it here."), "error")
+        return redirect(url_for("jobs.detail", job_id=running.id), code=303)
     form = PublishForm()
     if not form.validate_on_submit():
         return render_run(run, form, 422)
@@ -193,8 +205,8 @@ def publish(run_id):
         put_error(form, exc)
         return render_run(run, form, exc.status)
     title = f"{_('Run %(id)s', id=run.id)} · {run.call.title}"[:200]
-    job = start_job("placements.publish", title, jobs.FUNC, run.id, deadline.isoformat(), current_user.id,
-                    user=current_user, total=run.applications_count)
+    job = start_job(PUBLISH_JOB, title, jobs.FUNC, run.id, deadline.isoformat(), current_user.id,
+                    user=current_user, total=run.applications_count, subject=publish_subject(run))
     if job.status is JobStatus.finished:
         flash(jobs.published_message(job.result["offers"]), "success")
         return redirect(url_for("placements.call", call_id=run.call_id))

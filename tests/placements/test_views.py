@@ -472,6 +472,14 @@ def test_with_redis_the_publication_waits_for_a_worker(app, db, client, login, p
     db.session.expire_all()
     assert run.status is RunStatus.draft and [a.status for a in w.apps] == [S.eligible] * 3
     assert not outbox.messages()
+    # While it waits, the run's page says so instead of offering to publish it again, and a second try is sent
+    # to the job.
+    page = body(client.get(f"/placements/runs/{run.id}"))
+    assert "This run is being published" in page and f'href="/jobs/{job.id}"' in page
+    assert "Publish and send the offers" not in page
+    again = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": local(deadline(4))})
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/jobs/{job.id}")
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 1
 
     SimpleWorker([job_services.queue()], connection=job_services.redis_connection()).work(burst=True)
     db.session.expire_all()
@@ -482,6 +490,7 @@ def test_with_redis_the_publication_waits_for_a_worker(app, db, client, login, p
     assert "2 students have been offered a place" in page and f'href="/placements/calls/{w.call.id}"' in page
     assert run.status is RunStatus.published and [a.status for a in w.apps] == [S.placed, S.placed, S.waitlisted]
     assert len(outbox.messages()) == 3
+    assert "This run is being published" not in body(client.get(f"/placements/runs/{run.id}"))
 
 
 # --- A matching run of a large call: a job when there is Redis ------------------------------------------------
