@@ -42,6 +42,10 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", type=int, metavar="N", help="print the N functions with most cumulative time")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key for --profile (default: %(default)s)")
     parser.add_argument("--callers", metavar="NAME", help="with --profile: also print who calls functions matching NAME")
+    parser.add_argument("--plans", action="store_true",
+                        help="time each statement of a page as a prepared statement with PostgreSQL's plan_cache_mode "
+                             "auto, generic and custom: 'auto' much slower than 'generic' means it is planned on "
+                             "every run (a skewed constant bound as a parameter)")
     parser.add_argument("--sql", action="store_true", help="count statements and their time per request")
     args = parser.parse_args(argv)
 
@@ -79,6 +83,9 @@ def main(argv=None) -> int:
             return 1
         clients[role] = client
     clients[None] = app.test_client()
+
+    if args.plans:
+        return compare_plans(app, clients, targets, args)
 
     print(f"{'page':<34} {'cpu ms':>8} {'wall ms':>8} {'kB':>6}" + (f" {'SQL n':>6} {'SQL ms':>7}" if args.sql else ""))
     for name, role, path in bench_pages.pages(targets, _Args):
@@ -120,6 +127,48 @@ def main(argv=None) -> int:
                 slowest = sorted(statements, key=lambda s: -s[0])[:5]
                 for seconds, statement in slowest:
                     print(f"    {seconds * 1000:7.2f} ms  {' '.join(statement.split())[:300]}")
+    return 0
+
+
+def compare_plans(app, clients, targets, args) -> int:
+    from sqlalchemy import event
+    from exchange.extensions import db
+    with app.app_context():
+        engine = db.engine
+    for name, role, path in bench_pages.pages(targets, _Args):
+        if args.only and not any(word.lower() in name.lower() for word in args.only):
+            continue
+        captured = []
+
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            captured.append((statement, parameters))
+        event.listen(engine, "before_cursor_execute", capture)
+        clients[role].get(path)
+        event.remove(engine, "before_cursor_execute", capture)
+        print(f"{name}   (ms, fastest of the last 5 of 12 runs)")
+        with app.app_context():
+            raw = db.engine.raw_connection()
+            try:
+                connection = raw.driver_connection
+                cursor = connection.cursor()
+                for statement, parameters in captured:
+                    times = []
+                    for mode in ("auto", "force_generic_plan", "force_custom_plan"):
+                        cursor.execute(f"SET plan_cache_mode = {mode}")
+                        runs = []
+                        for _ in range(12):
+                            started = time.perf_counter()
+                            cursor.execute(statement, parameters, prepare=True)
+                            cursor.fetchall()
+                            runs.append((time.perf_counter() - started) * 1000)
+                        times.append(min(runs[-5:]))
+                        cursor.execute("DEALLOCATE ALL")
+                    connection.rollback()
+                    mark = "  <- planned every run" if times[0] > 1.5 * times[1] else ""
+                    print(f"  auto {times[0]:5.2f}  generic {times[1]:5.2f}  custom {times[2]:5.2f}  "
+                          f"{' '.join(statement.split())[:90]}{mark}")
+            finally:
+                raw.invalidate()
     return 0
 
 
