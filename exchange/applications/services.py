@@ -250,6 +250,7 @@ def start_application(call: Call, student: User) -> Application:
         # Applying again after withdrawing: the same application (one per student and call) comes back as a draft,
         # with what the student had filled in and its history.
         transition(existing, S.draft, by=student, notify=False)
+        existing.submitted_at = None  # set again when it is sent in
         return existing
     application = Application(call=call, student=student, student_id=student.id, status=S.draft,
                               full_name=student.name)

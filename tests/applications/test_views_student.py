@@ -340,12 +340,14 @@ def test_apply_again_after_withdrawing_while_the_call_is_open(client, db, login,
     again = services.find_application(call, student)
     assert again.id == application.id and again.status is S.draft
     assert again.student_number == "S-KEPT-1"  # what the student had filled in
+    assert again.submitted_at is None
     assert [change.to_status for change in again.history][-3:] == [S.submitted, S.withdrawn, S.draft]
     assert len(outbox) == sent  # the student is on the page: no e-mail for it
     assert "Apply again" not in client.get(f"/applications/{application.id}").get_data(as_text=True)
     # ... and it can be sent in again.
     assert client.post(f"/applications/{application.id}/submit").status_code == 302
-    assert services.find_application(call, student).status is S.submitted
+    sent_in = services.find_application(call, student)
+    assert sent_in.status is S.submitted and sent_in.submitted_at is not None
 
 
 def test_no_applying_again_once_the_call_has_closed(client, db, login, make_application):
