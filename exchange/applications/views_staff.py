@@ -1,10 +1,11 @@
 """Coordinators: calls and their places, the review pipeline, the application review page, exports."""
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, get_template_attribute, redirect, render_template, request, url_for
 from ..core.i18n import current_locale
 from ..core.i18n import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -13,6 +14,7 @@ from ..auth.models import User
 from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, form_status, put_error
+from ..core.fragments import FragmentCache
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..jobs.services import start_job
@@ -191,10 +193,28 @@ def pipeline_page(call_id):
     return render_pipeline(call, filters_form, filters, places, BulkForm()), 200 if not filters_form.errors else 422
 
 
+#: The filter forms' HTML (see filters_html): a few dozen, each mostly its call's destination list (~60 kB).
+_FILTERS_HTML = FragmentCache(48)
+
+
+def filters_html(call, form, places, sort: str):
+    """The pipeline's filter form as HTML, rendered once per language, call destinations (their version), query
+    values and sort, then reused: seven fields, one a select of hundreds of destinations, were a tenth of the page's
+    cost. A form with errors (rare, a hand-made URL) is rendered each time."""
+    render = lambda: get_template_attribute("applications/_pipeline_filters.html", "filters_form")(  # noqa: E731
+        form, sort, call)
+    if form.errors:
+        return Markup(render())
+    key = (str(current_locale()), places.version, request.script_root, sort,
+           tuple((name, tuple(request.args.getlist(name))) for name in form._fields))
+    return _FILTERS_HTML.get_or_render(key, render)
+
+
 def render_pipeline(call, filters_form, filters, places, bulk_form, selected=None):
     counts = pipeline.status_counts(call)
     page = pipeline.paginate(call, filters, counts, per_page=25)
     return render_template("applications/pipeline.html", call=call, page=page, filters=filters_form,
+                           filters_html=filters_html(call, filters_form, places, filters.sort),
                            sort=filters.sort, counts=counts, places=places.choices,
                            choice_partners=pipeline.choice_partners(page.items, places.partners),
                            seats=places.seats, bulk_form=bulk_form,

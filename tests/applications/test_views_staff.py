@@ -213,6 +213,36 @@ def test_pipeline_counts_filters_and_pagination(client, login, crowd):
     assert by_name[0] == "Student 29"
 
 
+def test_pipeline_filter_form_follows_the_query_the_language_and_the_destinations(client, db, login, crowd,
+                                                                                      make_condition):
+    """The filter form's HTML is kept per language, call version and query (views_staff.filters_html): each of
+    them changes what it shows."""
+    from exchange.applications.models import CallPlace
+    call, _apps = crowd
+    login(Role.coordinator)
+    url = f"/applications/manage/calls/{call.id}"
+
+    def form_of(page):
+        return page[page.index('<form class="filters"'):page.index("</form>", page.index('<form class="filters"'))]
+
+    first = form_of(client.get(url + "?q=Ana").get_data(as_text=True))
+    assert 'value="Ana"' in first
+    assert form_of(client.get(url + "?q=Ana").get_data(as_text=True)) == first
+    other = form_of(client.get(url + "?q=Bob&status=eligible").get_data(as_text=True))
+    assert 'value="Bob"' in other and 'selected value="eligible"' in other and 'value="Ana"' not in other
+    assert 'name="sort" value="-score"' in form_of(client.get(url + "?q=Ana&sort=-score").get_data(as_text=True))
+    client.post("/language", data={"lang": "fr"})
+    french = form_of(client.get(url + "?q=Ana").get_data(as_text=True))
+    assert 'value="Ana"' in french and "Toutes les destinations" in french and french != first
+    client.post("/language", data={"lang": "en"})
+    # A destination added to the call shows at once (the call's places_version is part of the key).
+    condition = make_condition()
+    condition.agreement.partner.name = "Universidade Nova Destino"
+    db.session.add(CallPlace(call=call, condition=condition, seats=2))
+    db.session.commit()
+    assert "Universidade Nova Destino" in form_of(client.get(url + "?q=Ana").get_data(as_text=True))
+
+
 def test_pipeline_bad_filters(client, login, crowd):
     call, _apps = crowd
     login(Role.coordinator)
