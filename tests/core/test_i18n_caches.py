@@ -80,3 +80,23 @@ def test_wtforms_own_messages_in_the_request_language(app, db):
             said.append(form.n.errors[0])
     assert said == ["N'est pas un entier valide.", "No es un valor entero válido.", "N'est pas un entier valide.",
                     "Not a valid integer value."]
+
+
+def test_template_gettext_keeps_jinjas_newstyle_rules(app):
+    """The templates' `_`, `gettext`, `ngettext` and `pgettext` (core.i18n) behave as Jinja's newstyle ones: escaped
+    variables where the template autoescapes, plain text where it does not, `%%` for a percent sign."""
+    from flask_babel import force_locale
+    env = app.jinja_env
+    with app.test_request_context("/"):
+        assert env.from_string("{% autoescape true %}{{ _('Hello %(name)s', name=who) }}{% endautoescape %}"
+                               ).render(who="<b>") == "Hello &lt;b&gt;"
+        assert env.from_string("{% autoescape false %}{{ _('Hello %(name)s', name=who) }}{% endautoescape %}"
+                               ).render(who="<b>") == "Hello <b>"
+        assert env.from_string("{{ gettext('100%%') }}").render() == "100%"
+        assert env.from_string("{{ ngettext('%(num)s review', '%(num)s reviews', n) }}").render(n=3) == "3 reviews"
+        assert env.from_string("{{ pgettext('menu', 'Home') }}").render() == "Home"
+        assert env.from_string("{% trans n=2 %}{{ n }} item{% pluralize %}{{ n }} items{% endtrans %}"
+                               ).render() == "2 items"
+        with force_locale("fr"):
+            assert env.from_string("{{ _('Log out') }}").render() == "Se déconnecter"
+            assert env.from_string("{{ ngettext('%(num)s review', '%(num)s reviews', 1) }}").render() == "1 évaluation"
