@@ -193,16 +193,21 @@ def pipeline_page(call_id):
     return render_pipeline(call, filters_form, filters, places, BulkForm()), 200 if not filters_form.errors else 422
 
 
-#: The filter forms' HTML (see filters_html): a few dozen, each mostly its call's destination list (~60 kB).
+#: The filter forms' HTML (see filters_html): a few dozen, each mostly its call's destination list (~60 kB); and
+#: the bulk-action bar's, per language.
 _FILTERS_HTML = FragmentCache(48)
+_BULK_HTML = FragmentCache(8)
+
+
+def _pipeline_macro(name: str):
+    return get_template_attribute("applications/_pipeline_forms.html", name)
 
 
 def filters_html(call, form, places, sort: str):
     """The pipeline's filter form as HTML, rendered once per language, call destinations (their version), query
     values and sort, then reused: seven fields, one a select of hundreds of destinations, were a tenth of the page's
     cost. A form with errors (rare, a hand-made URL) is rendered each time."""
-    render = lambda: get_template_attribute("applications/_pipeline_filters.html", "filters_form")(  # noqa: E731
-        form, sort, call)
+    render = lambda: _pipeline_macro("filters_form")(form, sort, call)  # noqa: E731
     if form.errors:
         return Markup(render())
     key = (str(current_locale()), places.version, request.script_root, sort,
@@ -210,11 +215,21 @@ def filters_html(call, form, places, sort: str):
     return _FILTERS_HTML.get_or_render(key, render)
 
 
+def bulk_html(form):
+    """The bulk-action bar as HTML: kept per language while it is blank (a failed submission shows its values and
+    errors, rendered each time)."""
+    render = lambda: _pipeline_macro("bulk_bar")(form)  # noqa: E731
+    if form.is_submitted() or form.errors:
+        return Markup(render())
+    return _BULK_HTML.get_or_render(str(current_locale()), render)
+
+
 def render_pipeline(call, filters_form, filters, places, bulk_form, selected=None):
     counts = pipeline.status_counts(call)
     page = pipeline.paginate(call, filters, counts, per_page=25)
     return render_template("applications/pipeline.html", call=call, page=page, filters=filters_form,
                            filters_html=filters_html(call, filters_form, places, filters.sort),
+                           bulk_html=bulk_html(bulk_form),
                            sort=filters.sort, counts=counts, places=places.choices,
                            choice_partners=pipeline.choice_partners(page.items, places.partners),
                            seats=places.seats, bulk_form=bulk_form,

@@ -232,8 +232,10 @@ def test_pipeline_filter_form_follows_the_query_the_language_and_the_destination
     assert 'value="Bob"' in other and 'selected value="eligible"' in other and 'value="Ana"' not in other
     assert 'name="sort" value="-score"' in form_of(client.get(url + "?q=Ana&sort=-score").get_data(as_text=True))
     client.post("/language", data={"lang": "fr"})
-    french = form_of(client.get(url + "?q=Ana").get_data(as_text=True))
+    french_page = client.get(url + "?q=Ana").get_data(as_text=True)
+    french = form_of(french_page)
     assert 'value="Ana"' in french and "Toutes les destinations" in french and french != first
+    assert "Actions groupées" in french_page and "Bulk actions" not in french_page
     client.post("/language", data={"lang": "en"})
     # A destination added to the call shows at once (the call's places_version is part of the key).
     condition = make_condition()
@@ -271,6 +273,10 @@ def test_bulk_actions(client, login, crowd, outbox):
     response = client.post(f"/applications/manage/calls/{call.id}/bulk",
                            data={"ids": ids[:1], "action": "changes_requested"})
     assert response.status_code == 422 and "Tell the students why" in response.get_data(as_text=True)
+    assert 'selected value="changes_requested"' in response.get_data(as_text=True)  # what was chosen stays
+    # The blank bar of the next page view is the kept one again, without the error.
+    page = client.get(f"/applications/manage/calls/{call.id}").get_data(as_text=True)
+    assert "Tell the students why" not in page and 'selected value="changes_requested"' not in page
     response = client.post(f"/applications/manage/calls/{call.id}/bulk", data={"action": "eligible"})
     assert response.status_code == 422 and "Select at least one application" in response.get_data(as_text=True)
     assert client.post(f"/applications/manage/calls/{call.id}/bulk",
