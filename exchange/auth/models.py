@@ -50,6 +50,9 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Rotated on logout, password change and deactivation: every older session or remember cookie stops working.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    # The secret of the user's private events feed (events/feed/<token>.ics), for calendar apps that cannot sign in;
+    # None until they ask for one; replaced or removed from the events' subscribe page.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     last_login_at = mapped_column(UTCDateTime)
     password_changed_at = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ import functools
 import io
 import logging
 import random
+import secrets
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -766,6 +767,26 @@ def feed_events(user, now: datetime | None = None, category=None, audience=None)
     now = now or utcnow()
     return events_between(user, now - timedelta(days=60), now + timedelta(days=3650), category, audience,
                           include_drafts=False)
+
+
+# --- The private calendar feed ----------------------------------------------------------------------------
+
+def new_calendar_token(user) -> str:
+    """Give `user` a new secret feed link (the old one, if any, stops working)."""
+    user.calendar_token = secrets.token_urlsafe(32)
+    return user.calendar_token
+
+
+def remove_calendar_token(user) -> None:
+    user.calendar_token = None
+
+
+def calendar_feed_user(token: str):
+    """The active account whose feed link holds `token`, or None."""
+    from ..auth.models import User
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(User).where(User.calendar_token == token, User.is_active_account.is_(True)))
 
 
 @dataclass(frozen=True)

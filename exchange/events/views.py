@@ -3,13 +3,14 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import segno
 from babel.dates import format_skeleton
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..auth.permissions import scoped_first_or_404, staff_required
+from ..auth.permissions import public, scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
 from ..core.i18n import country_choices, sentence_case
@@ -18,7 +19,7 @@ from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..core.uploads import IMAGE_KINDS, delete_upload, save_upload, send_upload
 from ..core.pagination import paginate_rows
-from ..core.forms import form_status, put_error
+from ..core.forms import EmptyForm, form_status, put_error
 from ..extensions import db
 from ..partners.models import PartnerInstitution
 from . import bp, display, ical, monthgrid, services
@@ -115,6 +116,48 @@ def calendar_ics():
     events = services.feed_events(current_user, category=filters.selected(EventCategory, filters.category),
                                   audience=filters.selected(Audience, filters.audience))
     return _ics_response(events, "events.ics", name=_("Cultural programme"))
+
+
+# --- A private feed for calendar apps -----------------------------------------------------------------
+
+@bp.get("/subscribe")
+@login_required
+def subscribe():
+    feed = external_url("events.feed", token=current_user.calendar_token) if current_user.calendar_token else None
+    return render_template("events/subscribe.html", feed=feed, form=EmptyForm())
+
+
+@bp.post("/subscribe")
+@login_required
+def subscribe_change():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if request.form.get("action") == "remove":
+        services.remove_calendar_token(current_user)
+        message = _("Your calendar link has been removed. Calendar apps that used it get nothing new.")
+    else:
+        replaced = current_user.calendar_token is not None
+        services.new_calendar_token(current_user)
+        message = (_("You have a new calendar link. The old one no longer works: subscribe again with this one.")
+                   if replaced else _("Your calendar link is ready. Add it to your calendar app."))
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("events.subscribe"), code=303)
+
+
+@bp.get("/feed/<token>.ics")
+@public
+def feed(token):
+    """The programme as the owner of the link sees it, for calendar apps (which cannot sign in): the secret link
+    stands in for the session, so it shows only what its owner may see, and stops with the account."""
+    user = services.calendar_feed_user(token)
+    if user is None:
+        abort(404)
+    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        body = ical.calendar_bytes(services.feed_events(user), name=_("Cultural programme"))
+    response = Response(body, mimetype=ical.ICS_MIMETYPE)
+    response.headers["Cache-Control"] = "private, max-age=900"
+    return response
 
 
 @bp.get("/mine")

@@ -50,6 +50,7 @@ USER_ROUTES = [
     ("GET", "/events/"), ("GET", "/events/calendar"), ("GET", "/events/calendar.ics"), ("GET", "/events/mine"),
     ("GET", "/events/{id}"), ("GET", "/events/{id}.ics"), ("GET", "/events/{id}/cover"),
     ("POST", "/events/{id}/register"), ("POST", "/events/{id}/cancel-registration"),
+    ("GET", "/events/subscribe"), ("POST", "/events/subscribe"),
 ]
 
 
@@ -159,6 +160,56 @@ def test_calendar_file_of_the_programme(client, login, make_event):
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     titles = {str(v["SUMMARY"]) for v in icalendar.Calendar.from_ical(response.data).walk("VEVENT")}
     assert titles == {"Visible"}
+
+
+def test_private_calendar_link(client, db, login, make_event, auth):
+    """A calendar app follows the programme through a secret link: what its owner may see, nothing more; a new
+    link replaces the old one; removing it or deactivating the account ends it."""
+    make_event(title="Visible")
+    make_event(title="Draft one", status=EventStatus.draft)
+    make_event(title="For partners", audience=Audience.partners)
+    student = login(Role.student)
+    page = client.get("/events/subscribe").get_data(as_text=True)
+    assert "Make my calendar link" in page and "/events/feed/" not in page
+    response = client.post("/events/subscribe", data={"action": "new"}, follow_redirects=True)
+    assert response.status_code == 200 and "Your calendar link is ready" in response.get_data(as_text=True)
+    token = db.session.get(type(student), student.id).calendar_token
+    assert token and f"http://exchange.test/events/feed/{token}.ics" in response.get_data(as_text=True)
+
+    auth.logout()  # calendar apps have no session
+    feed = client.get(f"/events/feed/{token}.ics")
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    titles = {str(v["SUMMARY"]) for v in icalendar.Calendar.from_ical(feed.data).walk("VEVENT")}
+    assert titles == {"Visible"}
+    assert client.get("/events/feed/not-a-token.ics").status_code == 404
+    assert client.get(f"/events/feed/{token[:-1]}.ics").status_code == 404
+
+    login(student)
+    client.post("/events/subscribe", data={"action": "new"})
+    new_token = db.session.get(type(student), student.id).calendar_token
+    assert new_token != token
+    assert client.get(f"/events/feed/{token}.ics").status_code == 404
+    assert client.get(f"/events/feed/{new_token}.ics").status_code == 200
+    response = client.post("/events/subscribe", data={"action": "remove"}, follow_redirects=True)
+    assert "Your calendar link has been removed" in response.get_data(as_text=True)
+    assert client.get(f"/events/feed/{new_token}.ics").status_code == 404
+
+    client.post("/events/subscribe", data={"action": "new"})
+    user = db.session.get(type(student), student.id)
+    last = user.calendar_token
+    user.is_active_account = False
+    db.session.commit()
+    assert client.get(f"/events/feed/{last}.ics").status_code == 404
+
+
+def test_calendar_feed_in_its_owners_language(client, db, login, make_event):
+    make_event(title="Visible")
+    student = login(Role.student)
+    student.locale = "fr"
+    client.post("/events/subscribe", data={"action": "new"})
+    token = db.session.get(type(student), student.id).calendar_token
+    calendar = icalendar.Calendar.from_ical(client.get(f"/events/feed/{token}.ics").data)
+    assert str(calendar["X-WR-CALNAME"]) == "Programme culturel"
 
 
 def test_event_calendar_file(client, login, make_event):
