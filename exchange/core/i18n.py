@@ -48,39 +48,48 @@ def init_app(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories="translations")
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: translations().ugettext(s),
-        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
-        pgettext=lambda c, s: translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
-        newstyle=True)
-    # The same callables in one step each: Jinja's `_` resolves `gettext` in the context and calls it, which calls
-    # the function above, each through Context.call (a page's few hundred `_()` spent more there than translating).
+    # Templates translate through the functions below, one call each. Jinja's own newstyle callables (which
+    # Flask-Babel installs) go through three: `_` resolves `gettext` in the context, which wraps the translating
+    # function, each step by Context.call; a page's few hundred `_()` spent more there than translating.
+    app.jinja_env.newstyle_gettext = True  # what `{% trans %}` compiles to: the functions format their text
     app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext,
-                                 pgettext=_template_pgettext)
+                                 pgettext=_template_pgettext, npgettext=_template_npgettext)
 
 
 # Templates' gettext, with the semantics of Jinja's "newstyle" gettext: the text is Markup where the template
 # autoescapes, and always a format string (`%%` for a percent sign), formatted with the keyword arguments.
 
+def _template_text(eval_ctx, text: str, variables: dict):
+    return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+
 @pass_eval_context
 def _template_gettext(eval_ctx, string: str, **variables):
-    text = translations().ugettext(string)
-    return (Markup(text) if eval_ctx.autoescape else text) % variables
+    return _template_text(eval_ctx, translations().ugettext(string), variables)
 
 
 @pass_eval_context
 def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables):
     variables.setdefault("num", num)
-    text = translations().ungettext(singular, plural, num)
-    return (Markup(text) if eval_ctx.autoescape else text) % variables
+    return _template_text(eval_ctx, translations().ungettext(singular, plural, num), variables)
 
 
 @pass_eval_context
 def _template_pgettext(eval_ctx, context: str, string: str, **variables):
     variables.setdefault("context", context)
-    text = translations().upgettext(context, string)
-    return (Markup(text) if eval_ctx.autoescape else text) % variables
+    return _template_text(eval_ctx, translations().upgettext(context, string), variables)
+
+
+@pass_eval_context
+def _template_npgettext(eval_ctx, context: str, singular: str, plural: str, num: int, **variables):
+    variables.setdefault("context", context)
+    variables.setdefault("num", num)
+    return _template_text(eval_ctx, translations().unpgettext(context, singular, plural, num), variables)
+
+
+def locale_of(user) -> str:
+    """The language to write to `user` in (mail, feeds, job messages): theirs, or the default one."""
+    return getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 _NULL_TRANSLATIONS = support.NullTranslations()

@@ -95,6 +95,7 @@ def test_template_gettext_keeps_jinjas_newstyle_rules(app):
         assert env.from_string("{{ gettext('100%%') }}").render() == "100%"
         assert env.from_string("{{ ngettext('%(num)s review', '%(num)s reviews', n) }}").render(n=3) == "3 reviews"
         assert env.from_string("{{ pgettext('menu', 'Home') }}").render() == "Home"
+        assert env.from_string("{{ npgettext('menu', '%(num)s page', '%(num)s pages', 2) }}").render() == "2 pages"
         assert env.from_string("{% trans n=2 %}{{ n }} item{% pluralize %}{{ n }} items{% endtrans %}"
                                ).render() == "2 items"
         with force_locale("fr"):
