@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale
 from ..core.i18n import gettext as _
+from ..core.i18n import locale_of
 from sqlalchemy import and_, bindparam, case, event as sa_event, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session as SASession, aliased, selectinload
@@ -53,7 +54,7 @@ _PENDING_MAIL = "events_pending_mail"
 
 def queue_mail(user: User, template: str, attachments=(), **context) -> None:
     """Render templates/email/<template>.txt now, in the recipient's language, and send it after commit."""
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with force_locale(locale_of(user)):
         context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
         rendered = render_template(f"email/{template}.txt", user=user, **context)
     subject, _sep, body = rendered.partition("\n")
@@ -783,7 +784,6 @@ def remove_calendar_token(user) -> None:
 
 def calendar_feed_user(token: str):
     """The active account whose feed link holds `token`, or None."""
-    from ..auth.models import User
     if not token or len(token) > 64:
         return None
     return db.session.scalar(select(User).where(User.calendar_token == token, User.is_active_account.is_(True)))

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from ..auth.models import User
 from ..core import mail
 from ..core.i18n import gettext as _
-from ..core.i18n import ngettext
+from ..core.i18n import locale_of, ngettext
 from ..extensions import db
 from ..jobs.services import report_progress, site_path
 from . import services
@@ -42,7 +42,7 @@ def publish(job_id: str, run_id: int, deadline: str, by_id: int, notify: bool = 
             report_progress(job_id, done, total)
 
     report_progress(job_id, 0, total)
-    with force_locale(by.locale if by is not None and by.locale else "en"):
+    with force_locale(locale_of(by)):
         publication = services.save_publication(run, datetime.fromisoformat(deadline), by, progress=progress)
         db.session.commit()  # the results hold before the first e-mail goes out
         if notify:
@@ -58,7 +58,7 @@ def run(job_id: str, call_id: int, by_id: int) -> dict:
     call = db.session.get(Call, call_id)
     by = db.session.get(User, by_id)
     steps = {1: _("Placing the students…"), 2: _("Saving the run…"), 3: ""}
-    with force_locale(by.locale if by is not None and by.locale else "en"):
+    with force_locale(locale_of(by)):
         report_progress(job_id, 0, 3, _("Reading the applications…"))
         matching_run = services.run_matching(call, by, progress=lambda step: report_progress(job_id, step, 3,
                                                                                              steps[step]))
