@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import segno
 from babel.dates import format_skeleton
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..auth.permissions import public, scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
-from ..core.i18n import country_choices, sentence_case
+from ..core.i18n import country_choices, locale_of, sentence_case
 from ..core.mail import external_url
 from ..core.navigation import nav_item
 from ..core.types import utcnow
@@ -130,9 +130,10 @@ def subscribe():
 @bp.post("/subscribe")
 @login_required
 def subscribe_change():
-    if not EmptyForm().validate_on_submit():
+    action = request.form.get("action")
+    if not EmptyForm().validate_on_submit() or action not in ("new", "remove"):
         abort(400)
-    if request.form.get("action") == "remove":
+    if action == "remove":
         services.remove_calendar_token(current_user)
         message = _("Your calendar link has been removed. Calendar apps that used it get nothing new.")
     else:
@@ -153,7 +154,7 @@ def feed(token):
     user = services.calendar_feed_user(token)
     if user is None:
         abort(404)
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with force_locale(locale_of(user)):
         body = ical.calendar_bytes(services.feed_events(user), name=_("Cultural programme"))
     response = Response(body, mimetype=ical.ICS_MIMETYPE)
     response.headers["Cache-Control"] = "private, max-age=900"

@@ -171,6 +171,8 @@ def test_private_calendar_link(client, db, login, make_event, auth):
     student = login(Role.student)
     page = client.get("/events/subscribe").get_data(as_text=True)
     assert "Make my calendar link" in page and "/events/feed/" not in page
+    assert client.post("/events/subscribe", data={"action": "bogus"}).status_code == 400
+    assert db.session.get(type(student), student.id).calendar_token is None
     response = client.post("/events/subscribe", data={"action": "new"}, follow_redirects=True)
     assert response.status_code == 200 and "Your calendar link is ready" in response.get_data(as_text=True)
     token = db.session.get(type(student), student.id).calendar_token
