@@ -211,7 +211,7 @@ def filters_html(call, form, places, sort: str):
     if form.errors:
         return Markup(render())
     key = (str(current_locale()), places.version, request.script_root, sort,
-           tuple((name, tuple(request.args.getlist(name))) for name in form._fields))
+           tuple((field.name, tuple(request.args.getlist(field.name))) for field in form))
     return _FILTERS_HTML.get_or_render(key, render)
 
 
