@@ -29,6 +29,7 @@ Public API for other domains
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ from .models import (ACTIVE_NOMINATION, ManualAdjustment, MatchingRun, Nominatio
                      kinds_to_text, rank_key)
 
 #: Statuses in which an application holds its seat.
+log = logging.getLogger(__name__)
 HOLDING = (S.placed, S.accepted)
 REASON_MAX = 1000
 MAX_DEADLINE_DAYS = 90
@@ -640,26 +642,26 @@ def save_publication(run: MatchingRun, deadline: datetime, by: User, now: dateti
 
 
 def notify_publication(call: Call, publication: Publication, progress=None) -> None:
-    """One e-mail per student of a published run: the offer, the waiting list or no place.
-    `progress(n)` is called after each."""
-    n = 0
-    for offer in publication.offers:
-        student = offer.application.student
-        mail.send_template(student.email, "placement_offer", locale=student.locale, student=student,
-                           application=offer.application, call=call, place=offer.place,
-                           deadline=_fmt_for(student, offer.deadline),
-                           link=mail.external_url("placements.offer", application_id=offer.application_id))
-        n += 1
-        if progress is not None:
-            progress(n)
-    for application, target in publication.others:
+    """One e-mail per student of a published run: the offer, the waiting list or no place. The run is published
+    before they go out, so a message that cannot be sent is logged and the others still go. `progress(n)` is
+    called after each."""
+    def send(n: int, template: str, application: Application, **context) -> None:
         student = application.student
-        mail.send_template(student.email, "placement_waitlisted" if target is S.waitlisted else "placement_not_placed",
-                           locale=student.locale, student=student, application=application, call=call,
-                           link=mail.external_url("placements.offer", application_id=application.id))
-        n += 1
+        try:
+            mail.send_template(student.email, template, locale=student.locale, student=student,
+                               application=application, call=call,
+                               link=mail.external_url("placements.offer", application_id=application.id), **context)
+        except Exception as exc:  # the run is published: one bad address must not leave the others uninformed
+            log.error("Could not send the %s mail for application %s: %s", template, application.id, exc)
         if progress is not None:
             progress(n)
+
+    n = 0
+    for n, offer in enumerate(publication.offers, start=1):
+        send(n, "placement_offer", offer.application, place=offer.place,
+             deadline=_fmt_for(offer.application.student, offer.deadline))
+    for n, (application, target) in enumerate(publication.others, start=n + 1):
+        send(n, "placement_waitlisted" if target is S.waitlisted else "placement_not_placed", application)
 
 
 def expire_offers(now: datetime | None = None, call: Call | None = None, notify: bool = True) -> int:

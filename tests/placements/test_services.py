@@ -228,6 +228,25 @@ def test_publish_places_waitlists_and_offers(db, placing, outbox):
     assert exc.value.code == "not-draft"
 
 
+def test_a_mail_that_cannot_be_sent_does_not_stop_the_others(db, placing, outbox, monkeypatch):
+    """The run is published before its e-mails go out: one refused address is logged, the others are sent."""
+    from smtplib import SMTPRecipientsRefused
+
+    from exchange.core import mail
+    w = placing()
+    run = services.run_matching(w.call, by=w.coordinator)
+    send, refused = mail.send_template, w.apps[0].student.email
+
+    def flaky(to, *args, **kwargs):
+        if to == refused:
+            raise SMTPRecipientsRefused({to: (550, b"No such mailbox")})
+        return send(to, *args, **kwargs)
+    monkeypatch.setattr(mail, "send_template", flaky)
+    services.publish_run(run, deadline(), by=w.coordinator)
+    assert run.status is RunStatus.published
+    assert sorted(m["To"] for m in outbox.messages()) == sorted(a.student.email for a in w.apps[1:])
+
+
 def test_students_with_no_possible_choice_are_not_placed(db, placing):
     w = placing(scores=(90, 80), seats=(1, 1), choices=[[0], [0]])
     w.places[1].seats = 0
