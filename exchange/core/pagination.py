@@ -1,6 +1,6 @@
 """Pagination of selects of plain columns (list pages that need no ORM objects)."""
-from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import func, literal, select
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from sqlalchemy import Integer, bindparam, func, literal, select
 
 from ..extensions import db
 
@@ -10,6 +10,28 @@ def page_slice(query, per_page: int, offset: int):
     prepared statement once only when it can see how few rows are asked for (with a bound LIMIT it plans for
     many, and so plans every run again)."""
     return query.limit(literal(per_page, literal_execute=True)).offset(literal(offset, literal_execute=True))
+
+
+def page_limit():
+    """The LIMIT of a statement built once per process (`.limit(page_limit()).offset(page_offset())`): its value
+    comes as the parameter `limit` and is written into the SQL when it runs, as page_slice writes it."""
+    return bindparam("limit", type_=Integer, literal_execute=True)
+
+
+def page_offset():
+    return bindparam("offset", type_=Integer, literal_execute=True)
+
+
+class RowsPage(Pagination):
+    """A page of plain rows from a statement built once per process with page_limit() and page_offset(), whose
+    total the caller already knows (no count statement): RowsPage(statement=…, params={…}, total=n, per_page=…)."""
+
+    def _query_items(self) -> list:
+        params = dict(self._query_args["params"], limit=self.per_page, offset=self._query_offset)
+        return db.session.execute(self._query_args["statement"], params).all()
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
 
 
 class RowPagination(SelectPagination):

@@ -38,7 +38,6 @@ from decimal import Decimal
 
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import bindparam, event, false, func, literal, select, true, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -53,6 +52,7 @@ from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import Role, User
 from ..core import audit, mail
 from ..core.errors import WorkflowError
+from ..core.pagination import RowsPage, page_limit, page_offset
 from ..core.types import utcnow
 from ..extensions import db
 from ..matching import deferred_acceptance, place_cutoffs
@@ -303,19 +303,7 @@ def run_places(run: MatchingRun) -> list[RunPlace]:
                                        r.place_id))
 
 
-class RowsPage(Pagination):
-    """A page of plain rows from a statement built once with :limit and :offset parameters, whose total is
-    already known (no count statement)."""
-
-    def _query_items(self) -> list:
-        params = dict(self._query_args["params"], limit=self.per_page, offset=self._query_offset)
-        return db.session.execute(self._query_args["statement"], params).all()
-
-    def _query_count(self) -> int:
-        return self._query_args["total"]
-
-
-# The run page's lists: a page of plain rows each, from statements built once per process (see RowsPage).
+# The run page's lists: a page of plain rows each, from statements built once per process (core.pagination.RowsPage).
 
 def run_places_page(run: MatchingRun, per_page: int) -> RowsPage:
     """A page of the run's destinations in destination order (partner's country and name, field, place), as rows
@@ -335,7 +323,7 @@ def _run_places_statement():
             .where(RunPlace.run_id == bindparam("run_id"))
             .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code,
                       RunPlace.place_id)
-            .limit(bindparam("limit")).offset(bindparam("offset")))
+            .limit(page_limit()).offset(page_offset()))
 
 
 def run_place_of(run: MatchingRun, place_id: int):
@@ -388,7 +376,7 @@ def _run_placements_statement(placed: bool, at_place: bool):
     # The places' ranking (models.rank_key), read in order from ix_matching_run_placements_rank on PostgreSQL.
     return (query.order_by(RunPlacement.score.desc().nulls_last(), RunPlacement.submitted_at,
                            RunPlacement.application_id)
-            .limit(bindparam("limit")).offset(bindparam("offset")))
+            .limit(page_limit()).offset(page_offset()))
 
 
 def adjustments_of(run: MatchingRun) -> list[ManualAdjustment]:
@@ -1129,7 +1117,7 @@ def _incoming_page_statement(by_year: bool, by_status: bool):
     if by_status:
         query = query.where(Nomination.status == bindparam("status"))
     return (query.order_by(Nomination.academic_year.desc(), Application.full_name, Nomination.id)
-            .limit(bindparam("limit")).offset(bindparam("offset")))
+            .limit(page_limit()).offset(page_offset()))
 
 
 def shared_documents_of(nomination: Nomination) -> list[ApplicationDocument]:
@@ -1395,7 +1383,7 @@ def _offers_page_statement(by_status: bool):
     if by_status:
         ids = ids.where(Offer.status == bindparam("status"))
     ids = (ids.order_by(Offer.round.desc(), Application.full_name, Offer.id)
-           .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+           .limit(page_limit()).offset(page_offset()).subquery())
     query = (select(Offer.application_id, Offer.round, Offer.deadline, Offer.status, Offer.responded_at,
                     Application.full_name, User.name.label("student_name"), User.email,
                     PartnerInstitution.name.label("partner_name"), PartnerInstitution.city.label("partner_city"),
@@ -1429,7 +1417,7 @@ def _placed_page_statement():
     # The page's applications first (in name order, from ix_applications_call_name), then their student and place.
     ids = (select(Application.id, Application.full_name).where(*_holding_a_place())
            .order_by(Application.full_name, Application.id)
-           .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+           .limit(page_limit()).offset(page_offset()).subquery())
     query = (select(Application.id, Application.status, Application.full_name, User.name.label("student_name"),
                     User.email, PartnerInstitution.name.label("partner_name"),
                     PartnerInstitution.city.label("partner_city"), PartnerInstitution.country.label("partner_country"),
