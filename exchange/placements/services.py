@@ -904,11 +904,17 @@ def nominate(application: Application, by: User, arrival: date | None = None, de
     return nomination
 
 
+def nominable():
+    """The conditions of an application that can be nominated: the student accepted their place and holds no active
+    nomination (one rule for the nomination list, its count and the coordinators' home panel)."""
+    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
+    return (Application.status == S.accepted, Application.placed_place_id.is_not(None),
+            Application.id.not_in(active))
+
+
 def nominable_query(call: Call):
     """The call's students who accepted their place and hold no active nomination."""
-    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
-    return select(Application).where(Application.call_id == call.id, Application.status == S.accepted,
-                                     Application.placed_place_id.is_not(None), Application.id.not_in(active))
+    return select(Application).where(Application.call_id == call.id, *nominable())
 
 
 @dataclass
@@ -1312,10 +1318,7 @@ def staff_panel_data(limit: int = 5) -> tuple[list, int]:
 @functools.cache
 def _staff_panel_statement(limit: int):
     """Built once per process: it depends on no user and no date (building it costs more than running it)."""
-    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
-    to_nominate = select(func.count(Application.id)).where(
-        Application.status == S.accepted, Application.placed_place_id.is_not(None),
-        Application.id.not_in(active)).scalar_subquery()
+    to_nominate = select(func.count(Application.id)).where(*nominable()).scalar_subquery()
     drafts = (select(MatchingRun.id, MatchingRun.round, MatchingRun.placed_count, MatchingRun.applications_count,
                      MatchingRun.created_at, Call.title.label("call_title"))
               .join(Call, Call.id == MatchingRun.call_id).where(MatchingRun.status == RunStatus.draft)
@@ -1357,10 +1360,7 @@ def nominable_count(call: Call) -> int:
 
 @functools.cache
 def _nominable_count_statement():
-    active = select(Nomination.application_id).where(Nomination.status.in_(ACTIVE_NOMINATION))
-    return select(func.count(Application.id)).where(
-        Application.call_id == bindparam("call_id"), Application.status == S.accepted,
-        Application.placed_place_id.is_not(None), Application.id.not_in(active))
+    return select(func.count(Application.id)).where(Application.call_id == bindparam("call_id"), *nominable())
 
 
 def offers_page(call: Call, status: OfferStatus | None, total: int, per_page: int) -> RowsPage:
