@@ -7,7 +7,8 @@ from ..core.i18n import ngettext
 from ..auth.models import User
 from ..extensions import db
 from ..core import mail
-from ..jobs.services import report_progress, site_path, store_result_file
+from ..core.urls import site_path
+from ..jobs.services import report_progress, store_result_file
 from . import services
 from .kinds import spec_of
 from .models import CertificateKind

@@ -13,6 +13,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
+from .urls import site_path
+
 log = logging.getLogger(__name__)
 
 
@@ -142,5 +144,4 @@ def external_url(endpoint: str, **values) -> str:
 
     Works inside and outside a request (background jobs, the CLI).
     """
-    adapter = current_app.url_map.bind("localhost", script_name="/")
-    return current_app.config["BASE_URL"].rstrip("/") + adapter.build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + site_path(endpoint, **values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 
 #: What url_for leaves unescaped in a query string (werkzeug.urls._urlencode), so that both write the same URLs.
 _SAFE = "!$'()*,/:;?@"
@@ -39,3 +39,8 @@ def list_url(endpoint: str, **changes) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.globals.update(url_pattern=url_pattern, list_url=list_url)
+
+
+def site_path(endpoint: str, **values) -> str:
+    """A site-relative URL that needs no request (jobs run in a worker; mail links add BASE_URL to it)."""
+    return current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)

@@ -116,11 +116,6 @@ def report_progress(job_id: str, done: int, total: int | None = None, message: s
     _set(job_id, **values)
 
 
-def site_path(endpoint: str, **values) -> str:
-    """A site-relative URL outside a request (jobs run in a worker)."""
-    return current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)
-
-
 def store_result_file(content: bytes, filename: str, mimetype: str) -> dict:
     """Save a job's output under the upload folder; returns the entry for result["files"][key]."""
     import os

@@ -13,7 +13,8 @@ from ..core import mail
 from ..core.i18n import gettext as _
 from ..core.i18n import locale_of, ngettext
 from ..extensions import db
-from ..jobs.services import report_progress, site_path
+from ..core.urls import site_path
+from ..jobs.services import report_progress
 from . import services
 from ..applications.models import Call
 from .models import MatchingRun
