@@ -30,12 +30,12 @@ def published_message(n: int) -> str:
                     "The results are published: %(num)d students have been offered a place.", n)
 
 
-def publish(job_id: str, run_id: int, deadline: str, by_id: int, notify: bool = True) -> dict:
-    """`deadline`: ISO 8601, UTC. The job's steps: each student saved, then (with `notify`) each e-mail sent."""
+def publish(job_id: str, run_id: int, deadline: str, by_id: int) -> dict:
+    """`deadline`: ISO 8601, UTC. The job's steps: each student saved, then each e-mail sent."""
     run = db.session.get(MatchingRun, run_id)
     by = db.session.get(User, by_id)
     students = run.applications_count
-    total = students * 2 if notify else students
+    total = students * 2
     every = max(1, total // PROGRESS_STEPS)
 
     def progress(done: int) -> None:
@@ -46,9 +46,8 @@ def publish(job_id: str, run_id: int, deadline: str, by_id: int, notify: bool = 
     with force_locale(locale_of(by)):
         publication = services.save_publication(run, datetime.fromisoformat(deadline), by, progress=progress)
         db.session.commit()  # the results hold before the first e-mail goes out
-        if notify:
-            with mail.connection():  # thousands of messages: one SMTP connection
-                services.notify_publication(run.call, publication, progress=lambda n: progress(students + n))
+        with mail.connection():  # thousands of messages: one SMTP connection
+            services.notify_publication(run.call, publication, progress=lambda n: progress(students + n))
         report_progress(job_id, total, total, published_message(len(publication.offers)))
     return {"offers": len(publication.offers), "back_url": site_path("placements.call", call_id=run.call_id)}
 
