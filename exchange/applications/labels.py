@@ -1,5 +1,5 @@
 """Translated words for the applications domain: statuses, periods, documents, eligibility reasons."""
-from ..core.filters import eqf_filter
+from ..core.filters import eqf_levels_filter
 from ..core.i18n import format_decimal
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
@@ -94,10 +94,6 @@ def status_label(status) -> str:
     return str(STATUS_LABELS[S(status)])
 
 
-def _levels(levels) -> str:
-    return ", ".join(eqf_filter(level) for level in levels)
-
-
 def describe_reason(reason: Reason) -> str:
     """One eligibility reason as a sentence in the current language."""
     p = reason.params
@@ -111,10 +107,10 @@ def describe_reason(reason: Reason) -> str:
         return _("Your study level (EQF) is missing.")
     if code is ReasonCode.level_not_accepted:
         return _("Study level: this place is for %(need)s; you are at EQF %(have)s.",
-                 need=_levels(p["need"]), have=p["have"])
+                 need=eqf_levels_filter(p["need"]), have=p["have"])
     if code is ReasonCode.call_level_not_accepted:
         return _("Study level: this call is for %(need)s; you are at EQF %(have)s.",
-                 need=_levels(p["need"]), have=p["have"])
+                 need=eqf_levels_filter(p["need"]), have=p["have"])
     if code is ReasonCode.language_missing:
         return _("Language: %(language)s at level %(need)s is required; you have not listed %(language)s.",
                  language=language_name(p["language"]), need=p["need"])

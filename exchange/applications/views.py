@@ -42,12 +42,12 @@ STEP_LABELS = {
 
 def place_label(place: CallPlace) -> str:
     partner = place.partner
-    from ..core.filters import eqf_filter
+    from ..core.filters import eqf_levels_filter
     from ..core.i18n import country_name, language_name
     from ..core.reference import isced_label
     parts = [f"{partner.name} ({partner.city + ', ' if partner.city else ''}{country_name(partner.country)})",
              isced_label(place.condition.isced_code),
-             ", ".join(eqf_filter(level) for level in place.condition.eqf_level_list)]
+             eqf_levels_filter(place.condition.eqf_level_list)]
     languages = ", ".join(f"{language_name(code)} {level}" for code, level in place.language_requirements)
     if languages:
         parts.append(languages)

@@ -54,12 +54,20 @@ def eqf_filter(level) -> str:
     return gettext("EQF %(level)s", level=int(level)) if level not in (None, "") else ""
 
 
+def eqf_levels_filter(levels) -> str:
+    """Study levels in short, in order given: [6, 7] or "6,7" (as stored) → "EQF 6, EQF 7"."""
+    if isinstance(levels, str):
+        levels = [level for level in levels.split(",") if level.strip()]
+    return ", ".join(eqf_filter(level) for level in levels)
+
+
 def init_app(app):
     app.jinja_env.filters.update(
         datetime=format_when,
         date=date_filter,
         decimal=decimal_filter,
         eqf=eqf_filter,
+        eqf_levels=eqf_levels_filter,
         country=country_name,
         language=language_name,
         isced=reference.isced_label,

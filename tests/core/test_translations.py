@@ -135,12 +135,12 @@ def test_study_levels_are_written_as_the_language_names_them(app, locale, expect
     """French calls the European Qualifications Framework CEC; pages and labels wrote "EQF 7" in every language."""
     from flask_babel import force_locale
 
-    from exchange.applications.labels import _levels
-    from exchange.core.filters import eqf_filter
+    from exchange.core.filters import eqf_filter, eqf_levels_filter
     with app.test_request_context("/"), force_locale(locale):
         assert eqf_filter(7) == expected
         assert eqf_filter("7") == expected
         assert eqf_filter(None) == ""
-        assert _levels([6, 7]).endswith(expected)
+        assert eqf_levels_filter([6, 7]).endswith(expected)
+        assert eqf_levels_filter("6,7,") == eqf_levels_filter([6, 7])
         rendered = app.jinja_env.from_string("{{ 7|eqf }}").render()
         assert rendered == expected
