@@ -25,7 +25,7 @@ from ..auth.models import STAFF, User
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, LanguageRequirement, PartnerInstitution
 from .models import (Application, ApplicationChoice, ApplicationComment, ApplicationDocument, Call, CallPlace,
-                     LanguageSkill, Review, ReviewScore, ScoringCriterion, StatusChange)
+                     LanguageSkill, Review, ReviewScore, ScoringCriterion, StatusChange, join_partner)
 from .workflow import Actor, ApplicationStatus
 
 
@@ -93,10 +93,7 @@ def _choices(requirements: bool):
     entities = [ApplicationChoice, CallPlace, CooperationCondition, Agreement, PartnerInstitution]
     if requirements:
         entities.append(LanguageRequirement)
-    query = (select(*entities).join(CallPlace, ApplicationChoice.place_id == CallPlace.id)
-             .join(CooperationCondition, CallPlace.condition_id == CooperationCondition.id)
-             .join(Agreement, CooperationCondition.agreement_id == Agreement.id)
-             .join(PartnerInstitution, Agreement.partner_id == PartnerInstitution.id)
+    query = (join_partner(select(*entities), ApplicationChoice.place_id)
              .where(ApplicationChoice.application_id.in_(_IDS))
              .order_by(ApplicationChoice.application_id, ApplicationChoice.rank))
     if requirements:

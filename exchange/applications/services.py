@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +25,7 @@ from flask import current_app
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
 from sqlalchemy import func, literal, null, select, union_all
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from ..auth.models import STAFF, Role, User
 from ..core import audit, mail, uploads
@@ -58,15 +57,6 @@ def place_loader():
     return (selectinload(CallPlace.condition).selectinload(CooperationCondition.agreement)
             .selectinload(Agreement.partner),
             selectinload(CallPlace.condition).selectinload(CooperationCondition.languages))
-
-
-def place_loader_joined():
-    """Like place_loader, with the condition, its agreement and partner (many-to-one, never NULL) joined to the
-    places' own query: one query instead of four when the places are loaded as a collection (selectinload of
-    the choices). Not worth it where the places usually are not there (four joins planned for nothing)."""
-    return (joinedload(CallPlace.condition, innerjoin=True).joinedload(CooperationCondition.agreement, innerjoin=True)
-            .joinedload(Agreement.partner, innerjoin=True),
-            joinedload(CallPlace.condition, innerjoin=True).selectinload(CooperationCondition.languages))
 
 
 def get_call(call_id: int) -> Call | None:
@@ -741,11 +731,6 @@ def student_messages(application: Application) -> list[dict]:
     return sorted(items, key=lambda item: item["at"])
 
 
-class Author(NamedTuple):
-    """Who wrote a message, as far as the messages list shows it."""
-    name: str
-
-
 def latest_messages(application_ids: list[int], n: int = 3) -> dict[int, list[dict]]:
     """{application id: its last `n` messages}, the same items in the same order as `student_messages`
     (comments to the student, status changes with a comment), in one statement of plain rows."""
@@ -769,7 +754,7 @@ def latest_messages(application_ids: list[int], n: int = 3) -> dict[int, list[di
     # student_messages sorts comments, then changes, each in their own order, stably by time.
     for application_id, at, _kind, _id, name, body, status in db.session.execute(
             both.order_by(columns.at, columns.kind, columns.id)):
-        found[application_id].append({"at": at, "author": Author(name) if name is not None else None,
+        found[application_id].append({"at": at, "author": loading.Person(name) if name is not None else None,
                                       "body": body, "status": status})
     return {i: messages[-n:] for i, messages in found.items()}
 
