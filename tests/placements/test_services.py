@@ -728,12 +728,14 @@ def test_offers_and_placed_pages_of_a_call(db, app, accepted):
     with app.test_request_context("/"):
         page = services.offers_page(w.call, None, total=len(offers), per_page=50)
         accepted_only = services.offers_page(w.call, OfferStatus.accepted, total=2, per_page=50)
+        declined_only = services.offers_page(w.call, OfferStatus.declined, total=0, per_page=50)
         placed = services.placed_page(w.call, per_page=50)
     assert [r.application_id for r in page.items] == [w.apps[0].id, w.apps[1].id]
     row = page.items[0]
     assert (row.status, row.round, row.deadline, row.partner_name, row.email) == (
         OfferStatus.accepted, 1, offers[0].deadline, "Partner A", w.apps[0].student.email)
     assert [r.application_id for r in accepted_only.items] == [w.apps[0].id, w.apps[1].id]
+    assert declined_only.items == []  # the status filter applies (every offer here is accepted)
     assert [(r.id, r.status, r.partner_name) for r in placed.items] == [
         (w.apps[0].id, S.accepted, "Partner A"), (w.apps[1].id, S.accepted, "Partner B")]
     assert placed.total == 2 and services.nominable_count(w.call) == 1
