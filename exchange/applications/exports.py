@@ -76,18 +76,13 @@ def row(record: Record) -> list:
     ]
 
 
-def application_ids(call, filters: pipeline.Filters) -> list[int]:
-    """The ids the pipeline shows for these filters, in its order."""
-    return list(db.session.scalars(pipeline.ids_query(call, filters)))
-
-
 def records(call, filters: pipeline.Filters) -> list[Record]:
-    """The export's data, in the pipeline's order: six statements whatever the count (the filtered ids are a
-    subquery of each, never a list of parameters)."""
-    ids = application_ids(call, filters)
+    """The export's data, in the pipeline's order: five statements whatever the count (the applications in the
+    pipeline's order, then their choices, languages, reviews and documents, each with the filtered ids as a
+    subquery, never a list of parameters)."""
     chosen = pipeline.ids_query(call, filters).order_by(None).scalar_subquery()
-    found = {r.id: Record(r) for r in db.session.execute(
-        select(*_COLUMNS).join(User, User.id == Application.student_id).where(Application.id.in_(chosen)))}
+    found = {r.id: Record(r) for r in db.session.execute(  # a dict keeps the pipeline's order
+        pipeline.filtered(select(*_COLUMNS).join(User, User.id == Application.student_id), call, filters))}
     for application_id, rank, partner, isced in db.session.execute(
             join_partner(select(ApplicationChoice.application_id, ApplicationChoice.rank, PartnerInstitution.name,
                                 CooperationCondition.isced_code), ApplicationChoice.place_id)
@@ -107,7 +102,7 @@ def records(call, filters: pipeline.Filters) -> list[Record]:
             select(ApplicationDocument.application_id, func.count())
             .where(ApplicationDocument.application_id.in_(chosen)).group_by(ApplicationDocument.application_id)):
         found[application_id].documents = n
-    return [found[i] for i in ids if i in found]
+    return list(found.values())
 
 
 def rows(found: list[Record], progress=None, every: int = 2000):
@@ -200,5 +195,9 @@ def export_job(job_id: str, call_id: int, filter_args: dict, fmt: str, locale: s
 
 
 def count(call, filters: pipeline.Filters) -> int:
+    """How many applications the export writes: from the status counters when it can (pipeline.known_total)."""
+    total = pipeline.known_total(filters, pipeline.status_counts(call))
+    if total is not None:
+        return total
     chosen = pipeline.ids_query(call, filters).order_by(None).subquery()
     return db.session.scalar(select(func.count()).select_from(chosen))

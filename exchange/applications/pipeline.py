@@ -44,7 +44,7 @@ class Filters:
                    score_min=form.score_min.data, score_max=form.score_max.data, sort=sort)
 
 
-def _filtered(q, call: Call, filters: Filters):
+def filtered(q, call: Call, filters: Filters):
     """`q` narrowed to the call's applications that match the filters, in the order asked for."""
     q = q.where(Application.call_id == call.id)
     # The statuses are written into the statement, not bound: a call's applications are mostly of a few statuses,
@@ -83,7 +83,7 @@ def _statuses(*statuses: S):
 
 def ids_query(call: Call, filters: Filters):
     """The matching applications' ids, in the pipeline's order (the exports read their rows by these)."""
-    return _filtered(select(Application.id), call, filters)
+    return filtered(select(Application.id), call, filters)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Row:
 def rows_query(call: Call, filters: Filters):
     scored = (select(func.count(Review.id)).where(Review.application_id == Application.id, Review.total.is_not(None))
               .correlate(Application).scalar_subquery())
-    return _filtered(select(Application.id, Application.full_name, User.name, User.email, Application.student_number,
+    return filtered(select(Application.id, Application.full_name, User.name, User.email, Application.student_number,
                             Application.isced_code, Application.eqf_level, Application.gpa_normalised,
                             Application.score, scored, Application.status, Application.submitted_at)
                      .join(User, User.id == Application.student_id), call, filters)
@@ -134,19 +134,26 @@ def only_status_filter(filters: Filters) -> bool:
             and filters.score_min is None and filters.score_max is None)
 
 
-def paginate(call: Call, filters: Filters, counts: dict, per_page: int = 25) -> RowsPagination:
-    """A page of the pipeline. Filtered by status alone (the usual view), the total is already in `counts`
-    (status_counts): no count of the call's applications."""
-    q = rows_query(call, filters)
+def known_total(filters: Filters, counts: dict) -> int | None:
+    """How many applications the filters select, from `counts` (status_counts, kept by the database) when they
+    filter by status alone, the usual view; None when only counting them can tell."""
     if not only_status_filter(filters):
+        return None
+    if filters.status == "needs_action":
+        return counts["needs_action"]
+    if filters.status in S.__members__:
+        return counts[S(filters.status)]
+    return counts["total"]
+
+
+def paginate(call: Call, filters: Filters, counts: dict, per_page: int = 25) -> RowsPagination:
+    """A page of the pipeline; no count of the call's applications when `counts` already has it (known_total)."""
+    q = rows_query(call, filters)
+    total = known_total(filters, counts)
+    if total is None:
         return RowsPagination(select=q, per_page=per_page, error_out=False)
     page = RowsPagination(select=q, per_page=per_page, error_out=False, count=False)
-    if filters.status == "needs_action":
-        page.total = counts["needs_action"]
-    elif filters.status in S.__members__:
-        page.total = counts[S(filters.status)]
-    else:
-        page.total = counts["total"]
+    page.total = total
     return page
 
 
