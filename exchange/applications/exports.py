@@ -1,6 +1,6 @@
-"""A call's applications as CSV and XLSX (openpyxl), one row per application.
+"""A call's applications as CSV and XLSX (XlsxWriter), one row per application.
 
-The rows are read as plain columns (no ORM objects), six statements whatever the count: a call of 50,000
+The rows are read as plain columns (no ORM objects), five statements whatever the count: a call of 50,000
 applications exports in seconds. Up to `EXPORT_INLINE_LIMIT` rows the file is the response; larger exports run as a background job
 (exchange/jobs) and the coordinator downloads the file from the job's page.
 """
