@@ -31,6 +31,12 @@ def partner_visibility_clause(institution_id: int | None):
     """SQL condition: the application is nominated to this institution (the hook for placements)."""
     if not institution_id:
         return false()
+    return nominated_to(institution_id)
+
+
+def nominated_to(institution_id):
+    """SQL condition: the application is nominated to `institution_id` (a value, or a bound parameter of a
+    statement built once) and in a status the partner may see."""
     return and_(Application.nominated_at.is_not(None),
                 Application.placed_institution_id == institution_id,
                 Application.status.in_(PARTNER_VISIBLE_STATUSES))

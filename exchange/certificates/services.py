@@ -21,7 +21,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..applications.access import PARTNER_VISIBLE_STATUSES, partner_visibility_clause
+from ..applications.access import nominated_to, partner_visibility_clause
 from ..applications.models import Application, Call
 from ..auth.models import STAFF, Role, User
 from ..core import audit
@@ -576,9 +576,7 @@ def _latest_certificates_statement(limit: int):
 
 @functools.cache
 def _placement_letters_statement(limit: int):
-    nominees = select(Application.id).where(Application.nominated_at.is_not(None),
-                                            Application.placed_institution_id == bindparam("institution_id"),
-                                            Application.status.in_(PARTNER_VISIBLE_STATUSES))
+    nominees = select(Application.id).where(nominated_to(bindparam("institution_id")))
     return _newest_with_total((Certificate.id, Certificate.recipient_name, Certificate.academic_year,
                                Certificate.number),
                               and_(Certificate.kind == CertificateKind.placement,
