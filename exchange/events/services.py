@@ -129,10 +129,10 @@ def lock_event(event_id: int) -> Event:
 CALL_AUDIENCE_STATUSES = (ApplicationStatus.placed, ApplicationStatus.accepted)
 
 
-def _call_ids_of(user, user_id=None):
-    """SQL: the calls in which the user is an exchange student (`user_id`: a bound parameter instead of user.id,
-    for statements built once per role)."""
-    return select(Application.call_id).where(Application.student_id == (user.id if user_id is None else user_id),
+def _call_ids_of(user):
+    """SQL: the calls in which the user is an exchange student (`user.id` may be a bound parameter, for statements
+    built once per role)."""
+    return select(Application.call_id).where(Application.student_id == user.id,
                                              Application.status.in_(CALL_AUDIENCE_STATUSES))
 
 
@@ -158,23 +158,23 @@ def call_label(call: Call | None) -> str:
 
 # --- Who sees and who may register ------------------------------------------------------------
 
-def audience_clause(user, user_id=None):
+def audience_clause(user):
     """SQL: events whose audience includes the user (staff: those open to everyone signed in)."""
     conditions = [Event.audience == Audience.everyone]
     if user.role is Role.student:
         conditions.append(Event.audience == Audience.students)
-        conditions.append(and_(Event.audience == Audience.call, Event.call_id.in_(_call_ids_of(user, user_id))))
+        conditions.append(and_(Event.audience == Audience.call, Event.call_id.in_(_call_ids_of(user))))
     elif user.role is Role.partner:
         conditions.append(Event.audience == Audience.partners)
     return or_(*conditions)
 
 
-def visible_clause(user, user_id=None):
+def visible_clause(user):
     """SQL: the events the user may see. Staff see everything; others published or cancelled events of
     their audience (never drafts)."""
     if user.is_staff:
         return true()
-    return and_(Event.status != EventStatus.draft, audience_clause(user, user_id))
+    return and_(Event.status != EventStatus.draft, audience_clause(user))
 
 
 def event_query_for(user, event_id: int):
@@ -801,9 +801,9 @@ class HomeSummary:
 def _home_summary_statement(role: Role, limit: int):
     """The panel's statement for a role, built once per process (building it cost more than running it): the
     user and the time are bound parameters."""
-    user = SimpleNamespace(role=role, is_staff=role in STAFF)
     user_id, now = bindparam("user_id"), bindparam("now")
-    counted = [select(func.count(Event.id)).where(visible_clause(user, user_id), Event.status == EventStatus.published,
+    user = SimpleNamespace(id=user_id, role=role, is_staff=role in STAFF)  # stands in for any user of the role
+    counted = [select(func.count(Event.id)).where(visible_clause(user), Event.status == EventStatus.published,
                                                   Event.ends_at >= now).scalar_subquery().label("open_count")]
     if user.is_staff:
         counted.append(select(func.count(Event.id)).where(Event.status == EventStatus.draft, Event.ends_at >= now)
