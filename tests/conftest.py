@@ -235,3 +235,38 @@ def text_of(message) -> str:
 def pytest_addoption(parser):
     parser.addoption("--require-browser", action="store_true", default=False,
                      help="fail (instead of skipping) the browser tests when Chromium is missing")
+    parser.addoption("--require-redis", action="store_true", default=False,
+                     help="fail (instead of skipping) the tests that need Redis when it does not answer")
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def reachable_redis(config, why: str) -> str:
+    """The test Redis URL; skips the test when Redis does not answer, or fails it under --require-redis."""
+    try:
+        from redis import Redis
+        Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as exc:  # no client library, refused, timed out
+        message = f"Redis at {REDIS_URL} does not answer ({exc.__class__.__name__}): {why}"
+        if config.getoption("--require-redis"):
+            pytest.fail(message + " — and --require-redis was given", pytrace=False)
+        pytest.skip(message)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_url(request):
+    """The URL of the test Redis (skips, or fails under --require-redis, when it does not answer)."""
+    return reachable_redis(request.config, f"{request.node.name} needs it")
+
+
+@pytest.fixture
+def redis_queue(app, monkeypatch, redis_url):
+    """Jobs go to a Redis queue of this test's own (emptied afterwards) instead of running in-process."""
+    from exchange.jobs import services
+    url = redis_url
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
+    monkeypatch.setitem(app.config, "RQ_QUEUE", f"test-{uuid.uuid4().hex[:8]}")
+    yield
+    services.queue().empty()

@@ -48,20 +48,6 @@ def test_jobs_are_private_to_their_owner_and_staff(app, client, login, make_user
     assert client.get(f"/jobs/{job.id}").status_code == 200
 
 
-@pytest.fixture
-def redis_queue(app, monkeypatch):
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    monkeypatch.setitem(app.config, "REDIS_URL", url)
-    monkeypatch.setitem(app.config, "RQ_QUEUE", f"test-{uuid.uuid4().hex[:8]}")
-    yield
-    services.queue().empty()
-
-
 def test_with_redis_the_job_waits_for_a_worker(app, client, login, db, redis_queue):
     from rq import SimpleWorker
     user = login(Role.coordinator)

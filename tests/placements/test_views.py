@@ -13,8 +13,6 @@ from exchange.placements import services
 from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
                                         PartnerFactsheet, RunPlacement, RunStatus)
 
-from tests.jobs.test_jobs import redis_queue  # noqa: F401  (a fixture)
-
 from .conftest import add_document, deadline
 
 

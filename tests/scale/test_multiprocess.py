@@ -102,16 +102,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def redis_url() -> str | None:
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        from redis import Redis
-        Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception:
-        return None
-    return url
-
-
 class Servers:
     def __init__(self, env: dict, count: int = 2):
         self.env = env
@@ -278,11 +268,9 @@ def test_csrf_token_from_one_process_is_accepted_by_the_other(servers, clean_att
 
 
 @pytest.fixture
-def redis_servers(shared):
+def redis_servers(shared, redis_url):
     """A pair of servers with Redis, for one test (a fresh rate-limit key prefix and job queue each time)."""
-    url = redis_url()
-    if url is None:
-        pytest.skip("Redis is not reachable (set TEST_REDIS_URL): the shared rate-limit check needs it")
+    url = redis_url
     env = dict(shared["env"], MP_REDIS_URL=url, MP_AUTH_RATE_LIMIT="4 per minute",
                MP_KEY_PREFIX=f"mp-{uuid.uuid4().hex[:8]}", MP_QUEUE=f"mp-{uuid.uuid4().hex[:8]}")
     pair = Servers(env)
