@@ -733,9 +733,21 @@ def _revoke_placement_letter(application, *, change, by, **kwargs):
                            _("The student withdrew from the exchange."))
 
 
+def _certificate_resting_on(registration, **kwargs) -> str | None:
+    """A check-in behind a valid certificate of participation stays (events ask before removing one)."""
+    number = db.session.scalar(select(Certificate.number).where(
+        Certificate.valid_key == valid_key_for(CertificateKind.participation, registration.id)))
+    if number is None:
+        return None
+    return _("Certificate of participation %(number)s rests on this check-in. Revoke the certificate first.",
+             number=number)
+
+
 def connect_signals() -> None:
     from ..applications.services import status_changed
+    from ..events.services import checkin_removal
     status_changed.connect(_revoke_placement_letter, weak=False)
+    checkin_removal.connect(_certificate_resting_on, weak=False)
 
 
 connect_signals()

@@ -345,3 +345,45 @@ def test_home_panels_show_the_newest_certificates_the_user_may_download(db, home
     assert [r.id for r in services.latest_certificates(student, limit=1)[0]] == [own[0].id]
     assert services.latest_certificates(partner_user) == ([], 0)
     assert services.latest_placement_letters(student) == ([], 0)
+
+
+# --- Attendance behind certificates -------------------------------------------------------------------------
+
+def test_a_check_in_behind_a_valid_certificate_stays(db, home, make_event, attend, make_user):
+    from datetime import timedelta
+    from exchange.events import services as events
+    from exchange.events.models import attended
+    coordinator = make_user(Role.coordinator)
+    event = make_event()
+    registration = attend(event)
+    certificate = services.issue_certificate(P, registration.id, coordinator)
+    with pytest.raises(WorkflowError) as caught:  # the organiser's undo
+        events.undo_check_in(event, registration, by=coordinator, reason="Checked in the wrong person")
+    assert caught.value.code == "certified" and caught.value.status == 409
+    assert f"Certificate of participation {certificate.number} rests on this check-in" in caught.value.message
+    assert events.checkin_kept_because(registration) == caught.value.message
+    with pytest.raises(WorkflowError) as caught:  # the student's cancellation
+        events.cancel_registration(event.id, registration.user, now=event.starts_at - timedelta(minutes=30))
+    assert caught.value.code == "checked-in"
+    events.cancel_event(event, "Cancelled afterwards", by=coordinator)  # cancelling the event keeps attendance
+    assert attended(registration) and certificate.is_valid
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "event_checkin_undone")) is None
+    services.revoke_certificate(certificate, coordinator, "Issued by mistake")
+    assert events.checkin_kept_because(registration) is None
+    events.undo_check_in(event, registration, by=coordinator, reason="Checked in the wrong person")
+    assert not attended(registration)
+
+
+def test_participation_certificates_only_once_the_event_has_started(db, home, make_event, attend):
+    from datetime import timedelta
+    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    registration = attend(event)  # checked in early: check-in opens before the start
+    with pytest.raises(WorkflowError) as caught:
+        services.issue_certificate(P, registration.id, None)
+    assert caught.value.message == "Certificates of participation can only be issued once the event has started."
+    assert services.eligible_subject_ids(P, event.id) == []
+    assert services.issue_many(P, [registration.id], None) == []
+    assert db.session.scalar(select(Certificate)) is None
+    event.starts_at = utcnow() - timedelta(minutes=1)
+    assert services.eligible_subject_ids(P, event.id) == [registration.id]
+    assert services.issue_certificate(P, registration.id, None).is_valid

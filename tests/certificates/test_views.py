@@ -382,3 +382,43 @@ def test_verification_is_rate_limited(app, client, db, cert, monkeypatch):
                 for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     limiter.reset()
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- Attendance behind certificates ---------------------------------------------------------------------------
+
+def test_the_organiser_cannot_undo_a_check_in_behind_a_certificate(client, login, db, cert, make_user):
+    from exchange.events.models import Registration
+    certificate = cert()
+    registration = db.session.get(Registration, certificate.registration_id)
+    login(Role.coordinator)
+    url = f"/events/{registration.event_id}/checkin/{registration.id}/undo"
+    page = _text(client.get(url))
+    assert f"Certificate of participation {certificate.number} rests on this check-in" in page
+    assert 'name="reason"' not in page
+    response = client.post(url, data={"reason": "Mistake"})
+    assert response.status_code == 409 and "Revoke the certificate first" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).checked_in_at is not None
+
+
+def test_no_certificates_of_participation_before_the_event_starts(client, login, db, home, make_event, attend):
+    from datetime import timedelta
+    from exchange.core.types import utcnow
+    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    registration = attend(event, name="Early Bird")
+    db.session.commit()
+    login(Role.coordinator)
+    page = _text(client.get(f"/certificates/events/{event.id}"))
+    assert "Early Bird" in page and "can only be issued once the event has started" in page
+    assert "/certificates/issue" not in page and f"/certificates/events/{event.id}/bulk" not in page
+    response = client.post(f"/certificates/events/{event.id}/bulk", data={"kind": "participation"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/certificates/events/{event.id}")
+    assert "can only be issued once the event has started" in _text(client.get(response.headers["Location"]))
+    response = client.post("/certificates/issue", data={"kind": "participation", "subject_id": registration.id})
+    assert response.status_code == 303
+    assert "can only be issued once the event has started" in _text(client.get(response.headers["Location"]))
+    assert db.session.scalar(select(Job)) is None and db.session.scalar(select(Certificate)) is None
