@@ -98,7 +98,7 @@ def detail(certificate_id):
 @bp.get("/<int:certificate_id>/pdf")
 @login_required
 def download(certificate_id):
-    """The PDF, from storage unless something on it has changed (then rendered and stored again)."""
+    """The PDF as it was first rendered (see services.pdf_of)."""
     certificate = get_certificate(certificate_id)
     data = services.pdf_of(certificate)
     db.session.commit()
@@ -357,9 +357,8 @@ def verify(code):
         certificate = db.session.scalar(select(Certificate).where(Certificate.code == code))
     if certificate is None:
         abort(404)
-    home = services.home_institution()
     response = make_response(render_template("certificates/verify.html", certificate=certificate,
-                                             issuer=home.name if home else None))
+                                             issuer=certificate.issuer_name))
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
