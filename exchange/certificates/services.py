@@ -355,6 +355,7 @@ class RenderedSet:
     parts: list = field(default_factory=list)  # what the merged PDF is made of, in order (see pdf.merge_pdfs)
     rendered: int = 0  # how many had to be rendered (the others were served from storage)
     pool_cpu_seconds: float = 0.0  # CPU time of the WeasyPrint passes in worker processes (0 when rendered here)
+    render_pids: list[int] = field(default_factory=list)  # the process that rendered each chunk, in order
 
     def merged(self) -> bytes:
         from . import pdf
@@ -390,7 +391,8 @@ def render_certificates(certificates: list[Certificate], progress=None) -> Rende
                 _store(certificates[i], data, content_hash(contexts[i]))
         db.session.flush()
         return RenderedSet(files=list(zip(certificates, datas)), parts=parts, rendered=len(stale),
-                           pool_cpu_seconds=rendered.cpu_seconds if rendered.in_pool else 0.0)
+                           pool_cpu_seconds=rendered.cpu_seconds if rendered.in_pool else 0.0,
+                           render_pids=rendered.pids)
     return RenderedSet(files=list(zip(certificates, datas)), parts=parts)
 
 

@@ -220,6 +220,13 @@ def test_the_render_pool_falls_back_to_this_process(app, db, home, make_event, a
 def test_the_render_pool_uses_two_processes(app, db, home, make_event, attend, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "CERTIFICATE_RENDER_PROCESSES", 2)
     monkeypatch.setitem(app.config, "CERTIFICATE_CHUNK_SIZE", 2)
+    pools = []
+    original = pdf._pool
+
+    def spy(processes):
+        pools.append(processes)
+        return original(processes)
+    monkeypatch.setattr(pdf, "_pool", spy)
     event = make_event()
     certificates = [services.issue_certificate(CertificateKind.participation, attend(event, name=f"P{i}").id, None)
                     for i in range(4)]
@@ -227,6 +234,10 @@ def test_the_render_pool_uses_two_processes(app, db, home, make_event, attend, m
     assert page_count(rendered.merged()) == 4
     assert [f"P{i}" in pdf_text(data) for i, (_c, data) in enumerate(rendered.files)] == [True] * 4
     assert "pool failed" not in caplog.text
+    # A pool of two processes did the work: both chunks were laid out in worker processes, not in this one.
+    assert pools == [2]
+    assert len(rendered.render_pids) == 2 and os.getpid() not in rendered.render_pids
+    assert rendered.pool_cpu_seconds > 0
 
 
 def test_specimens_render_in_every_language(db, home):
