@@ -134,8 +134,7 @@ def main(argv=None) -> int:
         ids = services.eligible_subject_ids(CertificateKind.participation, event_a.id)
         certificates = services.issue_many(CertificateKind.participation, ids, coordinator)
         db.session.commit()
-        home = services.home_institution()
-        contexts = [services.context_of(c, home) for c in certificates]
+        contexts = [services.context_of(c) for c in certificates]
         assets = pdf.assets_for(contexts)
         pdf.render_pdf(pdf.section_html(contexts[0]), assets)
 

@@ -61,6 +61,8 @@ class Config:
     # With Redis, matching runs of calls with more eligible applications than this run on a worker.
     MATCHING_INLINE_LIMIT = int(os.environ.get("MATCHING_INLINE_LIMIT", "2000"))
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "60 per minute")
+    # Organisers can check people in from this many minutes before an event starts.
+    CHECKIN_OPENS_BEFORE_MINUTES = int(os.environ.get("CHECKIN_OPENS_BEFORE_MINUTES", "120"))
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True

@@ -23,12 +23,14 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..applications.models import Application, CallPlace
 from ..applications.workflow import ApplicationStatus
-from ..events.models import Registration, attended, attended_clause
+from ..core.types import utcnow
+from ..events.models import Event, Registration, attended, attended_clause
 from ..extensions import db
 from .models import CertificateKind, CompletionRecord
 
@@ -57,6 +59,10 @@ def office_date(value) -> date | None:
 
 # --- Participation in a cultural event --------------------------------------------------------------
 
+#: Why nobody can receive a certificate of participation yet (people may check in before the start).
+NOT_STARTED = _l("Certificates of participation can only be issued once the event has started.")
+
+
 def _load_registrations(ids: list[int]) -> dict[int, Registration]:
     rows = db.session.scalars(select(Registration).where(Registration.id.in_(ids))
                               .options(joinedload(Registration.event), joinedload(Registration.user))).unique()
@@ -64,10 +70,14 @@ def _load_registrations(ids: list[int]) -> dict[int, Registration]:
 
 
 def _attendees_of(event_id: int):
-    return select(Registration.id).where(Registration.event_id == event_id, attended_clause())
+    """Those checked in at the event, once it has started (none before)."""
+    return (select(Registration.id).join(Event, Event.id == Registration.event_id)
+            .where(Registration.event_id == event_id, attended_clause(), Event.starts_at <= utcnow()))
 
 
 def _participation_ineligible(registration: Registration) -> str | None:
+    if registration.event.starts_at > utcnow():
+        return str(NOT_STARTED)
     if not attended(registration):
         return _("Only people who checked in at the event can receive a certificate of participation.")
     return None

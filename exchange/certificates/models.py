@@ -7,10 +7,13 @@ Tables
 ``completion_records``       the facts of a completed exchange, recorded by a coordinator
 
 A certificate refers to its subject (the event registration or the application) and keeps a snapshot of
-the facts it states (recipient name, what, when, details), so it can still be verified when the subject
-is gone. While it is valid the snapshot is refreshed from the subject before rendering; a revoked
-certificate stays as it was. At most one valid certificate exists per kind and subject: `valid_key`
-("participation:42") is unique and set to NULL when the certificate is revoked.
+everything it prints, taken when it is issued: the facts it states (recipient name, what, when, details)
+and its issuer (`issuer_json`: the home institution's name and addresses, the signatory, and the logo and
+signature as immutable copies named by their content). Nothing changes them afterwards: renaming the student,
+the event or the partner, or changing the certificate settings, leaves issued certificates as they are;
+reissuing (a new certificate with a new number, replacing the old one) is the way to state new facts. The
+PDF is rendered once and stored; later downloads serve the same bytes. At most one valid certificate exists
+per kind and subject: `valid_key` ("participation:42") is unique and set to NULL when it is revoked.
 """
 import enum
 import json
@@ -81,6 +84,8 @@ class Certificate(db.Model):
     academic_year: Mapped[int | None] = mapped_column(Integer)
     period: Mapped[str | None] = mapped_column(String(20))
     details_json: Mapped[str] = mapped_column(Text, default="{}")
+    # Who issued it, as printed: {"institution": {...}, "signatory": {...}} (see services.issuer_snapshot).
+    issuer_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
     issued_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -90,7 +95,7 @@ class Certificate(db.Model):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id", ondelete="SET NULL"),
                                                     index=True)
 
-    # The stored PDF and the hash of the context it was rendered from: re-rendered when that changes.
+    # The PDF as first rendered (served on every later download) and the hash of the context it came from.
     pdf_name: Mapped[str | None] = mapped_column(String(64))
     content_hash: Mapped[str | None] = mapped_column(String(64))
     rendered_at = mapped_column(UTCDateTime)
@@ -119,6 +124,15 @@ class Certificate(db.Model):
     @details.setter
     def details(self, value: dict) -> None:
         self.details_json = json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    @property
+    def issuer(self) -> dict:
+        return json.loads(self.issuer_json or "{}")
+
+    @property
+    def issuer_name(self) -> str | None:
+        """The institution named on the certificate when it was issued."""
+        return (self.issuer.get("institution") or {}).get("name") or None
 
     @property
     def filename(self) -> str:

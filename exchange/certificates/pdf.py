@@ -263,13 +263,13 @@ def render_batch(sections: list[str], assets: Assets, fetcher: AssetFetcher | No
     return merged, split_pdf(merged, pages), pages
 
 
-def _render_chunk(args) -> tuple[bytes, list[bytes], list[list[int]], float]:
-    """One chunk, in a worker process (or here): its PDFs and the CPU seconds they took."""
+def _render_chunk(args) -> tuple[bytes, list[bytes], list[list[int]], float, int]:
+    """One chunk, in a worker process (or here): its PDFs, the CPU seconds they took and the process id."""
     import time
     sections, assets, title = args
     started = time.process_time()
     merged, singles, pages = render_batch(sections, assets, title=title)
-    return merged, singles, pages, time.process_time() - started
+    return merged, singles, pages, time.process_time() - started, os.getpid()
 
 
 @dataclass
@@ -279,6 +279,7 @@ class Rendered:
     locations: list[tuple[int, list[int]]] = field(default_factory=list)  # per certificate: chunk, its pages
     cpu_seconds: float = 0.0  # spent rendering, summed over the processes
     in_pool: bool = False  # rendered by worker processes (else in this one)
+    pids: list[int] = field(default_factory=list)  # the process that rendered each chunk, in order
 
 
 def _pool(processes: int):
@@ -302,9 +303,10 @@ def render_many(sections: list[str], assets: Assets, processes: int = 1, chunk_s
     result = Rendered()
     done = 0
 
-    def collect(merged, singles, pages, cpu):
+    def collect(merged, singles, pages, cpu, pid):
         nonlocal done
         result.cpu_seconds += cpu
+        result.pids.append(pid)
         result.locations.extend((len(result.merged), indexes) for indexes in pages)
         result.merged.append(merged)
         result.singles.extend(singles)

@@ -1,5 +1,5 @@
-"""Issuing, revoking and reissuing certificates; their PDFs (stored, re-rendered only when they change);
-completion records; the certificate settings of the home institution."""
+"""Issuing, revoking and reissuing certificates; their PDFs (rendered once from what was fixed at issue, then
+served from storage); completion records; the certificate settings of the home institution."""
 from __future__ import annotations
 
 import functools
@@ -121,6 +121,7 @@ def _issue(kind: CertificateKind, subjects: list, by: User | None, language: str
     if language is not None and language not in certificate_languages():
         raise WorkflowError(_("Choose a language from the list."), code="bad-language", field="language")
     issued = []
+    issuer = json.dumps(issuer_snapshot(home_institution()), sort_keys=True, ensure_ascii=False) if todo else "{}"
     for subject, number in zip(todo, reserve_numbers(len(todo))):
         recipient = spec.recipient(subject)
         certificate = Certificate(kind=spec.kind, number=number, code=new_verification_code(),
@@ -129,6 +130,7 @@ def _issue(kind: CertificateKind, subjects: list, by: User | None, language: str
                                   issued_by_id=by.id if by else None, issued_at=utcnow())
         setattr(certificate, spec.subject_column, subject.id)
         _apply_facts(certificate, spec.facts(subject))
+        certificate.issuer_json = issuer
         db.session.add(certificate)
         issued.append(certificate)
     db.session.flush()
@@ -180,7 +182,8 @@ def revoke_certificate(certificate: Certificate, by: User | None, reason: str | 
 
 def reissue_certificate(certificate: Certificate, by: User | None, reason: str | None,
                         language: str | None = None) -> Certificate:
-    """Revoke the certificate (when still valid) and issue a new one, with a new number and code."""
+    """Revoke the certificate (when still valid) and issue a new one, with a new number and code, stating the
+    facts and the issuer as they are now: the one way to change what an issued certificate says."""
     spec = spec_of(certificate.kind)
     subject_id = certificate.subject_id
     subject = spec.load([subject_id]).get(subject_id) if subject_id else None
@@ -212,28 +215,17 @@ def verify_url(code: str) -> str:
     return external_url("verification.verify", code=code)
 
 
-def refresh_facts(certificates: list[Certificate]) -> None:
-    """Bring the snapshot of valid certificates up to date with their subjects (one query per kind)."""
-    by_kind: dict[CertificateKind, list[Certificate]] = {}
-    for certificate in certificates:
-        if certificate.is_valid and certificate.subject_id is not None:
-            by_kind.setdefault(certificate.kind, []).append(certificate)
-    for kind, group in by_kind.items():
-        spec = spec_of(kind)
-        ids = [c.subject_id for c in group]
-        subjects = {}
-        for start in range(0, len(ids), 500):
-            subjects.update(spec.load(ids[start:start + 500]))
-        for certificate in group:
-            subject = subjects.get(certificate.subject_id)
-            if subject is not None:
-                _apply_facts(certificate, spec.facts(subject))
+#: The issuer of a certificate when there is no home institution on record.
+NO_INSTITUTION = {"name": "", "city": None, "country": None, "website": None, "email": None, "logo": None,
+                  "office": True}
+NO_SIGNATORY = {"name": None, "title": None, "signature": None}
+FROZEN_IMAGE_PREFIX = "frozen-"
 
 
 def institution_context(home: HomeInstitution | None) -> tuple[dict, dict]:
+    """What certificates print about the home institution, from its current settings."""
     if home is None:
-        return ({"name": "", "city": None, "country": None, "website": None, "email": None, "logo": None,
-                 "office": True}, {"name": None, "title": None, "signature": None})
+        return dict(NO_INSTITUTION), dict(NO_SIGNATORY)
     institution = {"name": home.name, "city": home.city or None, "country": home.country or None,
                    "website": home.website or None, "email": home.office_email or None,
                    "logo": home.logo_path or None, "office": True}
@@ -242,9 +234,41 @@ def institution_context(home: HomeInstitution | None) -> tuple[dict, dict]:
     return institution, signatory
 
 
-def context_of(certificate: Certificate, home: HomeInstitution | None) -> dict:
-    """The plain dict a certificate template is rendered from (and whose hash decides re-rendering)."""
+def frozen_image(name: str | None) -> str | None:
+    """An immutable copy of an uploaded image, named by its content ("frozen-<sha256>.png"); the same image gives
+    the same copy. Certificates refer to these copies, so replacing or removing the logo or the signature in
+    the settings leaves the certificates already issued as they were. None when the image is missing."""
+    if not name:
+        return None
+    if name.startswith(FROZEN_IMAGE_PREFIX):
+        return name
+    try:
+        with open(path_of(name), "rb") as fh:
+            data = fh.read()
+    except (OSError, ValueError):
+        log.warning("The certificate image %s is missing: certificates are issued without it", name)
+        return None
+    frozen = f"{FROZEN_IMAGE_PREFIX}{hashlib.sha256(data).hexdigest()}{os.path.splitext(name)[1].lower()}"
+    target = path_of(frozen)
+    if not os.path.exists(target):
+        partial = f"{target}.{secrets.token_hex(4)}.part"
+        with open(partial, "wb") as fh:
+            fh.write(data)
+        os.replace(partial, target)
+    return frozen
+
+
+def issuer_snapshot(home: HomeInstitution | None) -> dict:
+    """The issuer as a certificate issued now prints it, with the logo and signature frozen (see frozen_image)."""
     institution, signatory = institution_context(home)
+    institution["logo"] = frozen_image(institution["logo"])
+    signatory["signature"] = frozen_image(signatory["signature"])
+    return {"institution": institution, "signatory": signatory}
+
+
+def context_of(certificate: Certificate) -> dict:
+    """The plain dict a certificate template is rendered from: only what was fixed when it was issued."""
+    issuer = certificate.issuer
     return {
         "kind": certificate.kind.value,
         "language": certificate.language,
@@ -261,8 +285,8 @@ def context_of(certificate: Certificate, home: HomeInstitution | None) -> dict:
         "academic_year": certificate.academic_year,
         "period": certificate.period,
         "details": certificate.details,
-        "institution": institution,
-        "signatory": signatory,
+        "institution": {**NO_INSTITUTION, **(issuer.get("institution") or {})},
+        "signatory": {**NO_SIGNATORY, **(issuer.get("signatory") or {})},
     }
 
 
@@ -272,8 +296,9 @@ def content_hash(context: dict) -> str:
     return hashlib.sha256((pdf.design_fingerprint() + payload).encode()).hexdigest()
 
 
-def _read_stored(certificate: Certificate, wanted_hash: str) -> bytes | None:
-    if certificate.content_hash != wanted_hash or not certificate.pdf_name:
+def _read_stored(certificate: Certificate) -> bytes | None:
+    """The PDF stored when a valid certificate was first rendered (None for a revoked one: it gets its mark)."""
+    if certificate.is_revoked or not certificate.pdf_name:
         return None
     try:
         with open(path_of(certificate.pdf_name), "rb") as fh:
@@ -294,18 +319,19 @@ def _store(certificate: Certificate, data: bytes, digest: str) -> None:
         delete_upload(old)
 
 
-def pdf_of(certificate: Certificate, home: HomeInstitution | None = None) -> bytes:
-    """The certificate's PDF: the stored one while nothing on it has changed, else rendered and stored."""
+def pdf_of(certificate: Certificate) -> bytes:
+    """The certificate's PDF. A valid one is rendered once, from what was fixed when it was issued, and stored:
+    every later download gets the same bytes (rendered again from the same snapshot only if the file is lost).
+    A revoked one is rendered from the same snapshot with its "Revoked" mark, and not stored."""
     from . import pdf
-    refresh_facts([certificate])
-    context = context_of(certificate, home if home is not None else home_institution())
-    digest = content_hash(context)
-    stored = _read_stored(certificate, digest)
+    stored = _read_stored(certificate)
     if stored is not None:
         return stored
+    context = context_of(certificate)
     data = pdf.render_pdf(pdf.section_html(context), pdf.assets_for([context]), title=document_title(certificate))
-    _store(certificate, data, digest)
-    db.session.flush()
+    if certificate.is_valid:
+        _store(certificate, data, content_hash(context))
+        db.session.flush()
     return data
 
 
@@ -329,6 +355,7 @@ class RenderedSet:
     parts: list = field(default_factory=list)  # what the merged PDF is made of, in order (see pdf.merge_pdfs)
     rendered: int = 0  # how many had to be rendered (the others were served from storage)
     pool_cpu_seconds: float = 0.0  # CPU time of the WeasyPrint passes in worker processes (0 when rendered here)
+    render_pids: list[int] = field(default_factory=list)  # the process that rendered each chunk, in order
 
     def merged(self) -> bytes:
         from . import pdf
@@ -336,18 +363,16 @@ class RenderedSet:
 
 
 def render_certificates(certificates: list[Certificate], progress=None) -> RenderedSet:
-    """PDFs of many certificates, rendering only those that changed: one PDF per certificate, and the
-    parts of one merged PDF (pages of the batch renders, stored PDFs for the others).
+    """PDFs of many certificates, the same documents as pdf_of gives: one PDF per certificate, and the parts
+    of one merged PDF (pages of the batch renders, stored PDFs for the others).
 
-    The stale ones are laid out together, in chunks of one WeasyPrint pass, on up to
-    CERTIFICATE_RENDER_PROCESSES processes. `progress(done, total)` is called as chunks finish.
+    Those not rendered yet (and revoked ones) are laid out together from their snapshots, in chunks of one
+    WeasyPrint pass, on up to CERTIFICATE_RENDER_PROCESSES processes. `progress(done, total)` is called as
+    chunks finish.
     """
     from . import pdf
-    home = home_institution()
-    refresh_facts(certificates)
-    contexts = [context_of(c, home) for c in certificates]
-    digests = [content_hash(c) for c in contexts]
-    datas: list[bytes | None] = [_read_stored(c, d) for c, d in zip(certificates, digests)]
+    contexts = [context_of(c) for c in certificates]
+    datas: list[bytes | None] = [_read_stored(c) for c in certificates]
     parts: list = list(datas)
     stale = [i for i, data in enumerate(datas) if data is None]
     cached = len(certificates) - len(stale)
@@ -362,10 +387,12 @@ def render_certificates(certificates: list[Certificate], progress=None) -> Rende
         for i, data, (chunk, pages) in zip(stale, rendered.singles, rendered.locations):
             datas[i] = data
             parts[i] = (rendered.merged[chunk], pages)
-            _store(certificates[i], data, digests[i])
+            if certificates[i].is_valid:
+                _store(certificates[i], data, content_hash(contexts[i]))
         db.session.flush()
         return RenderedSet(files=list(zip(certificates, datas)), parts=parts, rendered=len(stale),
-                           pool_cpu_seconds=rendered.cpu_seconds if rendered.in_pool else 0.0)
+                           pool_cpu_seconds=rendered.cpu_seconds if rendered.in_pool else 0.0,
+                           render_pids=rendered.pids)
     return RenderedSet(files=list(zip(certificates, datas)), parts=parts)
 
 
@@ -491,7 +518,7 @@ def update_settings(home: HomeInstitution | None, *, institution_name: str, coun
 
 
 def specimen_context(kind: CertificateKind | str, language: str, home: HomeInstitution | None) -> dict:
-    """A sample certificate with made-up facts, to preview the design and the settings."""
+    """A sample certificate with made-up facts, to preview the design and the current settings."""
     kind = CertificateKind(kind)
     institution, signatory = institution_context(home)
     today = office_date(utcnow())
@@ -711,15 +738,20 @@ def call_students(call: Call) -> list[PlacedRow]:
 
 
 def history_of(certificate: Certificate) -> list[Certificate]:
-    """Every certificate for the same kind and subject, newest first (reissues and revocations)."""
+    """Every certificate for the same kind and subject, newest first (reissues and revocations); once the
+    subject is gone, the certificate and those it replaced, one after the other."""
     spec = spec_of(certificate.kind)
     subject_id = certificate.subject_id
     if subject_id is None:
-        return [certificate]
+        chain = [certificate]
+        while chain[-1].replaces is not None and chain[-1].replaces not in chain:
+            chain.append(chain[-1].replaces)
+        return chain
     return list(db.session.scalars(
         select(Certificate).where(Certificate.kind == certificate.kind,
                                   getattr(Certificate, spec.subject_column) == subject_id)
-        .options(selectinload(Certificate.issued_by), selectinload(Certificate.revoked_by))
+        .options(selectinload(Certificate.issued_by), selectinload(Certificate.revoked_by),
+                 selectinload(Certificate.replaces))
         .order_by(Certificate.issued_at.desc(), Certificate.id.desc())))
 
 
@@ -733,9 +765,21 @@ def _revoke_placement_letter(application, *, change, by, **kwargs):
                            _("The student withdrew from the exchange."))
 
 
+def _certificate_resting_on(registration, **kwargs) -> str | None:
+    """A check-in behind a valid certificate of participation stays (events ask before removing one)."""
+    number = db.session.scalar(select(Certificate.number).where(
+        Certificate.valid_key == valid_key_for(CertificateKind.participation, registration.id)))
+    if number is None:
+        return None
+    return _("Certificate of participation %(number)s rests on this check-in. Revoke the certificate first.",
+             number=number)
+
+
 def connect_signals() -> None:
     from ..applications.services import status_changed
+    from ..events.services import checkin_removal
     status_changed.connect(_revoke_placement_letter, weak=False)
+    checkin_removal.connect(_certificate_resting_on, weak=False)
 
 
 connect_signals()

@@ -15,6 +15,7 @@ from ..auth.permissions import admin_required, public, role_required, scoped_fir
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
 from ..core.navigation import nav_item
+from ..core.types import utcnow
 from ..core.uploads import send_upload
 from ..core.forms import form_status, put_error
 from ..events.models import Event
@@ -24,7 +25,7 @@ from . import bp, jobs, services, verify_bp
 from .display import period_label
 from .forms import (BulkIssueForm, CompletionForm, FilterForm, IssueForm, ReissueForm, RevokeForm, SettingsForm,
                     language_choices)
-from .kinds import PLACED_STATUSES, placement_facts
+from .kinds import NOT_STARTED, PLACED_STATUSES, placement_facts
 from .models import Certificate, CertificateKind
 
 nav_item("certificates.index", _l("Certificates"), roles=STAFF, order=60, match_prefix="/certificates")
@@ -97,7 +98,7 @@ def detail(certificate_id):
 @bp.get("/<int:certificate_id>/pdf")
 @login_required
 def download(certificate_id):
-    """The PDF, from storage unless something on it has changed (then rendered and stored again)."""
+    """The PDF as it was first rendered (see services.pdf_of)."""
     certificate = get_certificate(certificate_id)
     data = services.pdf_of(certificate)
     db.session.commit()
@@ -195,7 +196,8 @@ def event(event_id):
     return render_template("certificates/event.html", event=event, rows=rows,
                            issued=sum(1 for _registration, certificate in rows if certificate),
                            bulk_form=BulkIssueForm(formdata=None), languages=language_choices(),
-                           event_url=optional_url("events.detail", event_id=event.id))
+                           event_url=optional_url("events.detail", event_id=event.id),
+                           not_started=NOT_STARTED if event.starts_at > utcnow() else None)
 
 
 @bp.post("/events/<int:event_id>/bulk")
@@ -205,6 +207,9 @@ def event_bulk(event_id):
     form = BulkIssueForm()
     if not form.validate_on_submit():
         abort(400)
+    if event.starts_at > utcnow():
+        flash(str(NOT_STARTED), "error")
+        return redirect(url_for("certificates.event", event_id=event.id), code=303)
     return start_bulk(CertificateKind.participation, event.id,
                       _("Certificates of participation: %(title)s", title=event.title), form.notify.data,
                       _("Nobody checked in at this event, so there is nobody to certify."),
@@ -352,9 +357,8 @@ def verify(code):
         certificate = db.session.scalar(select(Certificate).where(Certificate.code == code))
     if certificate is None:
         abort(404)
-    home = services.home_institution()
     response = make_response(render_template("certificates/verify.html", certificate=certificate,
-                                             issuer=home.name if home else None))
+                                             issuer=certificate.issuer_name))
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"

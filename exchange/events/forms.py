@@ -163,6 +163,15 @@ class CheckInForm(AppForm):
     submit = SubmitField(_l("Check in"))
 
 
+class UndoCheckInForm(AppForm):
+    reason = TextAreaField(_l("Why is the check-in undone? (kept in the audit log)"), filters=[strip_filter],
+                           validators=[DataRequired(message=REQUIRED),
+                                       Length(max=500, message=_l("Use at most %(max)d characters.", max=500)),
+                                       NoControlCharacters()],
+                           render_kw={"rows": 3, "maxlength": 500})
+    submit = SubmitField(_l("Undo the check-in"))
+
+
 class MessageForm(AppForm):
     subject = StringField(_l("Subject"), filters=[strip_filter], validators=[
         DataRequired(message=REQUIRED), Length(max=150, message=_l("Use at most %(max)d characters.", max=150)),

@@ -19,8 +19,10 @@ from types import SimpleNamespace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from blinker import Namespace
 from flask import current_app, render_template
 from flask_babel import force_locale
+from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
 from ..core.i18n import locale_of
 from sqlalchemy import and_, bindparam, case, event as sa_event, func, or_, select, text, true
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_ANSWER_LENGTH = 500
 MAX_QUESTIONS = 20
+MAX_REASON_LENGTH = 500
 
 
 # --- Mail sent after commit ---------------------------------------------------------------------
@@ -536,23 +539,38 @@ def _queue_confirmation(registration: Registration, event: Event, user: User, te
                code=registration.checkin_code, link=mail.external_url("events.detail", event_id=event.id))
 
 
+def cancel_problem(event: Event, registration: Registration | None,
+                   now: datetime | None = None) -> WorkflowError | None:
+    """Why the registrant may not cancel now (None when they may). Shared by the page and the service."""
+    now = now or utcnow()
+    if registration is None or not registration.is_active:
+        return WorkflowError(_("You are not registered for this event."), code="not-registered", status=409)
+    if event.status is EventStatus.cancelled:
+        return WorkflowError(_("This event has been cancelled."), code="cancelled", status=409)
+    if registration.checked_in_at is not None:
+        return WorkflowError(_("You have checked in at this event, so your registration can no longer be "
+                               "cancelled."), code="checked-in", status=409)
+    if now >= event.closes_at:
+        return WorkflowError(_("The deadline has passed: registrations can no longer be cancelled here. "
+                               "Please write to the organisers."), code="closed", status=409)
+    return None
+
+
 def cancel_registration(event_id: int, user: User, now: datetime | None = None) -> list[Registration]:
-    """Give up a seat or a waitlist place; the first on the waitlist moves up. Returns who was promoted."""
+    """Give up a seat or a waitlist place; the first on the waitlist moves up. Returns who was promoted.
+
+    A registration that was checked in stays: the person came (and a certificate may rest on it).
+    """
     now = now or utcnow()
     event = lock_event(event_id)
     registration = registration_of(event.id, user.id)
-    if registration is None or not registration.is_active:
-        raise WorkflowError(_("You are not registered for this event."), code="not-registered", status=409)
-    if event.status is EventStatus.cancelled:
-        raise WorkflowError(_("This event has been cancelled."), code="cancelled", status=409)
-    if now >= event.closes_at:
-        raise WorkflowError(_("The deadline has passed: registrations can no longer be cancelled here. "
-                              "Please write to the organisers."), code="closed", status=409)
+    problem = cancel_problem(event, registration, now)
+    if problem is not None:
+        raise problem
     was_confirmed = registration.is_confirmed
     registration.status = RegistrationStatus.cancelled
     registration.cancelled_at = now
     registration.confirmed_at = None
-    registration.checked_in_at = None
     db.session.flush()
     return promote_waitlist(event, now) if was_confirmed else []
 
@@ -595,7 +613,30 @@ def find_by_code(code: str) -> Registration | None:
                              .options(selectinload(Registration.user), selectinload(Registration.event)))
 
 
-def check_in_problem(event: Event, registration: Registration | None) -> WorkflowError | None:
+#: Sent with a registration before its check-in is removed; a receiver returns why the check-in must stay (a
+#: translated message), or None. The certificates package answers for the certificates that rest on it.
+checkin_removal = Namespace().signal("event-checkin-removal")
+
+
+def checkin_opens_at(event: Event) -> datetime:
+    """When check-in opens: CHECKIN_OPENS_BEFORE_MINUTES (default two hours) before the start."""
+    return event.starts_at - timedelta(minutes=int(current_app.config.get("CHECKIN_OPENS_BEFORE_MINUTES", 120)))
+
+
+def checkin_not_open(event: Event, now: datetime | None = None) -> WorkflowError | None:
+    """The refusal while check-in has not opened yet (None once it has)."""
+    opens_at = checkin_opens_at(event)
+    if (now or utcnow()) >= opens_at:
+        return None
+    return WorkflowError(_("Check-in has not opened yet: it opens on %(when)s, before the event starts.",
+                           when=format_datetime(opens_at, "short")), code="not-open", field="code", status=409)
+
+
+def check_in_problem(event: Event, registration: Registration | None,
+                     now: datetime | None = None) -> WorkflowError | None:
+    problem = checkin_not_open(event, now)
+    if problem is not None:
+        return problem
     if registration is None:
         return WorkflowError(_("No registration has this code. Check the code and try again."),
                              code="unknown-code", field="code", status=404)
@@ -617,10 +658,11 @@ def check_in_problem(event: Event, registration: Registration | None) -> Workflo
 
 
 def check_in(event: Event, registration: Registration | None, by: User, now: datetime | None = None) -> Registration:
-    problem = check_in_problem(event, registration)
+    now = now or utcnow()
+    problem = check_in_problem(event, registration, now)
     if problem is not None:
         raise problem
-    registration.checked_in_at = now or utcnow()
+    registration.checked_in_at = now
     registration.checked_in_by_id = by.id
     db.session.flush()
     return registration
@@ -632,12 +674,32 @@ def check_in_code(event: Event, code: str, by: User, now: datetime | None = None
     return check_in(event, find_by_code(code), by, now)
 
 
-def undo_check_in(event: Event, registration: Registration, by: User) -> None:
+def checkin_kept_because(registration: Registration) -> str | None:
+    """Why the registration's check-in may not be removed (None when it may): asks `checkin_removal`."""
+    for _receiver, refusal in checkin_removal.send(registration):
+        if refusal:
+            return str(refusal)
+    return None
+
+
+def undo_check_in(event: Event, registration: Registration, by: User, reason: str | None) -> None:
+    """Take back a check-in made by mistake, saying why (kept in the audit log). Refused while something rests
+    on it (see `checkin_removal`: a valid certificate of participation)."""
     if registration.event_id != event.id or registration.checked_in_at is None:
         raise WorkflowError(_("This person has not checked in."), code="not-checked-in", status=409)
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError(_("Please say why the check-in is undone."), code="no-reason", field="reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise WorkflowError(_("Use at most %(max)d characters.", max=MAX_REASON_LENGTH), code="too-long",
+                            field="reason")
+    refusal = checkin_kept_because(registration)
+    if refusal:
+        raise WorkflowError(refusal, code="certified", status=409)
     registration.checked_in_at = None
     registration.checked_in_by_id = None
-    audit.record("event_checkin_undone", user=by, detail=f"event {event.id}, registration {registration.id}")
+    audit.record("event_checkin_undone", user=by,
+                 detail=f"event {event.id}, registration {registration.id} ({registration.user.name}): {reason}")
     db.session.flush()
 
 

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..partners.models import PartnerInstitution
 from . import bp, display, ical, monthgrid, services
 from .forms import (CancelEventForm, CheckInForm, EventFilterForm, EventForm, MessageForm, QuestionForm,
-                    registration_form)
+                    UndoCheckInForm, registration_form)
 from .markup import render_markdown
 from .models import Audience, Event, EventCategory, EventStatus, QuestionKind, Registration, RegistrationStatus
 
@@ -192,7 +192,8 @@ def _render_detail(event: Event, form=None, status: int = 200, error: str | None
         form=form or registration_form(event.questions),
         position=services.waitlist_position(registration) if registration else None,
         qr=_qr_data_uri(event, registration) if registration and registration.is_confirmed else None,
-        can_cancel=(registration is not None and event.status is EventStatus.published and now < event.closes_at),
+        can_cancel=(event.status is EventStatus.published
+                    and services.cancel_problem(event, registration, now) is None),
         is_past=event.ends_at < now, now=now), status
 
 
@@ -468,7 +469,7 @@ def _render_checkin(event: Event, form: CheckInForm, status: int = 200, found: R
     rows.sort(key=lambda r: (r.checked_in_at is not None, r.user.name.lower(), r.id))
     arrived = sorted((r for r in rows if r.checked_in_at), key=lambda r: r.checked_in_at, reverse=True)
     return render_template("events/checkin.html", event=event, form=form, attendees=rows, arrived=arrived,
-                           found=found, error=error), status
+                           found=found, error=error, not_open=services.checkin_not_open(event)), status
 
 
 @bp.route("/<int:event_id>/checkin", methods=["GET", "POST"])
@@ -508,7 +509,7 @@ def _registration_in(event: Event, registration_id: int) -> Registration:
 
 
 def _change_checkin(event_id: int, registration_id: int, action, message, category: str):
-    """Check a registration in (or undo it) from the attendee list, then back to the check-in page."""
+    """Check a registration in from the attendee list, then back to the check-in page."""
     event = _managed_event(event_id)
     registration = _registration_in(event, registration_id)
     try:
@@ -528,11 +529,27 @@ def checkin_registration(event_id, registration_id):
                            lambda name: _("%(name)s has checked in.", name=name), "success")
 
 
-@bp.post("/<int:event_id>/checkin/<int:registration_id>/undo")
+@bp.route("/<int:event_id>/checkin/<int:registration_id>/undo", methods=["GET", "POST"])
 @staff_required
 def undo_checkin(event_id, registration_id):
-    return _change_checkin(event_id, registration_id, services.undo_check_in,
-                           lambda name: _("The check-in of %(name)s has been undone.", name=name), "info")
+    """Take back a check-in, with a reason (kept in the audit log)."""
+    event = _managed_event(event_id)
+    registration = _registration_in(event, registration_id)
+    form = UndoCheckInForm()
+    status, error = form_status(form), None
+    if form.validate_on_submit():
+        try:
+            services.undo_check_in(event, registration, by=current_user, reason=form.reason.data)
+        except WorkflowError as exc:
+            db.session.rollback()
+            put_error(form, exc, flash_unplaced=False)
+            status, error = exc.status, (None if exc.field in form else exc.message)
+        else:
+            db.session.commit()
+            flash(_("The check-in of %(name)s has been undone.", name=registration.user.name), "info")
+            return redirect(url_for("events.checkin", event_id=event.id), code=303)
+    return render_template("events/undo_checkin.html", event=event, registration=registration, form=form,
+                           error=error, kept_because=services.checkin_kept_because(registration)), status
 
 
 # --- Navigation and the home page ---------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_a_long_event_title_stays_on_one_page(db, home, make_event, attend):
 def test_rendered_in_the_certificate_language(db, home, make_event, attend, language, month):
     certificate = issue_participation(make_event, attend, locale=language)
     assert certificate.language == language  # the recipient's preference
-    context = services.context_of(certificate, home)
+    context = services.context_of(certificate)
     html = pdf.section_html(context)
     assert f'lang="{language}"' in html and month in html
     assert month in pdf_text(services.pdf_of(certificate))
@@ -85,7 +85,7 @@ def test_section_html_is_rendered_under_force_locale(db, home, make_event, atten
         return original()
     certificate = issue_participation(make_event, attend, locale="fr")
     monkeypatch.setattr(i18n, "translations", spy)
-    pdf.section_html(services.context_of(certificate, home))
+    pdf.section_html(services.context_of(certificate))
     assert len(seen) > 5 and set(seen) == {"fr"}
 
 
@@ -141,15 +141,21 @@ def test_signatory_text_is_escaped_too(db, home, make_event, attend, renders):
 
 
 def test_logo_and_signature_come_from_the_allowed_uploads(db, home, make_event, attend, renders):
-    for attribute, name in (("logo_path", "logo-test.png"), ("signature_path", "sig-test.png")):
+    import hashlib
+    frozen = {}
+    for attribute, name, image in (("logo_path", "logo-test.png", png_bytes(4, 2)),
+                                   ("signature_path", "sig-test.png", png_bytes(3, 2))):
         with open(os.path.join(upload_folder(), name), "wb") as fh:
-            fh.write(png_bytes(4, 2))
+            fh.write(image)
         setattr(home, attribute, name)
+        frozen[name] = f"frozen-{hashlib.sha256(image).hexdigest()}.png"
     certificate = issue_participation(make_event, attend)
     data = services.pdf_of(certificate)
     requested = [url for f in renders.fetchers for url in f.requested]
-    assert pdf.ASSET_ORIGIN + "uploads/logo-test.png" in requested
-    assert pdf.ASSET_ORIGIN + "uploads/sig-test.png" in requested
+    # The certificate's own copies, named by their content (the settings' files may be replaced later).
+    assert pdf.ASSET_ORIGIN + "uploads/" + frozen["logo-test.png"] in requested
+    assert pdf.ASSET_ORIGIN + "uploads/" + frozen["sig-test.png"] in requested
+    assert not any(url.endswith(("/logo-test.png", "/sig-test.png")) for url in requested)
     assert data.count(b"/Subtype /Image") >= 2
 
 
@@ -214,6 +220,13 @@ def test_the_render_pool_falls_back_to_this_process(app, db, home, make_event, a
 def test_the_render_pool_uses_two_processes(app, db, home, make_event, attend, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "CERTIFICATE_RENDER_PROCESSES", 2)
     monkeypatch.setitem(app.config, "CERTIFICATE_CHUNK_SIZE", 2)
+    pools = []
+    original = pdf._pool
+
+    def spy(processes):
+        pools.append(processes)
+        return original(processes)
+    monkeypatch.setattr(pdf, "_pool", spy)
     event = make_event()
     certificates = [services.issue_certificate(CertificateKind.participation, attend(event, name=f"P{i}").id, None)
                     for i in range(4)]
@@ -221,6 +234,10 @@ def test_the_render_pool_uses_two_processes(app, db, home, make_event, attend, m
     assert page_count(rendered.merged()) == 4
     assert [f"P{i}" in pdf_text(data) for i, (_c, data) in enumerate(rendered.files)] == [True] * 4
     assert "pool failed" not in caplog.text
+    # A pool of two processes did the work: both chunks were laid out in worker processes, not in this one.
+    assert pools == [2]
+    assert len(rendered.render_pids) == 2 and os.getpid() not in rendered.render_pids
+    assert rendered.pool_cpu_seconds > 0
 
 
 def test_specimens_render_in_every_language(db, home):
@@ -235,20 +252,22 @@ def test_stored_and_fresh_pdfs_merge_in_order(db, home, make_event, attend, rend
     registrations = [attend(event, name=n) for n in ("Ana", "Bea", "Cleo", "Dora")]
     certificates = [services.issue_certificate(CertificateKind.participation, r.id, None) for r in registrations]
     services.pdf_of(certificates[1])
-    services.pdf_of(certificates[3])
-    registrations[3].user.name = "Dora Changed"  # stored, but stale now
+    stored = services.pdf_of(certificates[3])
+    registrations[3].user.name = "Dora Changed"  # issued certificates keep the name they were issued with
     renders.count = 0
     rendered = services.render_certificates(certificates)
-    assert rendered.rendered == 3 and renders.count == 1  # Ana, Cleo, Dora in one pass; Bea from storage
+    assert rendered.rendered == 2 and renders.count == 1  # Ana and Cleo in one pass; Bea and Dora from storage
+    assert rendered.files[3][1] == stored
     text = pdf_text(rendered.merged())
-    assert text.index("Ana") < text.index("Bea") < text.index("Cleo") < text.index("Dora Changed")
+    assert text.index("Ana") < text.index("Bea") < text.index("Cleo") < text.index("Dora")
+    assert "Dora Changed" not in text
     assert page_count(rendered.merged()) == 4
 
 
 def test_qr_placeholders_cannot_come_from_user_text(db, home, make_event, attend, renders):
     fake = '<div class="qr" data-qr="file:///etc/passwd"></div>'
     certificate = issue_participation(make_event, attend, name=fake)
-    html = pdf.section_html(services.context_of(certificate, home))
+    html = pdf.section_html(services.context_of(certificate))
     assert html.count('data-qr="') == 1 and "&lt;div class=&#34;qr&#34;" in html
     assert "<svg" in pdf.add_qr_codes(html) and pdf.add_qr_codes(html).count("<svg") == 1
     assert fake in pdf_text(services.pdf_of(certificate)).replace("\n", "")

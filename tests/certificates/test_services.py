@@ -18,7 +18,7 @@ from exchange.events.models import RegistrationStatus
 from exchange.jobs import services as job_services
 from exchange.jobs.models import Job, JobStatus
 
-from .conftest import page_count, pdf_text
+from .conftest import page_count, pdf_text, png_bytes
 
 P = CertificateKind.participation
 
@@ -162,19 +162,111 @@ def test_completion_record_only_for_placed_students(db, placed):
                                  None, None, today=date(2027, 3, 1))
 
 
-def test_the_stored_pdf_is_served_until_something_on_it_changes(db, home, make_event, attend, renders):
-    registration = attend(make_event())
+def _images(home, logo=png_bytes(4, 2), signature=png_bytes(3, 2)):
+    """Give the home institution a logo and a signature; returns the names of the copies certificates keep."""
+    import hashlib
+    import os
+    from exchange.core.uploads import upload_folder
+    for attribute, name, data in (("logo_path", "logo-now.png", logo), ("signature_path", "sig-now.png", signature)):
+        with open(os.path.join(upload_folder(), name), "wb") as fh:
+            fh.write(data)
+        setattr(home, attribute, name)
+    return [f"frozen-{hashlib.sha256(data).hexdigest()}.png" for data in (logo, signature)]
+
+
+def test_an_issued_certificate_keeps_what_it_was_issued_with(db, home, make_event, attend, renders):
+    import io
+    import os
+    from werkzeug.datastructures import FileStorage
+    from exchange.core.uploads import path_of
+    logo, signature = _images(home)
+    event = make_event(title="International Food Fair")
+    registration = attend(event, name="Ana Perez")
     certificate = services.issue_certificate(P, registration.id, None)
+    assert certificate.issuer == {
+        "institution": {"name": "Universidad de Valdemora", "city": "Valdemora", "country": "ES",
+                        "website": "https://www.uvaldemora.example", "email": "international@uvaldemora.example",
+                        "logo": logo, "office": True},
+        "signatory": {"name": "Dr. Elena Ruiz", "title": "Vice-Rector for International Relations",
+                      "signature": signature}}
     first = services.pdf_of(certificate)
     assert renders.count == 1 and certificate.pdf_name and certificate.content_hash
-    assert services.pdf_of(certificate) == first and renders.count == 1  # served from storage
-    registration.user.name = "Corrected Name"  # the recipient's name changes
-    second = services.pdf_of(certificate)
-    assert renders.count == 2 and "Corrected Name" in pdf_text(second)
-    home.signatory_name = "Prof. New Signatory"  # so does the signatory
-    assert "Prof. New Signatory" in pdf_text(services.pdf_of(certificate)) and renders.count == 3
-    services.pdf_of(certificate)
-    assert renders.count == 3
+    # The student renames their account, the event is renamed, the settings change (the old images are deleted).
+    registration.user.name = "Ana Renamed"
+    event.title = "Renamed Fair"
+    services.update_settings(home, institution_name="Renamed University", country="FR", city="Lyon",
+                             signatory_name="Prof. New Signatory", signatory_title="Dean",
+                             logo=FileStorage(io.BytesIO(png_bytes(9, 9)), filename="new.png"),
+                             remove_signature=True)
+    db.session.commit()
+    db.session.expire_all()
+    assert not os.path.exists(path_of("logo-now.png")) and not os.path.exists(path_of("sig-now.png"))
+    assert services.pdf_of(certificate) == first and renders.count == 1  # the same bytes, not rendered again
+    assert (certificate.recipient_name, certificate.subject_title) == ("Ana Perez", "International Food Fair")
+    assert services.render_certificates([certificate]).files[0][1] == first
+    # Even rendered again (its stored file lost), it states what it stated, with its own copies of the images.
+    os.remove(path_of(certificate.pdf_name))
+    renders.fetchers.clear()
+    text = pdf_text(services.pdf_of(certificate))
+    assert renders.count == 2
+    for printed in ("Ana Perez", "International Food Fair", "Universidad de Valdemora", "Dr. Elena Ruiz"):
+        assert printed in text
+    for changed in ("Renamed", "Lyon", "New Signatory", "Dean"):
+        assert changed not in text
+    requested = {url.rsplit("/", 1)[-1] for f in renders.fetchers for url in f.requested}
+    assert {logo, signature} <= requested and all(os.path.exists(path_of(name)) for name in (logo, signature))
+
+
+def test_bulk_rendering_uses_the_facts_fixed_at_issue(db, home, make_event, attend):
+    event = make_event(title="International Food Fair")
+    registrations = [attend(event, name=name) for name in ("Ana Perez", "Bea Lopez")]
+    certificates = [services.issue_certificate(P, r.id, None) for r in registrations]
+    for registration in registrations:
+        registration.user.name += " Changed"
+    event.title = "Changed Fair"
+    home.signatory_name = "Prof. Changed"
+    home.name = "Changed University"
+    rendered = services.render_certificates(certificates)  # rendered for the first time after the changes
+    text = pdf_text(rendered.merged())
+    assert "Ana Perez" in text and "Bea Lopez" in text and "Dr. Elena Ruiz" in text
+    assert "International Food Fair" in text and "Universidad de Valdemora" in text and "Changed" not in text
+    assert [data for _c, data in rendered.files] == [services.pdf_of(c) for c in certificates]  # as downloaded
+
+
+def test_a_placement_letter_keeps_the_partner_name_it_was_issued_with(db, home, placed, make_user, renders):
+    application = placed(full_name="Sofia Martins")
+    letter = services.issue_certificate(CertificateKind.placement, application.id, None)
+    first = services.pdf_of(letter)
+    application.placed_institution.name = "Alma Mater Studiorum"
+    db.session.commit()
+    db.session.expire_all()
+    assert services.pdf_of(letter) == first and renders.count == 1
+    assert letter.subject_title == "Università di Bologna"
+    new = services.reissue_certificate(letter, make_user(Role.coordinator), "The partner's new name")
+    assert new.subject_title == "Alma Mater Studiorum" and "Alma Mater Studiorum" in pdf_text(services.pdf_of(new))
+    assert letter.subject_title == "Università di Bologna"
+
+
+def test_reissuing_takes_the_facts_and_the_issuer_of_now(db, home, make_event, attend, make_user):
+    coordinator = make_user(Role.coordinator)
+    logo, _signature = _images(home)
+    registration = attend(make_event(), name="Ana Perez")
+    old = services.issue_certificate(P, registration.id, coordinator)
+    registration.user.name = "Ana Renamed"
+    new_logo, _new_signature = _images(home, logo=png_bytes(7, 7))
+    home.signatory_name = "Prof. New Signatory"
+    new = services.reissue_certificate(old, coordinator, "New name")
+    assert (old.recipient_name, old.issuer["signatory"]["name"], old.issuer["institution"]["logo"]) == (
+        "Ana Perez", "Dr. Elena Ruiz", logo)
+    assert (new.recipient_name, new.issuer["signatory"]["name"], new.issuer["institution"]["logo"]) == (
+        "Ana Renamed", "Prof. New Signatory", new_logo)
+    text = pdf_text(services.pdf_of(new))
+    assert "Ana Renamed" in text and "Prof. New Signatory" in text
+    text = pdf_text(services.pdf_of(old))
+    assert "Ana Perez" in text and "Dr. Elena Ruiz" in text and "REVOKED" in text.upper()
+    assert new.replaces is old and services.history_of(new) == [new, old] == services.history_of(old)
+    old.registration_id = new.registration_id = None  # the registration is gone: the chain of replacements stays
+    assert services.history_of(new) == [new, old]
 
 
 def test_a_missing_stored_file_is_rendered_again(db, home, make_event, attend, renders):
@@ -345,3 +437,66 @@ def test_home_panels_show_the_newest_certificates_the_user_may_download(db, home
     assert [r.id for r in services.latest_certificates(student, limit=1)[0]] == [own[0].id]
     assert services.latest_certificates(partner_user) == ([], 0)
     assert services.latest_placement_letters(student) == ([], 0)
+
+
+# --- Attendance behind certificates -------------------------------------------------------------------------
+
+def test_a_check_in_behind_a_valid_certificate_stays(db, home, make_event, attend, make_user):
+    from datetime import timedelta
+    from exchange.events import services as events
+    from exchange.events.models import attended
+    coordinator = make_user(Role.coordinator)
+    event = make_event()
+    registration = attend(event)
+    certificate = services.issue_certificate(P, registration.id, coordinator)
+    with pytest.raises(WorkflowError) as caught:  # the organiser's undo
+        events.undo_check_in(event, registration, by=coordinator, reason="Checked in the wrong person")
+    assert caught.value.code == "certified" and caught.value.status == 409
+    assert f"Certificate of participation {certificate.number} rests on this check-in" in caught.value.message
+    assert events.checkin_kept_because(registration) == caught.value.message
+    with pytest.raises(WorkflowError) as caught:  # the student's cancellation
+        events.cancel_registration(event.id, registration.user, now=event.starts_at - timedelta(minutes=30))
+    assert caught.value.code == "checked-in"
+    events.cancel_event(event, "Cancelled afterwards", by=coordinator)  # cancelling the event keeps attendance
+    assert attended(registration) and certificate.is_valid
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "event_checkin_undone")) is None
+    services.revoke_certificate(certificate, coordinator, "Issued by mistake")
+    assert events.checkin_kept_because(registration) is None
+    events.undo_check_in(event, registration, by=coordinator, reason="Checked in the wrong person")
+    assert not attended(registration)
+
+
+def test_participation_certificates_only_once_the_event_has_started(db, home, make_event, attend):
+    from datetime import timedelta
+    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    registration = attend(event)  # checked in early: check-in opens before the start
+    with pytest.raises(WorkflowError) as caught:
+        services.issue_certificate(P, registration.id, None)
+    assert caught.value.message == "Certificates of participation can only be issued once the event has started."
+    assert services.eligible_subject_ids(P, event.id) == []
+    assert services.issue_many(P, [registration.id], None) == []
+    assert db.session.scalar(select(Certificate)) is None
+    event.starts_at = utcnow() - timedelta(minutes=1)
+    assert services.eligible_subject_ids(P, event.id) == [registration.id]
+    assert services.issue_certificate(P, registration.id, None).is_valid
+
+
+def test_the_bulk_job_offers_issued_certificates_as_they_were_issued(app, db, home, make_event, attend, make_user):
+    from exchange.certificates import jobs
+    coordinator = make_user(Role.coordinator)
+    event = make_event()
+    ana, bea = attend(event, name="Ana Perez"), attend(event, name="Bea Lopez")
+    issued = services.issue_certificate(P, ana.id, coordinator)
+    stored = services.pdf_of(issued)
+    ana.user.name, bea.user.name = "Ana Renamed", "Bea Renamed"
+    home.signatory_name = "Prof. New Signatory"
+    db.session.commit()
+    job = job_services.start_job("certificates.participation", "Bulk", jobs.FUNC, "participation", event.id,
+                                 coordinator.id, False, user=coordinator, total=2)
+    assert job.status is JobStatus.finished, job.error
+    archive = zipfile.ZipFile(_stored(job.result["files"]["zip"]))
+    files = {name.split("-Ana")[0].split("-Bea")[0]: archive.read(name) for name in archive.namelist()}
+    assert files.pop(issued.number) == stored  # issued before: the same document
+    new, = files.values()  # issued by the job: the facts and the issuer of now
+    assert "Bea Renamed" in pdf_text(new) and "Prof. New Signatory" in pdf_text(new)
+    assert "Ana Perez" in pdf_text(open(_stored(job.result["files"]["pdf"]), "rb").read())

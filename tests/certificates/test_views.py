@@ -382,3 +382,96 @@ def test_verification_is_rate_limited(app, client, db, cert, monkeypatch):
                 for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     limiter.reset()
+
+
+# --- Issued certificates do not change ---------------------------------------------------------------------
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _main(response) -> str:
+    """The page's own content (the header shows who is signed in)."""
+    return _text(response).split("<main", 1)[1].split("</main>")[0]
+
+
+def test_renaming_changes_no_issued_certificate_until_it_is_reissued(client, login, db, home, make_event, attend,
+                                                                     make_user, renders):
+    from exchange.auth.models import User
+    student = make_user(Role.student, name="Ana Perez")
+    event = make_event(title="International Food Fair")
+    certificate = services.issue_certificate(P, attend(event, user=student).id, None)
+    db.session.commit()
+    login(student)
+    first = client.get(f"/certificates/{certificate.id}/pdf").data
+    assert "Ana Perez" in pdf_text(first)
+    response = client.post("/auth/account", data={"profile-name": "Ana Renamed", "profile-locale": "en",
+                                                   "profile-timezone": "", "profile-submit": "Save"})
+    assert response.status_code == 302 and db.session.get(User, student.id).name == "Ana Renamed"
+    event.title = "Renamed Fair"
+    db.session.commit()
+    login(Role.admin)
+    response = client.post("/certificates/settings", data={
+        "institution_name": "Renamed University", "country": "ES", "signatory_name": "Prof. New Signatory",
+        "logo": (io.BytesIO(png_bytes(8, 4)), "logo.png")}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    login(student)
+    assert client.get(f"/certificates/{certificate.id}/pdf").data == first and renders.count == 1
+    page = _main(client.get(f"/verify/{certificate.code}"))
+    assert "Ana Perez" in page and "International Food Fair" in page and "Universidad de Valdemora" in page
+    assert "Ana Renamed" not in page and "Renamed Fair" not in page and "Renamed University" not in page
+
+    # Reissuing is the way to state the new facts; the history links the two.
+    login(Role.coordinator)
+    response = client.post(f"/certificates/{certificate.id}/reissue", data={"reason": "The student's new name"})
+    assert response.status_code == 303
+    new = db.session.scalar(select(Certificate).where(Certificate.replaces_id == certificate.id))
+    page = _main(client.get(f"/verify/{new.code}"))
+    assert "Ana Renamed" in page and "Renamed Fair" in page and "Renamed University" in page and "Valid" in page
+    page = _main(client.get(f"/verify/{certificate.code}"))
+    assert "Ana Perez" in page and "no longer valid" in page and "Ana Renamed" not in page
+    page = _text(client.get(f"/certificates/{new.id}"))
+    assert page.count(f'href="/certificates/{certificate.id}"') == 2  # its row in the history, and "Replaces"
+    assert certificate.number in page and "The student&#39;s new name" in page
+    page = _text(client.get(f"/certificates/{certificate.id}"))
+    assert "has been replaced by a newer one" in page and f'href="/certificates/{new.id}"' in page
+    login(student)
+    text = pdf_text(client.get(f"/certificates/{new.id}/pdf").data)
+    assert "Ana Renamed" in text and "Renamed Fair" in text and "Prof. New Signatory" in text
+
+
+# --- Attendance behind certificates ---------------------------------------------------------------------------
+
+def test_the_organiser_cannot_undo_a_check_in_behind_a_certificate(client, login, db, cert, make_user):
+    from exchange.events.models import Registration
+    certificate = cert()
+    registration = db.session.get(Registration, certificate.registration_id)
+    login(Role.coordinator)
+    url = f"/events/{registration.event_id}/checkin/{registration.id}/undo"
+    page = _text(client.get(url))
+    assert f"Certificate of participation {certificate.number} rests on this check-in" in page
+    assert 'name="reason"' not in page
+    response = client.post(url, data={"reason": "Mistake"})
+    assert response.status_code == 409 and "Revoke the certificate first" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).checked_in_at is not None
+
+
+def test_no_certificates_of_participation_before_the_event_starts(client, login, db, home, make_event, attend):
+    from datetime import timedelta
+    from exchange.core.types import utcnow
+    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    registration = attend(event, name="Early Bird")
+    db.session.commit()
+    login(Role.coordinator)
+    page = _text(client.get(f"/certificates/events/{event.id}"))
+    assert "Early Bird" in page and "can only be issued once the event has started" in page
+    assert "/certificates/issue" not in page and f"/certificates/events/{event.id}/bulk" not in page
+    refusal = '<div class="flash flash-error">Certificates of participation can only be issued once the event has started.'
+    response = client.post(f"/certificates/events/{event.id}/bulk", data={"kind": "participation"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/certificates/events/{event.id}")
+    assert refusal in _text(client.get(response.headers["Location"]))
+    response = client.post("/certificates/issue", data={"kind": "participation", "subject_id": registration.id})
+    assert response.status_code == 303
+    assert refusal in _text(client.get(response.headers["Location"]))
+    assert db.session.scalar(select(Job)) is None and db.session.scalar(select(Certificate)) is None

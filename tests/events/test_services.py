@@ -335,10 +335,10 @@ def test_check_in_with_a_typed_or_scanned_code(db, make_event, students, make_us
     coordinator = make_user(Role.coordinator)
     ra, rb = register(event, a), register(event, b)
     typed = f" {ra.checkin_code[:5].lower()}-{ra.checkin_code[5:]} "
-    assert services.check_in_code(event, typed, by=coordinator) is ra
+    assert services.check_in_code(event, typed, by=coordinator, now=event.starts_at) is ra
     assert ra.checked_in_at is not None and ra.checked_in_by_id == coordinator.id and attended(ra)
     scanned = f"http://exchange.test/events/{event.id}/checkin?code={rb.checkin_code}"
-    assert services.check_in_code(event, scanned, by=coordinator) is rb
+    assert services.check_in_code(event, scanned, by=coordinator, now=event.starts_at) is rb
 
 
 @pytest.mark.parametrize(("situation", "code", "status"), [
@@ -357,27 +357,79 @@ def test_check_in_refusals(db, make_event, students, make_user, situation, code,
     waiting = register(event, b)
     elsewhere = register(other, b)
     if situation == "already":
-        services.check_in(event, mine, by=coordinator)
+        services.check_in(event, mine, by=coordinator, now=event.starts_at)
     given = {"other-event": elsewhere.checkin_code, "waitlisted": waiting.checkin_code,
              "already": mine.checkin_code, "unknown": "ZZZZZZZZZZ", "empty": " - "}[situation]
     before = {r.id: r.checked_in_at for r in db.session.scalars(select(Registration))}
     with pytest.raises(WorkflowError) as caught:
-        services.check_in_code(event, given, by=coordinator)
+        services.check_in_code(event, given, by=coordinator, now=event.starts_at)
     assert caught.value.code == code and caught.value.status == status
     if situation == "other-event":
         assert "Another event" in caught.value.message
     assert {r.id: r.checked_in_at for r in db.session.scalars(select(Registration))} == before
 
 
-def test_undo_check_in(db, make_event, make_user):
+def test_undo_check_in_needs_a_reason_and_goes_to_the_audit_log(db, make_event, make_user):
+    from exchange.core.audit import AuditEvent
+    event = make_event()
+    registration = register(event, make_user(name="Ana Pérez"))
+    coordinator = make_user(Role.coordinator)
+    services.check_in(event, registration, by=coordinator, now=event.starts_at)
+    for reason in ("", "   ", None, "x" * 501):
+        with pytest.raises(WorkflowError) as caught:
+            services.undo_check_in(event, registration, by=coordinator, reason=reason)
+        assert caught.value.field == "reason"
+        assert attended(registration)
+    services.undo_check_in(event, registration, by=coordinator, reason=" Checked in the wrong person ")
+    assert not attended(registration)
+    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "event_checkin_undone"))
+    assert entry.user_id == coordinator.id
+    assert entry.detail == f"event {event.id}, registration {registration.id} (Ana Pérez): Checked in the wrong person"
+    with pytest.raises(WorkflowError) as caught:
+        services.undo_check_in(event, registration, by=coordinator, reason="again")
+    assert caught.value.code == "not-checked-in"
+
+
+def test_check_in_opens_two_hours_before_the_start(app, db, make_event, make_user, monkeypatch):
     event = make_event()
     registration = register(event, make_user())
     coordinator = make_user(Role.coordinator)
-    services.check_in(event, registration, by=coordinator)
-    services.undo_check_in(event, registration, by=coordinator)
-    assert not attended(registration)
-    with pytest.raises(WorkflowError):
-        services.undo_check_in(event, registration, by=coordinator)
+    for now in (None, event.starts_at - timedelta(minutes=121)):  # today (a week before), and just too early
+        with pytest.raises(WorkflowError) as caught:
+            services.check_in_code(event, registration.checkin_code, by=coordinator, now=now)
+        assert caught.value.code == "not-open" and caught.value.status == 409
+        assert caught.value.message.startswith("Check-in has not opened yet: it opens on ")
+        assert registration.checked_in_at is None
+    assert services.check_in(event, registration, by=coordinator, now=event.starts_at - timedelta(minutes=120))
+    assert attended(registration)
+
+
+def test_check_in_opening_is_configurable(app, db, make_event, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "CHECKIN_OPENS_BEFORE_MINUTES", 30)
+    event = make_event()
+    registration = register(event, make_user())
+    coordinator = make_user(Role.coordinator)
+    assert services.checkin_opens_at(event) == event.starts_at - timedelta(minutes=30)
+    with pytest.raises(WorkflowError) as caught:
+        services.check_in(event, registration, by=coordinator, now=event.starts_at - timedelta(minutes=60))
+    assert caught.value.code == "not-open"
+    services.check_in(event, registration, by=coordinator, now=event.starts_at - timedelta(minutes=30))
+    assert attended(registration)
+
+
+def test_a_checked_in_registration_cannot_be_cancelled(db, make_event, make_user):
+    event = make_event()
+    user = make_user()
+    registration = register(event, user)
+    services.check_in(event, registration, by=make_user(Role.coordinator), now=event.starts_at - timedelta(hours=1))
+    checked_in_at = registration.checked_in_at
+    with pytest.raises(WorkflowError) as caught:
+        cancel(event, user, now=event.starts_at - timedelta(minutes=30))
+    assert caught.value.code == "checked-in" and caught.value.status == 409
+    assert "You have checked in at this event" in caught.value.message
+    db.session.expire_all()
+    registration = db.session.get(Registration, registration.id)
+    assert registration.status is CONFIRMED and registration.checked_in_at == checked_in_at
 
 
 def test_attendance_api_for_certificates(db, make_event, students, make_user):
@@ -388,7 +440,7 @@ def test_attendance_api_for_certificates(db, make_event, students, make_user):
     ra = register(past, a)
     register(past, b)
     register(missed, a)
-    services.check_in(past, ra, by=coordinator)
+    services.check_in(past, ra, by=coordinator, now=past.starts_at)
     db.session.commit()
     assert [r.event.title for r in db.session.scalars(services.attended_registrations(a.id))] == ["Welcome tour"]
     assert services.has_attended(a.id, past.id) and not services.has_attended(a.id, missed.id)
@@ -448,7 +500,7 @@ def test_seat_counts_in_one_query(db, make_event, students):
     users = students(3)
     for user in users:
         register(event, user)
-    services.check_in(event, services.registration_of(event.id, users[0].id), by=users[0])
+    services.check_in(event, services.registration_of(event.id, users[0].id), by=users[0], now=event.starts_at)
     counts = services.seat_counts([event.id, empty.id])
     assert counts[event.id] == services.Seats(confirmed=2, waitlisted=1, checked_in=1)
     assert counts[empty.id] == services.Seats()

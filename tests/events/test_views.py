@@ -490,7 +490,7 @@ def test_message_to_registrants(client, login, make_event, make_user, db, outbox
 # --- Check-in ------------------------------------------------------------------------------------------------------
 
 def test_check_in_by_code_link_and_list(client, login, make_event, students, db):
-    event = make_event()
+    event = make_event(starts_at=utcnow() + timedelta(hours=1))
     a, b = students(2)
     ra, rb = register_via_service(db, event, a), register_via_service(db, event, b)
     login(Role.coordinator)
@@ -510,13 +510,15 @@ def test_check_in_by_code_link_and_list(client, login, make_event, students, db)
     assert "2</span><span class=\"of\"> / 2" in page and "Arrived" in page
     response = client.post(f"/events/{event.id}/checkin", data={"code": ra.checkin_code})
     assert response.status_code == 409 and "already checked in" in html_of(response)
-    assert client.post(f"/events/{event.id}/checkin/{rb.id}/undo").status_code == 303
+    assert f'href="/events/{event.id}/checkin/{rb.id}/undo"' in html_of(client.get(f"/events/{event.id}/checkin"))
+    response = client.post(f"/events/{event.id}/checkin/{rb.id}/undo", data={"reason": "Scanned the wrong ticket"})
+    assert response.status_code == 303
     db.session.expire_all()
     assert not services.has_attended(b.id, event.id)
 
 
 def test_check_in_code_from_another_event_changes_nothing(client, login, make_event, make_user, db):
-    event, other = make_event(), make_event(title="Flamenco")
+    event, other = make_event(starts_at=utcnow() + timedelta(hours=1)), make_event(title="Flamenco")
     registration = register_via_service(db, other, make_user())
     login(Role.coordinator)
     response = client.post(f"/events/{event.id}/checkin", data={"code": registration.checkin_code})
@@ -530,6 +532,78 @@ def test_check_in_code_from_another_event_changes_nothing(client, login, make_ev
         assert "<script>alert(1)</script>" not in html_of(response)
     db.session.expire_all()
     assert db.session.get(Registration, registration.id).checked_in_at is None
+
+
+def test_check_in_is_refused_before_it_opens(client, login, make_event, students, db):
+    event = make_event(starts_at=utcnow() + timedelta(hours=2, minutes=5))
+    a, = students(1)
+    registration = register_via_service(db, event, a)
+    login(Role.coordinator)
+    page = html_of(client.get(f"/events/{event.id}/checkin"))
+    assert "Check-in has not opened yet" in page
+    assert 'name="code"' not in page and f"/checkin/{registration.id}" not in page  # nothing offered
+    response = client.post(f"/events/{event.id}/checkin", data={"code": registration.checkin_code})
+    assert response.status_code == 409 and "Check-in has not opened yet" in html_of(response)
+    response = client.post(f"/events/{event.id}/checkin/{registration.id}")
+    assert response.status_code == 409 and "Check-in has not opened yet" in html_of(response)
+    response = client.get(f"/events/{event.id}/checkin?code={registration.checkin_code}")
+    assert response.status_code == 409 and f"Check in {a.name}" not in html_of(response)
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).checked_in_at is None
+
+
+def test_check_in_opens_as_configured(app, client, login, make_event, students, db, monkeypatch):
+    monkeypatch.setitem(app.config, "CHECKIN_OPENS_BEFORE_MINUTES", 24 * 60)
+    event = make_event(starts_at=utcnow() + timedelta(hours=23))
+    registration = register_via_service(db, event, students(1)[0])
+    login(Role.coordinator)
+    assert client.post(f"/events/{event.id}/checkin/{registration.id}").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).checked_in_at is not None
+
+
+def test_a_checked_in_student_cannot_cancel(client, login, make_event, make_user, db):
+    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    student = login(Role.student)
+    client.post(f"/events/{event.id}/register")
+    registration = services.registration_of(event.id, student.id)
+    assert "Cancel my registration" in html_of(client.get(f"/events/{event.id}"))
+    services.check_in(event, registration, by=make_user(Role.coordinator))
+    db.session.commit()
+    page = html_of(client.get(f"/events/{event.id}"))
+    assert "Cancel my registration" not in page and "/cancel-registration" not in page
+    assert "You have checked in at this event, so your registration can no longer be cancelled." in page
+    response = client.post(f"/events/{event.id}/cancel-registration")
+    assert response.status_code == 409
+    assert "You have checked in at this event, so your registration can no longer be cancelled." in html_of(response)
+    db.session.expire_all()
+    registration = db.session.get(Registration, registration.id)
+    assert registration.status is RegistrationStatus.confirmed and registration.checked_in_at is not None
+
+
+def test_undoing_a_check_in_asks_why_and_is_audited(client, login, make_event, make_user, db):
+    from exchange.core.audit import AuditEvent
+    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    registration = register_via_service(db, event, make_user(name="Ana Pérez"))
+    coordinator = login(Role.coordinator)
+    services.check_in(event, registration, by=coordinator)
+    db.session.commit()
+    url = f"/events/{event.id}/checkin/{registration.id}/undo"
+    page = html_of(client.get(url))
+    assert "Undo the check-in of Ana Pérez?" in page and 'name="reason"' in page
+    for reason, error in (("", "This field is required."), ("x" * 501, "Use at most 500 characters.")):
+        response = client.post(url, data={"reason": reason})
+        assert response.status_code == 422 and error in html_of(response)
+        assert 'aria-invalid="true"' in html_of(response)
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).checked_in_at is not None
+    response = client.post(url, data={"reason": "Scanned the wrong ticket"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/events/{event.id}/checkin")
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).checked_in_at is None
+    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "event_checkin_undone"))
+    assert entry.user_id == coordinator.id and "Scanned the wrong ticket" in entry.detail
+    assert client.post(url, data={"reason": "again"}).status_code == 409
 
 
 def test_qr_code_encodes_the_check_in_link(client, login, make_event, db):
