@@ -10,6 +10,23 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: The key a development copy may run with (debug mode and tests only): it is public, so anyone could sign a
+#: session or a reset link with it.
+DEVELOPMENT_SECRET_KEY = "dev-secret-change-me"
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """What is wrong with `key` as the SECRET_KEY of a served site, or None when it will do."""
+    if not key:
+        return "SECRET_KEY is not set"
+    if key == DEVELOPMENT_SECRET_KEY:
+        return "SECRET_KEY is the public development value"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"SECRET_KEY is too short ({len(key)} characters; at least {SECRET_KEY_MIN_LENGTH})"
+    return None
+
+
 def _normalise_db_url(url: str) -> str:
     # Accept the URLs hosting providers hand out and use the psycopg 3 driver.
     if url.startswith("postgres://"):
@@ -20,7 +37,9 @@ def _normalise_db_url(url: str) -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-change-me")
+    # Signs sessions, CSRF tokens and e-mailed links. Required outside debug mode and tests (create_app refuses
+    # to start without a proper one); `make` targets use a key of their own made once in instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
     # None means: SQLite file in the instance folder (set in create_app).
     SQLALCHEMY_DATABASE_URI = (
         _normalise_db_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None)

@@ -137,3 +137,26 @@ def test_language_chosen_before_login_is_kept(client, make_user, db):
     client.post("/language", data={"lang": "es"})
     client.post("/auth/login", data={"email": "carla@example.org", "password": "Bright-Lantern-42"})
     assert 'lang="es"' in client.get("/").get_data(as_text=True)
+
+
+# --- SECRET_KEY ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", [None, "", "dev-secret-change-me", "short-but-random-7f3a9c"])
+def test_the_app_refuses_to_start_without_a_private_secret_key(key):
+    from exchange import InsecureConfiguration, create_app
+    from exchange.config import Config
+    with pytest.raises(InsecureConfiguration) as exc:
+        create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert "SECRET_KEY" in str(exc.value)
+    assert "python -c 'import secrets; print(secrets.token_hex(32))'" in str(exc.value)
+
+
+def test_a_long_random_key_starts_and_debug_mode_needs_none():
+    import secrets
+
+    from exchange import create_app
+    from exchange.config import Config
+    key = secrets.token_hex(32)
+    assert create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://").config["SECRET_KEY"] == key
+    debug = create_app(Config, SECRET_KEY=None, DEBUG=True, SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert debug.debug and debug.config["SECRET_KEY"]  # a development copy signs with the development key
