@@ -1,4 +1,6 @@
 """Accounts: sign-up, login with throttling, passwords, reset and invitation tokens."""
+import hashlib
+import hmac
 from datetime import timedelta
 
 from flask import current_app
@@ -113,13 +115,16 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def _fingerprint(user: User) -> str:
-    # Changes whenever the password does, so a used token cannot be used again.
-    return (user.password_hash or "none")[-16:]
+def _fingerprint(user: User, salt: str) -> str:
+    """A keyed digest of the account's session token: a random secret of the account (in the database and in its
+    owner's session cookies only), replaced on every password change, and at logout, role change and
+    deactivation. Without it no one can make a link for an account, not even knowing SECRET_KEY (an account
+    without a password included), and a used or outdated link stops working."""
+    return hmac.new(user.session_token.encode(), f"{salt}:{user.id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def make_token(user: User, salt: str) -> str:
-    return _serializer(salt).dumps({"uid": user.id, "fp": _fingerprint(user)})
+    return _serializer(salt).dumps({"uid": user.id, "fp": _fingerprint(user, salt)})
 
 
 def user_from_token(token: str, salt: str, max_age: int) -> User:
@@ -130,8 +135,10 @@ def user_from_token(token: str, salt: str, max_age: int) -> User:
         raise WorkflowError(_("This link has expired. Please ask for a new one."), code="expired", status=400)
     except BadSignature:
         raise WorkflowError(_("This link is not valid or has already been used."), code="invalid", status=400)
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
-    if user is None or data.get("fp") != _fingerprint(user) or not user.is_active:
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) and isinstance(data.get("uid"), int) \
+        else None
+    if user is None or not user.is_active \
+            or not hmac.compare_digest(str(data.get("fp")).encode(), _fingerprint(user, salt).encode()):
         raise WorkflowError(_("This link is not valid or has already been used."), code="invalid", status=400)
     return user
 

@@ -53,6 +53,8 @@ def auth_rate_limit() -> str:
 
 
 limit_posts = limiter.limit(auth_rate_limit, methods=["POST"])
+#: The e-mailed links' pages: a guesser tries tokens by opening them, so every method counts.
+limit_link_pages = limiter.limit(auth_rate_limit)
 
 
 def start_session(user: User, remember: bool = False) -> None:
@@ -167,6 +169,7 @@ def _token_page(token: str, salt: str, max_age_key: str, action, template: str, 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @public
+@limit_link_pages
 def reset_password(token):
     return _token_page(token, services.RESET_SALT, "PASSWORD_RESET_MAX_AGE", services.reset_password,
                        "auth/reset.html", _("Your password has been changed."))
@@ -174,6 +177,7 @@ def reset_password(token):
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @public
+@limit_link_pages
 def accept_invitation(token):
     return _token_page(token, services.INVITE_SALT, "INVITATION_MAX_AGE", services.accept_invitation,
                        "auth/invitation.html", _("Your account is ready. Welcome!"))
