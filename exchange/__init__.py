@@ -3,6 +3,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import DEVELOPMENT_SECRET_KEY, Config, secret_key_problem
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -14,6 +15,12 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     check_secret_key(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # The client's address and scheme as the proxies saw them (the last n entries of X-Forwarded-For and
+        # X-Forwarded-Proto; anything before them came from the client and is ignored). The Host header is
+        # passed on by the proxy itself, and e-mailed links use BASE_URL, so X-Forwarded-Host is not trusted.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "exchange.db")

@@ -1,7 +1,7 @@
 """Accounts: sign-up, login with throttling, passwords, reset and invitation tokens."""
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask import current_app
 from ..core.i18n import gettext as _
@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..core import audit, mail
+from ..core.audit import AuditEvent
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..extensions import db
@@ -50,30 +51,66 @@ def create_user(email: str, name: str, role: Role, password: str | None = None,
 
 
 # --- Login throttling -------------------------------------------------------------------------
+#
+# Two rules over the failed logins of the last LOGIN_WINDOW_MINUTES (table login_attempts). Behind a reverse
+# proxy an "address" is the client's only when TRUSTED_PROXIES is right (create_app); otherwise every visitor
+# shares the proxy's.
+#
+# 1. Per address: an address with LOGIN_MAX_FAILURES failures, whatever the accounts, may not try again until
+#    the oldest of them leaves the window. It slows down a guesser at that address and nobody else: the
+#    accounts it tried stay open to everyone else.
+# 2. Per account: an account with LOGIN_ACCOUNT_MAX_FAILURES failures, from any addresses, is closed to new
+#    addresses until enough of them have left the window. This caps guessing one password from many addresses.
+#    It cannot be used to keep the owner out: the threshold is above what one address may fail in a window
+#    (rule 1), so one attacker alone never reaches it; the addresses the account signed in from within
+#    LOGIN_KNOWN_ADDRESS_DAYS stay open; and a reset link always works.
+#
+# A successful login forgets the failures of that account from that address (its owner's typos), nothing else.
 
 def _window_start():
     return utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
 
 
-def login_blocked_for(email: str, address: str | None) -> int:
-    """Minutes to wait before another attempt is allowed (0 when allowed)."""
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
+def _minutes_until_below(condition, limit: int) -> int:
+    """Minutes until fewer than `limit` failures matching `condition` are left in the window (0: already)."""
     since = _window_start()
-    conditions = [LoginAttempt.email == normalise_email(email)]
+    count = db.session.scalar(select(func.count(LoginAttempt.id)).where(condition, LoginAttempt.at >= since))
+    if count < limit:
+        return 0
+    # The window has to pass the (count - limit + 1)th oldest failure.
+    at = db.session.scalar(select(LoginAttempt.at).where(condition, LoginAttempt.at >= since)
+                           .order_by(LoginAttempt.at, LoginAttempt.id).offset(count - limit).limit(1))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    remaining = at + timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"]) - utcnow()
+    return max(1, int(remaining.total_seconds() // 60) + 1)
+
+
+def _signed_in_from(email: str, address: str | None) -> bool:
+    """Whether the account signed in from this address within LOGIN_KNOWN_ADDRESS_DAYS (the audit log's logins)."""
+    if not address:
+        return False
+    since = utcnow() - timedelta(days=current_app.config["LOGIN_KNOWN_ADDRESS_DAYS"])
+    account = select(User.id).where(User.email == email).scalar_subquery()
+    return db.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.user_id == account, AuditEvent.action == "login", AuditEvent.address == address,
+        AuditEvent.at >= since).limit(1)) is not None
+
+
+def login_blocked_for(email: str, address: str | None) -> int:
+    """Minutes to wait before another attempt for `email` from `address` is allowed (0 when allowed)."""
+    config = current_app.config
+    email = normalise_email(email)
     if address:
-        conditions.append(LoginAttempt.address == address)
-    worst = 0
-    for condition in conditions:
-        count, oldest = db.session.execute(
-            select(func.count(LoginAttempt.id), func.min(LoginAttempt.at))
-            .where(condition, LoginAttempt.at >= since)).one()
-        if count >= limit and oldest is not None:
-            if oldest.tzinfo is None:
-                from datetime import timezone
-                oldest = oldest.replace(tzinfo=timezone.utc)
-            remaining = oldest + timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"]) - utcnow()
-            worst = max(worst, max(1, int(remaining.total_seconds() // 60) + 1))
-    return worst
+        wait = _minutes_until_below(LoginAttempt.address == address, config["LOGIN_MAX_FAILURES"])
+        if wait:
+            return wait
+    # Never reachable from one address alone (rule 1 stops it first).
+    account_limit = max(config["LOGIN_ACCOUNT_MAX_FAILURES"], config["LOGIN_MAX_FAILURES"] + 1)
+    wait = _minutes_until_below(LoginAttempt.email == email, account_limit)
+    if wait and _signed_in_from(email, address):
+        return 0
+    return wait
 
 
 def authenticate(email: str, password: str, address: str | None) -> User:
@@ -91,8 +128,8 @@ def authenticate(email: str, password: str, address: str | None) -> User:
     if not user.is_active:
         audit.record("login_inactive", user=user)
         raise WorkflowError(_("This account has been deactivated. Please contact the international office."), code="inactive", status=403)
-    # A successful login clears the account's failures (the address keeps its count).
-    db.session.execute(LoginAttempt.__table__.delete().where(LoginAttempt.email == email))
+    forget = LoginAttempt.__table__.delete().where(LoginAttempt.email == email)
+    db.session.execute(forget.where(LoginAttempt.address == address) if address else forget)
     user.last_login_at = utcnow()
     audit.record("login", user=user)
     return user

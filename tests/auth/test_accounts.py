@@ -91,6 +91,11 @@ def test_wrong_password_is_refused_with_message(client, make_user, auth, db):
     assert all("wrong-password-1" not in (e.detail or "") for e in db.session.scalars(select(AuditEvent)))
 
 
+def login_from(client, address, email, password):
+    return client.post("/auth/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
 def test_repeated_failures_for_an_account_are_slowed_down(client, make_user, auth, db, app):
     make_user(email="carla@example.org", password=GOOD_PASSWORD)
     db.session.commit()
@@ -105,6 +110,55 @@ def test_repeated_failures_for_an_account_are_slowed_down(client, make_user, aut
         attempt.at = attempt.at - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
     db.session.commit()
     assert auth.login_with_password("carla@example.org", GOOD_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("account_limit", [None, 1])
+def test_one_guesser_cannot_lock_the_owner_out(app, make_user, db, monkeypatch, account_limit):
+    """Failing on an account as often as one address may does not close it to its owner elsewhere, not even
+    with a per-account limit set lower than that."""
+    if account_limit:
+        monkeypatch.setitem(app.config, "LOGIN_ACCOUNT_MAX_FAILURES", account_limit)
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    guesser, owner = app.test_client(), app.test_client()
+    for _window in range(2):  # and again in the next window
+        for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+            assert login_from(guesser, "203.0.113.5", "carla@example.org", "wrong-password-1").status_code == 401
+        assert login_from(guesser, "203.0.113.5", "carla@example.org", GOOD_PASSWORD).status_code == 429
+        assert login_from(owner, "198.51.100.20", "carla@example.org", GOOD_PASSWORD).status_code == 302
+        owner.post("/auth/logout")
+        for attempt in db.session.scalars(select(LoginAttempt)):
+            attempt.at = attempt.at - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
+        db.session.commit()
+
+
+def test_guessing_from_many_addresses_closes_the_account_to_new_addresses_only(app, make_user, db):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    owner = app.test_client()
+    assert login_from(owner, "192.0.2.10", "carla@example.org", GOOD_PASSWORD).status_code == 302
+    owner.post("/auth/logout")
+    per_address = app.config["LOGIN_MAX_FAILURES"] - 1  # each address stays below its own limit
+    guessers = -(-app.config["LOGIN_ACCOUNT_MAX_FAILURES"] // per_address)
+    botnet = app.test_client()
+    for n in range(guessers):
+        for _ in range(per_address):
+            assert login_from(botnet, f"203.0.113.{n}", "carla@example.org", "wrong-password-1").status_code == 401
+    # A new address is refused, even with the right password, and told to wait or reset the password ...
+    response = login_from(app.test_client(), "198.51.100.20", "carla@example.org", GOOD_PASSWORD)
+    assert response.status_code == 429 and "reset your password" in response.get_data(as_text=True)
+    # ... an unknown account under the same attack answers alike ...
+    for n in range(guessers):
+        for _ in range(per_address):
+            login_from(botnet, f"203.0.114.{n}", "nobody@example.org", "wrong-password-1")
+    assert login_from(app.test_client(), "198.51.100.21", "nobody@example.org", GOOD_PASSWORD).status_code == 429
+    # ... but the owner still signs in from where they did before.
+    assert login_from(owner, "192.0.2.10", "carla@example.org", GOOD_PASSWORD).status_code == 302
+    # When the window has passed, any address may try again.
+    for attempt in db.session.scalars(select(LoginAttempt)):
+        attempt.at = attempt.at - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
+    db.session.commit()
+    assert login_from(app.test_client(), "198.51.100.20", "carla@example.org", GOOD_PASSWORD).status_code == 302
 
 
 def test_repeated_failures_from_an_address_are_slowed_down(client, make_user, auth, db, app):
