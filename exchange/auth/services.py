@@ -1,13 +1,16 @@
 """Accounts: sign-up, login with throttling, passwords, reset and invitation tokens."""
 import hashlib
 import hmac
+import secrets
 from datetime import timedelta, timezone
+from functools import lru_cache
 
 from flask import current_app
 from ..core.i18n import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core import audit, mail
 from ..core.audit import AuditEvent
@@ -48,6 +51,49 @@ def create_user(email: str, name: str, role: Role, password: str | None = None,
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def sign_up(email: str, name: str, password: str, locale: str | None) -> tuple[User, str | None]:
+    """A student account for a new address. The visitor is answered the same whether or not the address had an
+    account (no account enumeration): both cases hash the password, and both mail the address, which only its
+    owner reads. Returns (the new or existing account, the mail to send it after commit or None):
+
+    - a new address: the account is created (the student logs in with the password they chose) and welcomed;
+    - an address with an active account: nothing changes; its owner is told that someone tried, with links to
+      log in and to reset the password (at most ACCOUNT_MAILS_PER_HOUR such mails an hour).
+    """
+    existing = find_user_by_email(email)
+    if existing is None:
+        user = create_user(email, name, Role.student, password=password, locale=locale)
+        audit.record("signup", user=user)
+        return user, "signup_welcome"
+    generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])  # the same work
+    audit.record("signup_existing_email", user=existing)
+    if not existing.is_active or not _may_mail(existing):
+        return existing, None
+    audit.record("signup_notice_sent", user=existing)
+    return existing, "signup_existing"
+
+
+def send_signup_mail(user: User, template: str) -> None:
+    mail.send_template(user.email, template, locale=user.locale, user=user,
+                       login_link=mail.external_url("auth.login"),
+                       reset_link=mail.external_url("auth.forgot_password"))
+
+
+# --- Mails a visitor can make the site send -------------------------------------------------------
+
+#: Audit actions of the mails anyone can have sent to an account by typing its address.
+UNSOLICITED_MAILS = ("password_reset_sent", "signup_notice_sent")
+
+
+def _may_mail(user: User) -> bool:
+    """Whether the account had fewer than ACCOUNT_MAILS_PER_HOUR reset links and sign-up notices in the last hour
+    (beyond that the visitor gets the same answer, and the mailbox nothing)."""
+    since = utcnow() - timedelta(hours=1)
+    sent = db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.user_id == user.id, AuditEvent.action.in_(UNSOLICITED_MAILS), AuditEvent.at >= since))
+    return sent < current_app.config["ACCOUNT_MAILS_PER_HOUR"]
 
 
 # --- Login throttling -------------------------------------------------------------------------
@@ -113,6 +159,20 @@ def login_blocked_for(email: str, address: str | None) -> int:
     return wait
 
 
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Check the password, doing the same hashing work whether or not the account exists or has a password yet,
+    so that an unknown address does not answer faster than a known one."""
+    if user is not None and user.password_hash:
+        return check_password_hash(user.password_hash, password)
+    check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+    return False
+
+
 def authenticate(email: str, password: str, address: str | None) -> User:
     """Return the user for valid credentials; raise WorkflowError('throttled'|'invalid'|'inactive')."""
     email = normalise_email(email)
@@ -121,7 +181,7 @@ def authenticate(email: str, password: str, address: str | None) -> User:
         audit.record("login_throttled", email=email)
         raise WorkflowError(_("Too many failed attempts. Please wait %(minutes)s minutes and try again, or reset your password.", minutes=blocked), code="throttled", status=429)
     user = find_user_by_email(email)
-    if user is None or not user.check_password(password):
+    if not password_matches(user, password):
         db.session.add(LoginAttempt(email=email, address=address))
         audit.record("login_failed", user=user, email=email)
         raise WorkflowError(_("Wrong email address or password."), code="invalid", status=401)
@@ -180,12 +240,19 @@ def user_from_token(token: str, salt: str, max_age: int) -> User:
     return user
 
 
-def send_password_reset(email: str) -> None:
-    """Send a reset link if the account exists; say nothing either way (no account enumeration)."""
+def request_password_reset(email: str) -> User | None:
+    """Record the request and return the account to send a reset link to after commit, or None: no account, a
+    deactivated one, or one that had ACCOUNT_MAILS_PER_HOUR such mails in the last hour. The visitor is told the
+    same in every case (no account enumeration)."""
     user = find_user_by_email(email)
     audit.record("password_reset_requested", user=user, email=normalise_email(email))
-    if user is None or not user.is_active:
-        return
+    if user is None or not user.is_active or not _may_mail(user):
+        return None
+    audit.record("password_reset_sent", user=user)
+    return user
+
+
+def send_password_reset(user: User) -> None:
     link = mail.external_url("auth.reset_password", token=make_token(user, RESET_SALT))
     mail.send_template(user.email, "password_reset", locale=user.locale, user=user, link=link,
                        minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from ..core.i18n import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from ..core import audit
 from ..core.errors import WorkflowError
@@ -12,8 +13,8 @@ from . import bp, services
 from .permissions import public
 from .forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm,
                     SignupForm)
-from .models import Role, User
-from ..core.forms import form_status, put_error
+from .models import User
+from ..core.forms import form_status
 
 login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"
@@ -77,6 +78,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     form = LoginForm()
+    if not form.is_submitted() and session.get("login_email"):
+        form.email.data = session.pop("login_email")  # just signed up
     status = 200
     if form.validate_on_submit():
         try:
@@ -119,17 +122,21 @@ def signup():
         return redirect(url_for("core.index"))
     form = SignupForm()
     if form.validate_on_submit():
+        # The same answer whether or not the address had an account (services.sign_up): the new student
+        # logs in on the next page, their address filled in.
+        user, template = services.sign_up(form.email.data, form.name.data, form.password.data,
+                                          session.get("lang"))
         try:
-            user = services.create_user(form.email.data, form.name.data, Role.student,
-                                        password=form.password.data, locale=session.get("lang"))
-        except WorkflowError as exc:
-            put_error(form, exc, "email")
-        else:
-            audit.record("signup", user=user)
             db.session.commit()
-            start_session(user)
-            flash(_("Your account has been created. Welcome!"), "success")
-            return redirect(url_for("core.index"))
+        except IntegrityError:  # the same address signed up at the same moment: it has an account now
+            db.session.rollback()
+            template = None
+        if template:
+            services.send_signup_mail(user, template)
+        session["login_email"] = form.email.data
+        flash(_("Check your mailbox: we have sent a message to %(email)s. If the address was new, your account "
+                "is ready: log in with the password you chose.", email=form.email.data), "info")
+        return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form), form_status(form)
 
 
@@ -139,8 +146,10 @@ def signup():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.send_password_reset(form.email.data)
+        user = services.request_password_reset(form.email.data)
         db.session.commit()
+        if user is not None:
+            services.send_password_reset(user)
         flash(_("If an account exists for %(email)s, we have sent it a link to reset the password. "
                 "The link works once and expires in an hour.", email=form.email.data), "info")
         return redirect(url_for("auth.login"))

@@ -2,7 +2,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exchange.auth import services
 from exchange.auth.models import LoginAttempt, Role, User
@@ -20,22 +20,69 @@ def signup(client, **overrides):
     return client.post("/auth/signup", data=data)
 
 
-def test_signup_creates_a_student_and_signs_in(client, db):
+def test_signup_creates_a_student_who_logs_in_next(client, db, outbox):
     response = signup(client)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
     user = db.session.scalar(select(User))
     assert user.email == "ana.perez@example.org"
     assert user.role is Role.student
     assert user.password_hash and GOOD_PASSWORD not in user.password_hash
-    assert client.get("/").status_code == 200
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "Check your mailbox" in page and "your account is ready" in page
+    assert 'value="Ana.Perez@Example.org"' in page  # the address is filled in
+    assert outbox.last()["To"] == "ana.perez@example.org" and "http://exchange.test/auth/login" in text_of(outbox.last())
+    assert client.post("/auth/login", data={"email": "Ana.Perez@Example.org", "password": GOOD_PASSWORD}).status_code == 302
     assert "Ana Pérez" in client.get("/").get_data(as_text=True)
 
 
-def test_signup_email_is_unique_case_insensitively(client, make_user):
+def test_signup_answers_a_taken_address_as_a_new_one(app, make_user, db, outbox):
+    owner = make_user(email="ana.perez@example.org", name="Ana Owner", password=GOOD_PASSWORD)
+    db.session.commit()
+    answers = []
+    for email in ("ANA.PEREZ@example.org", "new.student@example.org"):
+        visitor = app.test_client()
+        response = signup(visitor, email=email)
+        page = visitor.get(response.headers["Location"]).get_data(as_text=True)
+        answers.append((response.status_code, response.headers["Location"], page.replace(email, "…")))
+    assert answers[0] == answers[1]
+    assert "already exists" not in answers[0][2]
+    # The owner's account is unchanged (case-insensitively the same address); they are told by mail.
+    assert db.session.scalar(select(func.count(User.id))) == 2
+    db.session.refresh(owner)
+    assert owner.name == "Ana Owner" and owner.check_password(GOOD_PASSWORD)
+    notices = [m for m in outbox.messages() if m["To"] == "ana.perez@example.org"]
+    assert len(notices) == 1 and notices[0]["Subject"] == "Someone tried to sign up with your address"
+    assert "http://exchange.test/auth/login" in text_of(notices[0])
+    assert "http://exchange.test/auth/forgot" in text_of(notices[0])
+
+
+def test_signup_with_a_taken_address_hashes_the_password_too(client, make_user, db, monkeypatch):
+    import werkzeug.security
     make_user(email="ana.perez@example.org")
-    response = signup(client, email="ANA.PEREZ@example.org")
-    assert response.status_code == 422
-    assert "already exists" in response.get_data(as_text=True)
+    db.session.commit()
+    hashed = []
+    real = werkzeug.security._hash_internal
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", lambda *a: hashed.append(a[0]) or real(*a))
+    assert signup(client).status_code == 302
+    assert hashed  # the work a new account's password costs
+
+
+def test_login_hashes_for_unknown_addresses_and_accounts_without_password(app, client, make_user, auth, db,
+                                                                           monkeypatch):
+    """An unknown address answers no faster than a known one: the password is checked against a stand-in hash
+    made with the configured method."""
+    import werkzeug.security
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    make_user(email="invited@example.org", password=None)  # invited, no password chosen yet
+    db.session.commit()
+    auth.login_with_password("warm-up@example.org", "wrong-password-1")  # the stand-in hash is made once
+    hashed = []
+    real = werkzeug.security._hash_internal
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", lambda *a: hashed.append(a[0]) or real(*a))
+    for email in ("carla@example.org", "nobody@example.org", "invited@example.org"):
+        hashed.clear()
+        assert auth.login_with_password(email, "wrong-password-1").status_code == 401
+        assert hashed == [app.config["PASSWORD_HASH_METHOD"]], email
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -63,6 +110,7 @@ def test_signup_bad_input_is_shown_beside_the_field(client, db, field, value, me
 
 def test_signup_name_with_html_is_escaped(client, db):
     signup(client, name="<script>alert(1)</script>")
+    client.post("/auth/login", data={"email": "ana.perez@example.org", "password": GOOD_PASSWORD})
     html = client.get("/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -342,3 +390,25 @@ def test_login_posts_are_rate_limited_per_address(app, client, db, monkeypatch):
         assert client.get("/auth/login").status_code == 200  # reading the page is not limited
     finally:
         limiter.reset()
+
+
+def test_reset_mails_and_sign_up_notices_are_limited_per_account(app, make_user, db, outbox):
+    """Anyone can type an address: beyond ACCOUNT_MAILS_PER_HOUR an hour the answer stays the same and the
+    mailbox gets nothing more (from any number of addresses)."""
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    limit = app.config["ACCOUNT_MAILS_PER_HOUR"]
+    for n in range(limit + 2):
+        response = app.test_client().post("/auth/forgot", data={"email": "carla@example.org"},
+                                          environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}, follow_redirects=True)
+        assert response.status_code == 200 and "If an account exists" in response.get_data(as_text=True)
+    assert len(outbox) == limit
+    assert signup(app.test_client(), email="carla@example.org").status_code == 302  # no notice either
+    assert len(outbox) == limit
+    # An hour later the account may get a link again.
+    for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "password_reset_sent")):
+        event.at = event.at - timedelta(minutes=61)
+    db.session.commit()
+    app.test_client().post("/auth/forgot", data={"email": "carla@example.org"})
+    assert len(outbox) == limit + 1 and reset_link_from(outbox)
+
