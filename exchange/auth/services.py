@@ -204,8 +204,17 @@ def prune_login_attempts() -> int:
 
 def change_password(user: User, new_password: str) -> None:
     user.set_password(new_password)
-    user.end_all_sessions()
+    _after_new_password(user)
     audit.record("password_changed", user=user)
+
+
+def _after_new_password(user: User) -> None:
+    """After a new password: every session and remember cookie ends, and so does the private calendar link (a new
+    one replaces it if the user had one), which someone who knew the old password may have copied."""
+    user.end_all_sessions()
+    if user.calendar_token:
+        from ..events.services import new_calendar_token
+        new_calendar_token(user)
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -277,7 +286,7 @@ def invite_user(email: str, name: str, role: Role, institution_id: int | None, i
 def accept_invitation(token: str, new_password: str) -> User:
     user = user_from_token(token, INVITE_SALT, current_app.config["INVITATION_MAX_AGE"])
     user.set_password(new_password)
-    user.end_all_sessions()
+    _after_new_password(user)
     audit.record("invitation_accepted", user=user)
     return user
 

@@ -156,6 +156,12 @@ def forgot_password():
     return render_template("auth/forgot.html", form=form), form_status(form)
 
 
+def flash_calendar_link_replaced(user: User) -> None:
+    if user.calendar_token:  # a new one since the password changed (services.change_password)
+        flash(_("Your private calendar link has been replaced too: subscribe again with the new one from the "
+                "events' calendar page."), "info")
+
+
 def _token_page(token: str, salt: str, max_age_key: str, action, template: str, success_message: str):
     from flask import current_app
     try:
@@ -172,6 +178,7 @@ def _token_page(token: str, salt: str, max_age_key: str, action, template: str, 
         logout_user()
         start_session(user)
         flash(success_message, "success")
+        flash_calendar_link_replaced(user)
         return redirect(url_for("core.index"))
     return render_template(template, form=form), form_status(form)
 
@@ -214,6 +221,7 @@ def account():
             db.session.commit()
             start_session(user)  # this browser stays signed in; every other session has ended
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
+            flash_calendar_link_replaced(user)
             return redirect(url_for("auth.account"))
     if request.method == "POST":
         status = 422

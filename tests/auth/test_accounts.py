@@ -412,3 +412,35 @@ def test_reset_mails_and_sign_up_notices_are_limited_per_account(app, make_user,
     app.test_client().post("/auth/forgot", data={"email": "carla@example.org"})
     assert len(outbox) == limit + 1 and reset_link_from(outbox)
 
+
+def test_a_new_password_replaces_the_private_calendar_link(client, make_user, auth, db, outbox):
+    user = make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    auth.login_with_password("carla@example.org", GOOD_PASSWORD)
+    client.post("/events/subscribe", data={"action": "new"})
+    first = db.session.get(User, user.id).calendar_token
+    assert client.get(f"/events/feed/{first}.ics").status_code == 200
+    response = client.post("/auth/account", follow_redirects=True, data={
+        "password-current_password": GOOD_PASSWORD, "password-password": "New-Harbour-77",
+        "password-confirm": "New-Harbour-77", "password-submit": "1"})
+    assert "calendar link has been replaced" in response.get_data(as_text=True)
+    assert client.get(f"/events/feed/{first}.ics").status_code == 404
+    second = db.session.get(User, user.id).calendar_token
+    assert second and second != first
+    assert client.get(f"/events/feed/{second}.ics").status_code == 200
+    # A password reset replaces it too.
+    auth.logout()
+    client.post("/auth/forgot", data={"email": "carla@example.org"})
+    client.post(reset_link_from(outbox), data={"password": "Fresh-Meadow-31", "confirm": "Fresh-Meadow-31"})
+    assert db.session.get(User, user.id).check_password("Fresh-Meadow-31")
+    assert client.get(f"/events/feed/{second}.ics").status_code == 404
+    assert client.get(f"/events/feed/{db.session.get(User, user.id).calendar_token}.ics").status_code == 200
+
+
+def test_a_new_password_makes_no_calendar_link_for_those_without_one(client, login, db):
+    user = login(Role.student, password=GOOD_PASSWORD)
+    client.post("/auth/account", data={
+        "password-current_password": GOOD_PASSWORD, "password-password": "New-Harbour-77",
+        "password-confirm": "New-Harbour-77", "password-submit": "1"})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_changed_at and db.session.get(User, user.id).calendar_token is None

@@ -56,13 +56,17 @@ def test_a_reset_link_is_bound_to_the_account_and_ends_with_a_password_change(ap
     assert client.get(f"/auth/reset/{token}").status_code == 400
 
 
-def test_the_invitation_link_works_once(app, client, db, invited_admin, outbox):
+def test_the_invitation_link_works_once_and_ends_what_came_before(app, client, db, invited_admin, outbox):
     link = invitation_link(outbox)
+    invited_admin.calendar_token = "feed-made-before-the-password-was-chosen"
+    db.session.commit()
+    assert client.get("/events/feed/feed-made-before-the-password-was-chosen.ics").status_code == 200
     assert client.get(link).status_code == 200
     response = client.post(link, data={"password": "Porta-Saragozza-8", "confirm": "Porta-Saragozza-8"})
     assert response.status_code == 302
     other = app.test_client()
     assert other.get(link).status_code == 400
+    assert other.get("/events/feed/feed-made-before-the-password-was-chosen.ics").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/auth/reset/{token}", "/auth/invitation/{token}"])
