@@ -158,8 +158,8 @@ def forgot_password():
 
 def flash_calendar_link_replaced(user: User) -> None:
     if user.calendar_token:  # a new one since the password changed (services.change_password)
-        flash(_("Your private calendar link has been replaced too: subscribe again with the new one from the "
-                "events' calendar page."), "info")
+        flash(_("Your private calendar link has been replaced too: subscribe again with the new one (Events, "
+                "“Subscribe in your calendar app”)."), "info")
 
 
 def _token_page(token: str, salt: str, max_age_key: str, action, template: str, success_message: str):
