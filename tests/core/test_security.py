@@ -15,7 +15,9 @@ def test_security_headers_on_every_response(client):
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert "frame-ancestors 'none'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "geolocation=()" in response.headers["Permissions-Policy"]
 
 
 def test_pages_with_personal_data_are_not_cached(client, login):
@@ -82,6 +84,21 @@ def test_every_form_carries_the_csrf_token(client, db, csrf_on):
     response = client.post("/auth/signup", data={"csrf_token": token, "name": "Ana", "email": "ana@example.org",
                                                   "password": "Bright-Lantern-42", "confirm": "Bright-Lantern-42"})
     assert response.status_code == 302
+
+
+def test_login_starts_a_fresh_session(client, make_user, db):
+    """Session fixation: whatever a visitor's session held before the login (planted by someone else, say) is gone
+    after it, and the cookie is a new one."""
+    make_user(email="carla@example.org", password="Bright-Lantern-42")
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    before = client.get_cookie("session").value
+    response = client.post("/auth/login", data={"email": "carla@example.org", "password": "Bright-Lantern-42"})
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session and session["_user_id"]
+    assert client.get_cookie("session").value != before
 
 
 def test_state_changes_only_by_post(client, login):
