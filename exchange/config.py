@@ -13,6 +13,8 @@ def _bool(name: str, default: bool = False) -> bool:
 #: The key a development copy may run with (debug mode and tests only): it is public, so anyone could sign a
 #: session or a reset link with it.
 DEVELOPMENT_SECRET_KEY = "dev-secret-change-me"
+#: Public values a site must not run with: the development key and the placeholder .env.example once had.
+PUBLIC_SECRET_KEYS = {DEVELOPMENT_SECRET_KEY, "change-me-to-a-long-random-string"}
 SECRET_KEY_MIN_LENGTH = 32
 
 
@@ -20,8 +22,8 @@ def secret_key_problem(key: str | None) -> str | None:
     """What is wrong with `key` as the SECRET_KEY of a served site, or None when it will do."""
     if not key:
         return "SECRET_KEY is not set"
-    if key == DEVELOPMENT_SECRET_KEY:
-        return "SECRET_KEY is the public development value"
+    if key in PUBLIC_SECRET_KEYS:
+        return "SECRET_KEY is a published example value"
     if len(key) < SECRET_KEY_MIN_LENGTH:
         return f"SECRET_KEY is too short ({len(key)} characters; at least {SECRET_KEY_MIN_LENGTH})"
     return None

@@ -158,7 +158,8 @@ def test_language_chosen_before_login_is_kept(client, make_user, db):
 
 # --- SECRET_KEY ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", [None, "", "dev-secret-change-me", "short-but-random-7f3a9c"])
+@pytest.mark.parametrize("key", [None, "", "dev-secret-change-me", "short-but-random-7f3a9c",
+                                 "change-me-to-a-long-random-string"])
 def test_the_app_refuses_to_start_without_a_private_secret_key(key):
     from exchange import InsecureConfiguration, create_app
     from exchange.config import Config
