@@ -124,13 +124,13 @@ def signup():
     if form.validate_on_submit():
         # The same answer whether or not the address had an account (services.sign_up): the new student
         # logs in on the next page, their address filled in.
-        user, template = services.sign_up(form.email.data, form.name.data, form.password.data,
-                                          session.get("lang"))
         try:
+            user, template = services.sign_up(form.email.data, form.name.data, form.password.data,
+                                              session.get("lang"))
             db.session.commit()
-        except IntegrityError:  # the same address signed up at the same moment: it has an account now
+        except (IntegrityError, WorkflowError):  # the same address signed up at the same moment: it is taken now
             db.session.rollback()
-            template = None
+            user, template = None, None
         if template:
             services.send_signup_mail(user, template)
         session["login_email"] = form.email.data

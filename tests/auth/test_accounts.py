@@ -56,6 +56,20 @@ def test_signup_answers_a_taken_address_as_a_new_one(app, make_user, db, outbox)
     assert "http://exchange.test/auth/forgot" in text_of(notices[0])
 
 
+@pytest.mark.parametrize("found_at", ["the check", "the insert"])
+def test_signup_of_one_address_twice_at_once_answers_alike(client, make_user, db, outbox, monkeypatch, found_at):
+    """Two sign-ups of a new address at the same moment: the second finds it taken only after its own look-up."""
+    make_user(email="ana.perez@example.org", name="Ana First")
+    db.session.commit()
+    monkeypatch.setattr(services, "find_user_by_email", lambda email: None)
+    if found_at == "the insert":
+        monkeypatch.setattr(services, "email_taken", lambda email, exclude_id=None: False)
+    response = signup(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
+    assert "Check your mailbox" in client.get("/auth/login").get_data(as_text=True)
+    assert db.session.scalar(select(func.count(User.id))) == 1 and len(outbox) == 0
+
+
 def test_signup_with_a_taken_address_hashes_the_password_too(client, make_user, db, monkeypatch):
     import werkzeug.security
     make_user(email="ana.perez@example.org")
