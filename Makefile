@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
+# The app refuses to start without a private SECRET_KEY (outside debug mode). Unless one is set, the targets
+# below use a key made once for this copy in instance/secret_key (never committed). Production sets its own:
+# see README.md, Production.
+DEV_SECRET_KEY_FILE := instance/secret_key
+export SECRET_KEY ?= $(shell cat $(DEV_SECRET_KEY_FILE) 2>/dev/null)
 
 .PHONY: run test test-postgres test-browser install install-dev translations translations-update worker bench clean
 
@@ -21,15 +26,19 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+$(DEV_SECRET_KEY_FILE):
+	@mkdir -p $(@D)
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
 # Compiled catalogues are built, not committed.
-translations: | $(BIN)/python
+translations: | $(BIN)/python $(DEV_SECRET_KEY_FILE)
 	$(BIN)/flask translate compile
 
-translations-update: install-dev
+translations-update: install-dev | $(DEV_SECRET_KEY_FILE)
 	$(BIN)/flask translate update
 
 ## Serve the app with demo data on http://127.0.0.1:5000
-run: install translations
+run: install translations | $(DEV_SECRET_KEY_FILE)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo ""
@@ -47,7 +56,7 @@ test-postgres: install-dev translations
 test-browser: install-dev translations
 	$(BIN)/python -m pytest tests/browser --require-browser $(PYTEST_ARGS)
 
-worker: install translations
+worker: install translations | $(DEV_SECRET_KEY_FILE)
 	$(BIN)/flask worker
 
 clean:

@@ -381,6 +381,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     args.duration = max(1, min(args.duration, MAX_DURATION))
+    os.environ.setdefault("SECRET_KEY", os.urandom(32).hex())  # for the flask commands and child processes
 
     if shutil.which("wrk") is None:
         print("wrk is not installed. On Debian/Ubuntu: apt-get install -y wrk (https://github.com/wg/wrk).",

@@ -54,6 +54,7 @@ def main(argv=None) -> int:
         print(f"No scale data set in {args.url}: run bench/bench_pages.py --keep first.", file=sys.stderr)
         return 1
     os.environ.setdefault("REDIS_URL", "")
+    os.environ.setdefault("SECRET_KEY", os.urandom(32).hex())  # the production Config will not start without one
     from exchange import create_app
     from exchange.config import Config
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,

@@ -3,8 +3,9 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Config
+from .config import DEVELOPMENT_SECRET_KEY, Config, secret_key_problem
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -13,6 +14,13 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
                 template_folder="../templates", static_folder="../static")
     app.config.from_object(config_class)
     app.config.update(overrides)
+    check_secret_key(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # The client's address and scheme as the proxies saw them (the last n entries of X-Forwarded-For and
+        # X-Forwarded-Proto; anything before them came from the client and is ignored). The Host header is
+        # passed on by the proxy itself, and e-mailed links use BASE_URL, so X-Forwarded-Host is not trusted.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "exchange.db")
@@ -60,3 +68,24 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from . import cli
     cli.init_app(app)
     return app
+
+
+class InsecureConfiguration(RuntimeError):
+    """The app would run with settings that let anyone sign in as anyone."""
+
+
+def check_secret_key(app: Flask) -> None:
+    """Refuse to serve outside debug mode and tests without a long, private SECRET_KEY: with a known or guessable
+    key anyone can sign a session cookie or a password-reset link."""
+    problem = secret_key_problem(app.config.get("SECRET_KEY"))
+    if problem is None:
+        return
+    if app.debug or app.testing:
+        app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+        return
+    raise InsecureConfiguration(
+        f"{problem}. The app signs sessions and password-reset links with it, so it will not start without a "
+        "private random key of at least 32 characters. Make one with\n"
+        "    python -c 'import secrets; print(secrets.token_hex(32))'\n"
+        "and set it as SECRET_KEY in the environment (the same value for every process of the site). "
+        "For development, `make run` makes one for you, or run `flask --debug ...`.")

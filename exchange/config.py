@@ -10,6 +10,25 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: The key a development copy may run with (debug mode and tests only): it is public, so anyone could sign a
+#: session or a reset link with it.
+DEVELOPMENT_SECRET_KEY = "dev-secret-change-me"
+#: Public values a site must not run with: the development key and the placeholder .env.example once had.
+PUBLIC_SECRET_KEYS = {DEVELOPMENT_SECRET_KEY, "change-me-to-a-long-random-string"}
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """What is wrong with `key` as the SECRET_KEY of a served site, or None when it will do."""
+    if not key:
+        return "SECRET_KEY is not set"
+    if key in PUBLIC_SECRET_KEYS:
+        return "SECRET_KEY is a published example value"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"SECRET_KEY is too short ({len(key)} characters; at least {SECRET_KEY_MIN_LENGTH})"
+    return None
+
+
 def _normalise_db_url(url: str) -> str:
     # Accept the URLs hosting providers hand out and use the psycopg 3 driver.
     if url.startswith("postgres://"):
@@ -20,7 +39,13 @@ def _normalise_db_url(url: str) -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-change-me")
+    # Signs sessions, CSRF tokens and e-mailed links. Required outside debug mode and tests (create_app refuses
+    # to start without a proper one); `make` targets use a key of their own made once in instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    # How many reverse proxies in front of the app add X-Forwarded-For / X-Forwarded-Proto (0: none, the
+    # headers are ignored). With the wrong number every visitor has the proxy's address (1 too few) or can
+    # choose their own (1 too many).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # None means: SQLite file in the instance folder (set in create_app).
     SQLALCHEMY_DATABASE_URI = (
         _normalise_db_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None)
@@ -75,10 +100,16 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=int(os.environ.get("IDLE_TIMEOUT_MINUTES", "60")))
     SESSION_REFRESH_EACH_REQUEST = True
 
-    # Login throttling: after LOGIN_MAX_FAILURES failures within LOGIN_WINDOW_MINUTES for an
-    # account or from an address, further attempts are refused until the window has passed.
+    # Login throttling (the rules: auth/services.py). An address with LOGIN_MAX_FAILURES failures within
+    # LOGIN_WINDOW_MINUTES may not try again until the window has passed; an account with
+    # LOGIN_ACCOUNT_MAX_FAILURES failures (from several addresses: always more than one address may make) is
+    # closed to addresses it has not signed in from within LOGIN_KNOWN_ADDRESS_DAYS, for the window.
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_WINDOW_MINUTES = int(os.environ.get("LOGIN_WINDOW_MINUTES", "15"))
+    LOGIN_ACCOUNT_MAX_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_MAX_FAILURES", "20"))
+    LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("LOGIN_KNOWN_ADDRESS_DAYS", "90"))
+    # Reset links and "someone tried to sign up with your address" notices: at most this many per account an hour.
+    ACCOUNT_MAILS_PER_HOUR = int(os.environ.get("ACCOUNT_MAILS_PER_HOUR", "3"))
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(60 * 60)))
     INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", str(7 * 24 * 60 * 60)))
 

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from ..core.i18n import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from ..core import audit
 from ..core.errors import WorkflowError
@@ -12,8 +13,8 @@ from . import bp, services
 from .permissions import public
 from .forms import (ChangePasswordForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm,
                     SignupForm)
-from .models import Role, User
-from ..core.forms import form_status, put_error
+from .models import User
+from ..core.forms import form_status
 
 login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"
@@ -53,6 +54,8 @@ def auth_rate_limit() -> str:
 
 
 limit_posts = limiter.limit(auth_rate_limit, methods=["POST"])
+#: The e-mailed links' pages: a guesser tries tokens by opening them, so every method counts.
+limit_link_pages = limiter.limit(auth_rate_limit)
 
 
 def start_session(user: User, remember: bool = False) -> None:
@@ -75,6 +78,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     form = LoginForm()
+    if not form.is_submitted() and session.get("login_email"):
+        form.email.data = session.pop("login_email")  # just signed up
     status = 200
     if form.validate_on_submit():
         try:
@@ -117,17 +122,21 @@ def signup():
         return redirect(url_for("core.index"))
     form = SignupForm()
     if form.validate_on_submit():
+        # The same answer whether or not the address had an account (services.sign_up): the new student
+        # logs in on the next page, their address filled in.
         try:
-            user = services.create_user(form.email.data, form.name.data, Role.student,
-                                        password=form.password.data, locale=session.get("lang"))
-        except WorkflowError as exc:
-            put_error(form, exc, "email")
-        else:
-            audit.record("signup", user=user)
+            user, template = services.sign_up(form.email.data, form.name.data, form.password.data,
+                                              session.get("lang"))
             db.session.commit()
-            start_session(user)
-            flash(_("Your account has been created. Welcome!"), "success")
-            return redirect(url_for("core.index"))
+        except (IntegrityError, WorkflowError):  # the same address signed up at the same moment: it is taken now
+            db.session.rollback()
+            user, template = None, None
+        if template:
+            services.send_signup_mail(user, template)
+        session["login_email"] = form.email.data
+        flash(_("Check your mailbox: we have sent a message to %(email)s. If the address was new, your account "
+                "is ready: log in with the password you chose.", email=form.email.data), "info")
+        return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form), form_status(form)
 
 
@@ -137,12 +146,20 @@ def signup():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.send_password_reset(form.email.data)
+        user = services.request_password_reset(form.email.data)
         db.session.commit()
+        if user is not None:
+            services.send_password_reset(user)
         flash(_("If an account exists for %(email)s, we have sent it a link to reset the password. "
                 "The link works once and expires in an hour.", email=form.email.data), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), form_status(form)
+
+
+def flash_calendar_link_replaced(user: User) -> None:
+    if user.calendar_token:  # a new one since the password changed (services.change_password)
+        flash(_("Your private calendar link has been replaced too: subscribe again with the new one (Events, "
+                "“Subscribe in your calendar app”)."), "info")
 
 
 def _token_page(token: str, salt: str, max_age_key: str, action, template: str, success_message: str):
@@ -161,12 +178,14 @@ def _token_page(token: str, salt: str, max_age_key: str, action, template: str, 
         logout_user()
         start_session(user)
         flash(success_message, "success")
+        flash_calendar_link_replaced(user)
         return redirect(url_for("core.index"))
     return render_template(template, form=form), form_status(form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @public
+@limit_link_pages
 def reset_password(token):
     return _token_page(token, services.RESET_SALT, "PASSWORD_RESET_MAX_AGE", services.reset_password,
                        "auth/reset.html", _("Your password has been changed."))
@@ -174,6 +193,7 @@ def reset_password(token):
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @public
+@limit_link_pages
 def accept_invitation(token):
     return _token_page(token, services.INVITE_SALT, "INVITATION_MAX_AGE", services.accept_invitation,
                        "auth/invitation.html", _("Your account is ready. Welcome!"))
@@ -201,6 +221,7 @@ def account():
             db.session.commit()
             start_session(user)  # this browser stays signed in; every other session has ended
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
+            flash_calendar_link_replaced(user)
             return redirect(url_for("auth.account"))
     if request.method == "POST":
         status = 422

@@ -99,13 +99,18 @@ def test_deactivate_signs_the_user_out_everywhere(app, client, login, make_user,
     other = app.test_client()
     with other.session_transaction() as s:
         s["_user_id"] = target.session_token
+    assert other.get("/auth/account").status_code == 200
+    old_cookie = other.get_cookie("session").value
     client.post(f"/admin/users/{target.id}/active", data={"active": "0"})
     db.session.refresh(target)
     assert not target.is_active
     assert other.get("/auth/account").status_code == 302
+    # Ended, not merely refused while inactive: reactivating the account does not bring the old session back.
     client.post(f"/admin/users/{target.id}/active", data={"active": "1"})
     db.session.refresh(target)
     assert target.is_active
+    other.set_cookie("session", old_cookie)
+    assert other.get("/auth/account").status_code == 302
 
 
 def test_unknown_user_is_404(client, login):

@@ -53,12 +53,10 @@ def test_anonymous_goes_to_login(client, reviewed, template):
 
 
 @pytest.mark.parametrize("role", [Role.student, Role.partner])
-@pytest.mark.parametrize("template", STAFF_GETS + STAFF_POSTS)
-def test_students_and_partners_get_403(client, login, reviewed, role, template):
+@pytest.mark.parametrize(("method", "template"), [("get", t) for t in STAFF_GETS] + [("post", t) for t in STAFF_POSTS])
+def test_students_and_partners_get_403(client, login, reviewed, role, method, template):
     login(role)
-    url = fill(template, reviewed)
-    assert client.get(url).status_code in (403, 405)
-    assert client.post(url).status_code in (403, 405)
+    assert getattr(client, method)(fill(template, reviewed)).status_code == 403
 
 
 @pytest.mark.parametrize("role", [Role.coordinator, Role.admin])

@@ -53,6 +53,7 @@ def test_student_from_sign_up_to_submitted_application(client, db, make_call, ou
     response = client.post("/auth/signup", data={"name": "Nora Vidal", "email": "nora@example.test",
                                                  "password": "long-enough-9", "confirm": "long-enough-9"})
     assert response.status_code == 302
+    client.post("/auth/login", data={"email": "nora@example.test", "password": "long-enough-9"})
     response = client.post(f"/applications/calls/{call.id}/apply")
     assert response.status_code == 302 and "/edit/personal" in response.headers["Location"]
     application = db.session.scalar(db.select(Application))

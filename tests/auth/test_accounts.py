@@ -2,7 +2,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exchange.auth import services
 from exchange.auth.models import LoginAttempt, Role, User
@@ -20,22 +20,83 @@ def signup(client, **overrides):
     return client.post("/auth/signup", data=data)
 
 
-def test_signup_creates_a_student_and_signs_in(client, db):
+def test_signup_creates_a_student_who_logs_in_next(client, db, outbox):
     response = signup(client)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
     user = db.session.scalar(select(User))
     assert user.email == "ana.perez@example.org"
     assert user.role is Role.student
     assert user.password_hash and GOOD_PASSWORD not in user.password_hash
-    assert client.get("/").status_code == 200
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "Check your mailbox" in page and "your account is ready" in page
+    assert 'value="Ana.Perez@Example.org"' in page  # the address is filled in
+    assert outbox.last()["To"] == "ana.perez@example.org" and "http://exchange.test/auth/login" in text_of(outbox.last())
+    assert client.post("/auth/login", data={"email": "Ana.Perez@Example.org", "password": GOOD_PASSWORD}).status_code == 302
     assert "Ana Pérez" in client.get("/").get_data(as_text=True)
 
 
-def test_signup_email_is_unique_case_insensitively(client, make_user):
+def test_signup_answers_a_taken_address_as_a_new_one(app, make_user, db, outbox):
+    owner = make_user(email="ana.perez@example.org", name="Ana Owner", password=GOOD_PASSWORD)
+    db.session.commit()
+    answers = []
+    for email in ("ANA.PEREZ@example.org", "new.student@example.org"):
+        visitor = app.test_client()
+        response = signup(visitor, email=email)
+        page = visitor.get(response.headers["Location"]).get_data(as_text=True)
+        answers.append((response.status_code, response.headers["Location"], page.replace(email, "…")))
+    assert answers[0] == answers[1]
+    assert "already exists" not in answers[0][2]
+    # The owner's account is unchanged (case-insensitively the same address); they are told by mail.
+    assert db.session.scalar(select(func.count(User.id))) == 2
+    db.session.refresh(owner)
+    assert owner.name == "Ana Owner" and owner.check_password(GOOD_PASSWORD)
+    notices = [m for m in outbox.messages() if m["To"] == "ana.perez@example.org"]
+    assert len(notices) == 1 and notices[0]["Subject"] == "Someone tried to sign up with your address"
+    assert "http://exchange.test/auth/login" in text_of(notices[0])
+    assert "http://exchange.test/auth/forgot" in text_of(notices[0])
+
+
+@pytest.mark.parametrize("found_at", ["the check", "the insert"])
+def test_signup_of_one_address_twice_at_once_answers_alike(client, make_user, db, outbox, monkeypatch, found_at):
+    """Two sign-ups of a new address at the same moment: the second finds it taken only after its own look-up."""
+    make_user(email="ana.perez@example.org", name="Ana First")
+    db.session.commit()
+    monkeypatch.setattr(services, "find_user_by_email", lambda email: None)
+    if found_at == "the insert":
+        monkeypatch.setattr(services, "email_taken", lambda email, exclude_id=None: False)
+    response = signup(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
+    assert "Check your mailbox" in client.get("/auth/login").get_data(as_text=True)
+    assert db.session.scalar(select(func.count(User.id))) == 1 and len(outbox) == 0
+
+
+def test_signup_with_a_taken_address_hashes_the_password_too(client, make_user, db, monkeypatch):
+    import werkzeug.security
     make_user(email="ana.perez@example.org")
-    response = signup(client, email="ANA.PEREZ@example.org")
-    assert response.status_code == 422
-    assert "already exists" in response.get_data(as_text=True)
+    db.session.commit()
+    hashed = []
+    real = werkzeug.security._hash_internal
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", lambda *a: hashed.append(a[0]) or real(*a))
+    assert signup(client).status_code == 302
+    assert hashed  # the work a new account's password costs
+
+
+def test_login_hashes_for_unknown_addresses_and_accounts_without_password(app, client, make_user, auth, db,
+                                                                           monkeypatch):
+    """An unknown address answers no faster than a known one: the password is checked against a stand-in hash
+    made with the configured method."""
+    import werkzeug.security
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    make_user(email="invited@example.org", password=None)  # invited, no password chosen yet
+    db.session.commit()
+    auth.login_with_password("warm-up@example.org", "wrong-password-1")  # the stand-in hash is made once
+    hashed = []
+    real = werkzeug.security._hash_internal
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", lambda *a: hashed.append(a[0]) or real(*a))
+    for email in ("carla@example.org", "nobody@example.org", "invited@example.org"):
+        hashed.clear()
+        assert auth.login_with_password(email, "wrong-password-1").status_code == 401
+        assert hashed == [app.config["PASSWORD_HASH_METHOD"]], email
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -63,6 +124,7 @@ def test_signup_bad_input_is_shown_beside_the_field(client, db, field, value, me
 
 def test_signup_name_with_html_is_escaped(client, db):
     signup(client, name="<script>alert(1)</script>")
+    client.post("/auth/login", data={"email": "ana.perez@example.org", "password": GOOD_PASSWORD})
     html = client.get("/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -91,6 +153,11 @@ def test_wrong_password_is_refused_with_message(client, make_user, auth, db):
     assert all("wrong-password-1" not in (e.detail or "") for e in db.session.scalars(select(AuditEvent)))
 
 
+def login_from(client, address, email, password):
+    return client.post("/auth/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
 def test_repeated_failures_for_an_account_are_slowed_down(client, make_user, auth, db, app):
     make_user(email="carla@example.org", password=GOOD_PASSWORD)
     db.session.commit()
@@ -105,6 +172,55 @@ def test_repeated_failures_for_an_account_are_slowed_down(client, make_user, aut
         attempt.at = attempt.at - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
     db.session.commit()
     assert auth.login_with_password("carla@example.org", GOOD_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("account_limit", [None, 1])
+def test_one_guesser_cannot_lock_the_owner_out(app, make_user, db, monkeypatch, account_limit):
+    """Failing on an account as often as one address may does not close it to its owner elsewhere, not even
+    with a per-account limit set lower than that."""
+    if account_limit:
+        monkeypatch.setitem(app.config, "LOGIN_ACCOUNT_MAX_FAILURES", account_limit)
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    guesser, owner = app.test_client(), app.test_client()
+    for _window in range(2):  # and again in the next window
+        for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+            assert login_from(guesser, "203.0.113.5", "carla@example.org", "wrong-password-1").status_code == 401
+        assert login_from(guesser, "203.0.113.5", "carla@example.org", GOOD_PASSWORD).status_code == 429
+        assert login_from(owner, "198.51.100.20", "carla@example.org", GOOD_PASSWORD).status_code == 302
+        owner.post("/auth/logout")
+        for attempt in db.session.scalars(select(LoginAttempt)):
+            attempt.at = attempt.at - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
+        db.session.commit()
+
+
+def test_guessing_from_many_addresses_closes_the_account_to_new_addresses_only(app, make_user, db):
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    owner = app.test_client()
+    assert login_from(owner, "192.0.2.10", "carla@example.org", GOOD_PASSWORD).status_code == 302
+    owner.post("/auth/logout")
+    per_address = app.config["LOGIN_MAX_FAILURES"] - 1  # each address stays below its own limit
+    guessers = -(-app.config["LOGIN_ACCOUNT_MAX_FAILURES"] // per_address)
+    botnet = app.test_client()
+    for n in range(guessers):
+        for _ in range(per_address):
+            assert login_from(botnet, f"203.0.113.{n}", "carla@example.org", "wrong-password-1").status_code == 401
+    # A new address is refused, even with the right password, and told to wait or reset the password ...
+    response = login_from(app.test_client(), "198.51.100.20", "carla@example.org", GOOD_PASSWORD)
+    assert response.status_code == 429 and "reset your password" in response.get_data(as_text=True)
+    # ... an unknown account under the same attack answers alike ...
+    for n in range(guessers):
+        for _ in range(per_address):
+            login_from(botnet, f"203.0.114.{n}", "nobody@example.org", "wrong-password-1")
+    assert login_from(app.test_client(), "198.51.100.21", "nobody@example.org", GOOD_PASSWORD).status_code == 429
+    # ... but the owner still signs in from where they did before.
+    assert login_from(owner, "192.0.2.10", "carla@example.org", GOOD_PASSWORD).status_code == 302
+    # When the window has passed, any address may try again.
+    for attempt in db.session.scalars(select(LoginAttempt)):
+        attempt.at = attempt.at - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
+    db.session.commit()
+    assert login_from(app.test_client(), "198.51.100.20", "carla@example.org", GOOD_PASSWORD).status_code == 302
 
 
 def test_repeated_failures_from_an_address_are_slowed_down(client, make_user, auth, db, app):
@@ -288,3 +404,57 @@ def test_login_posts_are_rate_limited_per_address(app, client, db, monkeypatch):
         assert client.get("/auth/login").status_code == 200  # reading the page is not limited
     finally:
         limiter.reset()
+
+
+def test_reset_mails_and_sign_up_notices_are_limited_per_account(app, make_user, db, outbox):
+    """Anyone can type an address: beyond ACCOUNT_MAILS_PER_HOUR an hour the answer stays the same and the
+    mailbox gets nothing more (from any number of addresses)."""
+    make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    limit = app.config["ACCOUNT_MAILS_PER_HOUR"]
+    for n in range(limit + 2):
+        response = app.test_client().post("/auth/forgot", data={"email": "carla@example.org"},
+                                          environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}, follow_redirects=True)
+        assert response.status_code == 200 and "If an account exists" in response.get_data(as_text=True)
+    assert len(outbox) == limit
+    assert signup(app.test_client(), email="carla@example.org").status_code == 302  # no notice either
+    assert len(outbox) == limit
+    # An hour later the account may get a link again.
+    for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "password_reset_sent")):
+        event.at = event.at - timedelta(minutes=61)
+    db.session.commit()
+    app.test_client().post("/auth/forgot", data={"email": "carla@example.org"})
+    assert len(outbox) == limit + 1 and reset_link_from(outbox)
+
+
+def test_a_new_password_replaces_the_private_calendar_link(client, make_user, auth, db, outbox):
+    user = make_user(email="carla@example.org", password=GOOD_PASSWORD)
+    db.session.commit()
+    auth.login_with_password("carla@example.org", GOOD_PASSWORD)
+    client.post("/events/subscribe", data={"action": "new"})
+    first = db.session.get(User, user.id).calendar_token
+    assert client.get(f"/events/feed/{first}.ics").status_code == 200
+    response = client.post("/auth/account", follow_redirects=True, data={
+        "password-current_password": GOOD_PASSWORD, "password-password": "New-Harbour-77",
+        "password-confirm": "New-Harbour-77", "password-submit": "1"})
+    assert "calendar link has been replaced" in response.get_data(as_text=True)
+    assert client.get(f"/events/feed/{first}.ics").status_code == 404
+    second = db.session.get(User, user.id).calendar_token
+    assert second and second != first
+    assert client.get(f"/events/feed/{second}.ics").status_code == 200
+    # A password reset replaces it too.
+    auth.logout()
+    client.post("/auth/forgot", data={"email": "carla@example.org"})
+    client.post(reset_link_from(outbox), data={"password": "Fresh-Meadow-31", "confirm": "Fresh-Meadow-31"})
+    assert db.session.get(User, user.id).check_password("Fresh-Meadow-31")
+    assert client.get(f"/events/feed/{second}.ics").status_code == 404
+    assert client.get(f"/events/feed/{db.session.get(User, user.id).calendar_token}.ics").status_code == 200
+
+
+def test_a_new_password_makes_no_calendar_link_for_those_without_one(client, login, db):
+    user = login(Role.student, password=GOOD_PASSWORD)
+    client.post("/auth/account", data={
+        "password-current_password": GOOD_PASSWORD, "password-password": "New-Harbour-77",
+        "password-confirm": "New-Harbour-77", "password-submit": "1"})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_changed_at and db.session.get(User, user.id).calendar_token is None

@@ -6,6 +6,7 @@ test-results/browser/.
 """
 import os
 import re
+import secrets
 import shutil
 import socket
 import tempfile
@@ -64,7 +65,7 @@ def live_server(browser):
     port = _free_port()
     app = create_app(Config, SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(tmp, "live.db"),
                      UPLOAD_FOLDER=os.path.join(tmp, "uploads"), MAIL_FOLDER=os.path.join(tmp, "mail"),
-                     BASE_URL=f"http://127.0.0.1:{port}", SECRET_KEY="browser-tests", MAIL_SERVER="",
+                     BASE_URL=f"http://127.0.0.1:{port}", SECRET_KEY=secrets.token_hex(32), MAIL_SERVER="",
                      REDIS_URL="", RATELIMIT_STORAGE_URI="memory://", AUTH_RATE_LIMIT="10000 per minute",
                      PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
                      CHECKIN_OPENS_BEFORE_MINUTES=14 * 24 * 60)  # the demo's next events are days away

@@ -20,6 +20,12 @@ def test_sign_up_log_out_and_in_again(page):
     field(page, "Repeat the password").fill("Blue-River-2027")
     with page.expect_navigation():
         page.get_by_role("button", name="Create account").click()
+    # The login page tells them to check their mailbox, with the address filled in: the password is enough.
+    assert "Check your mailbox" in page.locator(".flashes").inner_text()
+    assert field(page, "Email address").input_value() == email
+    field(page, "Password").fill("Blue-River-2027")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
     assert page.get_by_role("heading", name="Hello, Nina Novak").is_visible()
     log_out(page)
     log_in(page, email, "Blue-River-2027")

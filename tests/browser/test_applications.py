@@ -65,6 +65,8 @@ def test_new_student_applies_over_several_visits_and_submits(page, live_server):
     field(page, "Password").fill("Green-Valley-2027")
     field(page, "Repeat the password").fill("Green-Valley-2027")
     follow(page, page.get_by_role("button", name="Create account"))
+    field(page, "Password").fill("Green-Valley-2027")  # on the login page, the address filled in
+    follow(page, page.get_by_role("button", name="Log in"))
     assert page.get_by_role("heading", name=f"Hello, {name}").is_visible()
 
     # Apply to the open call from "My applications".

@@ -124,6 +124,9 @@ def test_verification_of_a_valid_certificate(client, db, cert):
     assert "Ana &lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
     assert "International Food Fair" in page and certificate.number in page and "Universidad de Valdemora" in page
     assert "noindex" in response.headers["X-Robots-Tag"]
+    # Not kept by browsers or proxies, and the code in the address is not passed on to linked sites.
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "@" not in re.sub(r"<[^>]+>", "", page.split("<main", 1)[1].split("</main>")[0])  # no e-mail
 
 

@@ -15,7 +15,9 @@ def test_security_headers_on_every_response(client):
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert "frame-ancestors 'none'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "geolocation=()" in response.headers["Permissions-Policy"]
 
 
 def test_pages_with_personal_data_are_not_cached(client, login):
@@ -84,6 +86,21 @@ def test_every_form_carries_the_csrf_token(client, db, csrf_on):
     assert response.status_code == 302
 
 
+def test_login_starts_a_fresh_session(client, make_user, db):
+    """Session fixation: whatever a visitor's session held before the login (planted by someone else, say) is gone
+    after it, and the cookie is a new one."""
+    make_user(email="carla@example.org", password="Bright-Lantern-42")
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    before = client.get_cookie("session").value
+    response = client.post("/auth/login", data={"email": "carla@example.org", "password": "Bright-Lantern-42"})
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session and session["_user_id"]
+    assert client.get_cookie("session").value != before
+
+
 def test_state_changes_only_by_post(client, login):
     login(Role.student)
     assert client.get("/auth/logout").status_code == 405
@@ -137,3 +154,27 @@ def test_language_chosen_before_login_is_kept(client, make_user, db):
     client.post("/language", data={"lang": "es"})
     client.post("/auth/login", data={"email": "carla@example.org", "password": "Bright-Lantern-42"})
     assert 'lang="es"' in client.get("/").get_data(as_text=True)
+
+
+# --- SECRET_KEY ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", [None, "", "dev-secret-change-me", "short-but-random-7f3a9c",
+                                 "change-me-to-a-long-random-string"])
+def test_the_app_refuses_to_start_without_a_private_secret_key(key):
+    from exchange import InsecureConfiguration, create_app
+    from exchange.config import Config
+    with pytest.raises(InsecureConfiguration) as exc:
+        create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert "SECRET_KEY" in str(exc.value)
+    assert "python -c 'import secrets; print(secrets.token_hex(32))'" in str(exc.value)
+
+
+def test_a_long_random_key_starts_and_debug_mode_needs_none():
+    import secrets
+
+    from exchange import create_app
+    from exchange.config import Config
+    key = secrets.token_hex(32)
+    assert create_app(Config, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI="sqlite://").config["SECRET_KEY"] == key
+    debug = create_app(Config, SECRET_KEY=None, DEBUG=True, SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert debug.debug and debug.config["SECRET_KEY"]  # a development copy signs with the development key

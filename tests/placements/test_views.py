@@ -231,16 +231,19 @@ def test_access_matrix(client, login, role, url, status):
         assert "/auth/login" in response.headers["Location"]
 
 
-def test_post_without_csrf_token_is_refused(app, client, login, placing):
+def test_post_without_csrf_token_is_refused(app, client, db, login, placing):
     w = placing()
     login(w.coordinator)
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         assert client.post(f"/placements/calls/{w.call.id}/runs").status_code == 400
-        assert client.post("/placements/factsheet").status_code in (400, 403)
+        # A form the coordinator may send (a partner's factsheet), valid but for the token.
+        factsheet = f"/placements/partners/{w.places[0].partner.id}/factsheet"
+        assert client.post(factsheet, data={"other_requirements": "Learning agreement first"}).status_code == 400
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert services.runs_of(w.call) == []
+    assert db.session.scalar(select(PartnerFactsheet)) is None
 
 
 # --- Bad input --------------------------------------------------------------------------------------
