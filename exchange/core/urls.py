@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
+from werkzeug.routing import IntegerConverter
 
 #: What url_for leaves unescaped in a query string (werkzeug.urls._urlencode), so that both write the same URLs.
 _SAFE = "!$'()*,/:;?@"
@@ -37,7 +38,20 @@ def list_url(endpoint: str, **changes) -> str:
     return f"{base}?{urlencode(pairs, safe=_SAFE)}" if pairs else base
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` of this app's routes, whose numbers are ids (INTEGER columns): ASCII digits up to 2**31 - 1. A larger
+    number (/certificates/99999999999999999999) is no page, 404, rather than an error of the database."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app) -> None:
+    """Before the blueprints' routes are added: their `<int:…>` are read with IdConverter."""
+    app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals.update(url_pattern=url_pattern, list_url=list_url)
 
 
