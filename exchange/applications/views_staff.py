@@ -15,6 +15,7 @@ from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.fragments import FragmentCache
+from ..core.numbers import whole_number
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
 from ..jobs.services import start_job
@@ -147,10 +148,11 @@ def call_places(call_id):
             if request.form.get(f"include-{condition.id}") != "1":
                 continue
             included.add(condition.id)
-            if not raw.isdigit() or int(raw) > 999:
+            seats = whole_number(raw, maximum=999)
+            if seats is None:
                 errors[condition.id] = _("Seats must be a whole number from 0 to 999.")
                 continue
-            wanted[condition.id] = int(raw)
+            wanted[condition.id] = seats
         if not errors:
             try:
                 services.set_call_places(call, wanted, by=current_user)
@@ -243,9 +245,9 @@ def bulk(call_id):
     form = BulkForm()
     ids = []
     for raw in request.form.getlist("ids"):
-        if not raw.isdigit():
+        if (application_id := whole_number(raw)) is None:
             abort(400)
-        ids.append(int(raw))
+        ids.append(application_id)
     valid = form.validate_on_submit()
     if valid and not ids:
         form.action.errors.append(_("Select at least one application."))

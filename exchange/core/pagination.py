@@ -1,12 +1,11 @@
 """Pagination of list pages: the page number from ?page=, and selects of plain columns (pages that need no ORM
 objects)."""
-import re
-
 from flask import has_request_context, request
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import Integer, bindparam, func, literal, select
 
 from ..extensions import db
+from .numbers import is_digits, whole_number
 
 
 def page_slice(query, per_page: int, offset: int):
@@ -29,19 +28,16 @@ def page_offset():
 #: The highest page number a list goes to: a larger ?page= is read as this one, so that the OFFSET (page × per
 #: page) stays a number SQLite and PostgreSQL take (99999999999999999999 × 25 is past their 64-bit integers).
 MAX_PAGE = 1_000_000
-_DIGITS = re.compile(r"[0-9]+")
 
 
 def requested_page() -> int:
     """?page= as a page number from 1 to MAX_PAGE: ASCII digits only (int() also reads "٣", "+3" and "3_0"); any
     other value is page 1, a larger number MAX_PAGE."""
     value = request.args.get("page", "")
-    if not _DIGITS.fullmatch(value):
+    if not is_digits(value):
         return 1
-    value = value.lstrip("0")
-    if len(value) > len(str(MAX_PAGE)):  # and int() of a few thousand digits raises ValueError
-        return MAX_PAGE
-    return min(max(int(value or 0), 1), MAX_PAGE)
+    number = whole_number(value, maximum=MAX_PAGE)
+    return MAX_PAGE if number is None else max(number, 1)
 
 
 class ClampedPagination(Pagination):

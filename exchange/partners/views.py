@@ -12,6 +12,7 @@ from ..core.errors import WorkflowError
 from ..core.pagination import paginate, paginate_rows
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.navigation import nav_item
+from ..core.numbers import whole_number
 from ..extensions import db
 from . import bp, csv_import, services
 from .forms import (AgreementFilterForm, AgreementForm, BalanceFilterForm, ConditionForm, ContactForm,
@@ -226,8 +227,8 @@ def _partner_or_error(form):
 @staff_required
 def create_agreement():
     form = NewAgreementForm(partners=services.partner_choices())
-    if request.method == "GET" and request.args.get("partner_id", "").isdigit():
-        form.partner_id.data = int(request.args["partner_id"])
+    if request.method == "GET" and (partner_id := whole_number(request.args.get("partner_id"))) is not None:
+        form.partner_id.data = partner_id
     if form.validate_on_submit() and (partner := _partner_or_error(form)) is not None:
         try:
             agreement = services.create_agreement(

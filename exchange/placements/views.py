@@ -25,6 +25,7 @@ from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, put_error
 from ..core.i18n import country_name, language_name
 from ..core.navigation import nav_item
+from ..core.numbers import whole_number
 from ..core.reference import academic_year_label, isced_label
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
@@ -152,7 +153,7 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
     if tab == "places":
         context["page"] = services.run_places_page(run, per_page=PER_PAGE)
     elif tab in ("placed", "unplaced"):
-        place_id = request.args.get("place", type=int)
+        place_id = whole_number(request.args.get("place"))
         context["place_filter"] = services.run_place_of(run, place_id) if place_id else None
         context["page"] = services.run_placements_page(run, tab == "placed", per_page=PER_PAGE, place_id=place_id,
                                                        place=context["place_filter"])

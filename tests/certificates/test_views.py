@@ -192,6 +192,17 @@ def test_issue_one_from_the_event_page(client, login, db, home, make_event, atte
     assert response.status_code == 303
 
 
+@pytest.mark.parametrize("subject_id", ["²", "٣", "99999999999", "99999999999999999999", "+1", " 1"])
+def test_issue_refuses_a_subject_id_not_in_ascii_digits_or_past_the_ids(client, login, db, home, subject_id):
+    """"²" passed str.isdigit() (int() then failed: a 500), and a 12-digit id PostgreSQL's INTEGER (a 500)."""
+    login(Role.coordinator)
+    response = client.post("/certificates/issue", data={"kind": "participation", "subject_id": subject_id},
+                           headers={"Referer": "http://localhost/certificates/events"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/certificates/events")
+    assert "Unknown subject." in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(select(Certificate.id)) is None
+
+
 def test_bulk_from_the_event_page_goes_to_the_job(client, login, db, home, make_event, attend):
     event = make_event()
     for _ in range(3):

@@ -330,6 +330,14 @@ def test_incoming_filters(db, client, login, nominated):
     assert client.get("/placements/incoming.csv?status=<script>").status_code == 422
 
 
+def test_a_place_filter_past_the_ids_shows_every_placement(db, client, login, nominated):
+    """?place= took any integer: 99999999999999999999 failed in the database (a 500)."""
+    login(nominated.coordinator)
+    for place in ("99999999999999999999", "²", "x"):
+        response = client.get(f"/placements/runs/{nominated.run.id}?tab=placed&place={place}")
+        assert response.status_code == 200 and "Student 1" in body(response)
+
+
 def test_nominate_one_form(db, client, login, nominated, make_user):
     w = nominated
     services.respond_to_offer(db.session.scalar(select(Offer).where(Offer.application_id == w.apps[1].id)), True,
