@@ -311,6 +311,31 @@ def test_bulk_ids_are_ascii_ids(client, login, crowd, raw):
     assert response.status_code == 400
 
 
+def test_bulk_goes_back_to_the_pipeline_with_its_filters_only(client, login, crowd):
+    """The redirect after the commit carries the filters and the page, no other query argument: call_id or
+    _scheme reached url_for itself, a 500 after the change had been saved."""
+    call, apps = crowd
+    login(Role.coordinator)
+    submitted = next(a for a in apps if a.status is S.submitted)
+    response = client.post(f"/applications/manage/calls/{call.id}/bulk?status=submitted&call_id=1&page=2"
+                           "&_scheme=javascript&_external=1&fmt=pdf",
+                           data={"ids": [submitted.id], "action": "under_review"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/applications/manage/calls/{call.id}?status=submitted&page=2"
+    assert _db.session.get(Application, submitted.id).status is S.under_review
+
+
+def test_pipeline_links_carry_its_filters_only(client, login, crowd):
+    call, apps = crowd
+    login(Role.coordinator)
+    response = client.get(f"/applications/manage/calls/{call.id}?status=submitted&call_id=1&fmt=pdf&_scheme=x"
+                          "&_anchor=top&_method=POST")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'href="/applications/manage/calls/{call.id}/export.csv?status=submitted"' in page
+    assert f'action="/applications/manage/calls/{call.id}/bulk?status=submitted"' in page
+
+
 # --- The review page, decisions and the conflict -------------------------------------------------
 
 def test_review_page_shows_everything(client, login, reviewed, db):

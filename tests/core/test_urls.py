@@ -3,7 +3,7 @@ import re
 
 from flask import url_for
 
-from exchange.core.urls import list_url, url_pattern
+from exchange.core.urls import known_args, list_url, url_pattern
 
 
 def test_url_pattern_gives_url_for_of_each_value(app):
@@ -61,3 +61,11 @@ def test_an_id_within_the_integers_reaches_the_view(app):
     with app.test_request_context("/"):
         adapter = app.url_map.bind("localhost")
         assert adapter.match("/certificates/2147483647") == ("certificates.detail", {"certificate_id": 2**31 - 1})
+
+
+def test_known_args_are_the_forms_fields_and_the_extra_names(app):
+    from exchange.applications.forms import PipelineFilterForm
+    with app.test_request_context("/?status=eligible&q=Ana&page=2&call_id=1&_external=1&_scheme=x&fmt=pdf"):
+        form = PipelineFilterForm(formdata=None)
+        assert known_args(form) == {"status": "eligible", "q": "Ana"}
+        assert known_args(form, "page") == {"status": "eligible", "q": "Ana", "page": "2"}

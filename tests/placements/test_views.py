@@ -330,6 +330,18 @@ def test_incoming_filters(db, client, login, nominated):
     assert client.get("/placements/incoming.csv?status=<script>").status_code == 422
 
 
+def test_incoming_links_carry_the_filters_only(db, client, login, nominated):
+    """Other query arguments reached url_for in the page's links (_scheme: a 500)."""
+    w = nominated
+    login(w.partner_a)
+    year = w.call.academic_year
+    response = client.get(f"/placements/incoming?year={year}&_scheme=javascript&_external=1&_anchor=x&page=3")
+    page = body(response)
+    assert response.status_code == 200
+    assert f'href="/placements/incoming.csv?year={year}"' in page
+    assert f'href="/placements/incoming?status=nominated&amp;year={year}"' in page
+
+
 def test_a_place_filter_past_the_ids_shows_every_placement(db, client, login, nominated):
     """?place= took any integer: 99999999999999999999 failed in the database (a 500)."""
     login(nominated.coordinator)
