@@ -27,7 +27,7 @@ from ..auth.models import STAFF, Role, User
 from ..core import audit
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
-from ..core.uploads import IMAGE_KINDS, delete_upload, path_of, save_upload, upload_folder
+from ..core.uploads import delete_upload, path_of, save_image, upload_folder
 from ..events.models import Event, EventStatus, Registration, attended_clause
 from ..extensions import db
 from ..partners.models import HomeInstitution
@@ -460,9 +460,9 @@ def update_settings(home: HomeInstitution | None, *, institution_name: str, coun
                     remove_logo: bool = False, remove_signature: bool = False, by: User | None = None
                     ) -> HomeInstitution:
     """Save what certificates print about the home institution; uploaded images are checked by content."""
-    new_logo = save_upload(logo, kinds=IMAGE_KINDS, field="logo") if logo is not None and logo.filename else None
+    new_logo = save_image(logo, field="logo") if logo is not None and logo.filename else None
     try:
-        new_signature = (save_upload(signature, kinds=IMAGE_KINDS, field="signature")
+        new_signature = (save_image(signature, field="signature")
                          if signature is not None and signature.filename else None)
     except WorkflowError:
         if new_logo:

@@ -11,6 +11,7 @@ from exchange.certificates import services
 from exchange.certificates.models import Certificate, CertificateKind, CompletionRecord
 from exchange.jobs.models import Job
 from exchange.partners.models import HomeInstitution
+from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
 
 from .conftest import page_count, pdf_text, png_bytes
 
@@ -319,6 +320,28 @@ def test_settings_bad_input(client, login, db, home, data, field_text):
     assert field_text in response.get_data(as_text=True)
     db.session.refresh(home)
     assert home.name == "Universidad de Valdemora" and home.logo_path is None
+
+
+@pytest.mark.parametrize(("field", "data", "status", "message"), [
+    ("logo", huge_png(), 422, "This image is too large: at most 16 million pixels"),
+    ("signature", huge_png(), 422, "This image is too large: at most 16 million pixels"),
+    ("logo", FAKE_PNG, 415, "This file is not a real JPEG, PNG file"),
+    ("signature", TRUNCATED_PNG, 415, "This file is not a real JPEG, PNG file"),
+])
+def test_settings_refuse_a_picture_pillow_cannot_read_or_of_too_many_pixels(client, login, db, home, field, data,
+                                                                             status, message):
+    """A 12000 × 12000 PNG (17 KiB) made every certificate render take 414 MiB; a PNG header on anything else
+    passed the type detection."""
+    login(Role.admin)
+    response = client.post("/certificates/settings", data={
+        "institution_name": "Universidad Nueva", "country": "ES", field: (io.BytesIO(data), f"{field}.png")},
+        content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert f'<p class="error" id="{field}-error">{message}' in page  # beside its field
+    assert 'value="Universidad Nueva"' in page  # what was typed stays
+    db.session.refresh(home)
+    assert home.name == "Universidad de Valdemora" and home.logo_path is None and home.signature_path is None
 
 
 def test_student_dashboard_panel_and_mine(client, login, db, cert, make_user):

@@ -12,9 +12,10 @@ from exchange.core.types import utcnow
 from exchange.events import services
 from exchange.events.models import Audience, Event, EventStatus, Registration, RegistrationStatus
 from tests.conftest import text_of
+from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x03\x00\x08\xfc\x02\xfe\xa7\x9a\xa0\xa0\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def html_of(response) -> str:
@@ -414,6 +415,29 @@ def test_cover_image_upload_is_checked(client, login, db):
     cover = client.get(f"/events/{event.id}/cover")
     assert cover.status_code == 200 and cover.data == PNG
     assert client.post(f"/events/{event.id}/edit", data=event_form(remove_cover="y")).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).cover_image is None
+
+
+@pytest.mark.parametrize(("data", "status", "message"), [
+    (huge_png(), 422, "This image is too large: at most 16 million pixels"),
+    (FAKE_PNG, 415, "This file is not a real JPEG, PNG file"),
+    (TRUNCATED_PNG, 415, "This file is not a real JPEG, PNG file"),
+])
+def test_a_cover_pillow_cannot_read_or_of_too_many_pixels_is_refused(client, login, db, make_event, data, status,
+                                                                     message):
+    login(Role.coordinator)
+    response = client.post("/events/new", data=event_form(title="Cover test", cover=(io.BytesIO(data), "cover.png")),
+                           content_type="multipart/form-data")
+    assert response.status_code == status
+    assert f'<p class="error" id="cover-error">{message}' in html_of(response)
+    assert 'value="Cover test"' in html_of(response)
+    assert db.session.scalar(select(func.count(Event.id))) == 0
+    event = make_event()
+    db.session.commit()
+    response = client.post(f"/events/{event.id}/edit", data=event_form(cover=(io.BytesIO(data), "cover.png")),
+                           content_type="multipart/form-data")
+    assert response.status_code == status and message in html_of(response)
     db.session.expire_all()
     assert db.session.get(Event, event.id).cover_image is None
 
