@@ -602,11 +602,11 @@ class Filters:
 
 def search_certificates(filters: Filters):
     query = select(Certificate)
-    if filters.q:
-        term = f"%{filters.q.strip().lower()}%"
-        query = query.where(or_(func.lower(Certificate.recipient_name).like(term),
-                                func.lower(Certificate.number).like(term),
-                                func.lower(Certificate.subject_title).like(term)))
+    if filters.q:  # "50%" and "a_b" are found as typed (autoescape: % and _ are no wildcards)
+        term = filters.q.strip()
+        query = query.where(or_(Certificate.recipient_name.icontains(term, autoescape=True),
+                                Certificate.number.icontains(term, autoescape=True),
+                                Certificate.subject_title.icontains(term, autoescape=True)))
     if filters.kind:
         query = query.where(Certificate.kind == filters.kind)
     if filters.status == "valid":

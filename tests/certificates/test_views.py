@@ -369,6 +369,18 @@ def test_staff_register_filters(client, login, db, cert):
     assert client.get("/certificates/?kind=nonsense&status=bogus&q=" + "x" * 300).status_code == 200
 
 
+def test_register_search_finds_percent_and_underscore_as_typed(client, login, db, cert):
+    """% and _ are LIKE's wildcards: "50%" found every name with "50", "a_b" any "a?b"."""
+    from urllib.parse import quote
+    made = {name: cert(name=name) for name in ("Grade 50% Person", "Grade 500 Person", "Ana_Bel Person",
+                                               "Anaxbel Person", "Slash a/b Person")}
+    login(Role.coordinator)
+    for typed, found in [("50%", {"Grade 50% Person"}), ("a_b", {"Ana_Bel Person"}), ("a/b", {"Slash a/b Person"}),
+                         ("%", {"Grade 50% Person"}), ("_", {"Ana_Bel Person"})]:
+        page = client.get("/certificates/?q=" + quote(typed)).get_data(as_text=True)
+        assert {name for name, c in made.items() if c.number in page} == found, typed
+
+
 def test_post_without_csrf_token_is_refused(app, client, login, db, cert):
     certificate = cert()
     login(Role.coordinator)
