@@ -20,6 +20,7 @@ from ..applications.models import Application, ApplicationDocument, Call, CallPl
 from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core import uploads
+from ..core.csvsafe import safe_row
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, put_error
@@ -42,16 +43,6 @@ from .models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStat
 bp.add_app_template_global(TemplateLabels, "placement_labels")
 
 PER_PAGE = 50
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value):
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def check_action_form() -> None:
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -542,7 +533,7 @@ def incoming_csv():
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(csv_header())
-    writer.writerows([[_safe(v) for v in csv_row(n)] for n in nominations])
+    writer.writerows([safe_row(csv_row(n)) for n in nominations])
     name = f"incoming-students{'-' + str(year) if year else ''}.csv"
     return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "no-store"})

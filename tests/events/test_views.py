@@ -480,6 +480,19 @@ def test_registrations_page_and_csv(client, login, make_event, make_user, db):
     assert "'=HYPERLINK(evil)" in text and "'-2+3" in text  # no formulas in spreadsheets
 
 
+def test_registrations_csv_header_has_no_formulas(client, login, make_event, make_user, db):
+    """The questions' labels, written by organisers, head columns of the file: they are escaped like the cells."""
+    import csv
+    event = make_event(questions=[("=HYPERLINK(\"http://evil\",\"x\")", "text", None, False),
+                                  ("@SUM(A1)", "text", None, False), ("Dietary needs", "text", None, False)])
+    db.session.commit()
+    services.commit_with_retry(lambda: services.register(event.id, make_user(name="Ana"), {}))
+    login(Role.coordinator)
+    text = html_of(client.get(f"/events/{event.id}/registrations.csv")).lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[-3:] == ["'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(A1)", "Dietary needs"]
+
+
 def test_questions_page(client, login, make_event, db):
     event = make_event()
     login(Role.coordinator)

@@ -330,6 +330,22 @@ def test_incoming_filters(db, client, login, nominated):
     assert client.get("/placements/incoming.csv?status=<script>").status_code == 422
 
 
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil","open")', "+1", "-1", "@x", "\t=1+1"])
+def test_incoming_csv_has_no_formulas(db, client, login, nominated, name):
+    """The partner's file of incoming students: a student's name (theirs to type) a spreadsheet would run as a
+    formula is written with a leading apostrophe."""
+    import csv
+    import io
+    w = nominated
+    w.apps[0].full_name = name
+    w.apps[0].student.email = "-nominee@example.test"
+    db.session.commit()
+    login(w.partner_a)
+    text = body(client.get("/placements/incoming.csv")).lstrip("\ufeff")
+    header, row = list(csv.reader(io.StringIO(text)))
+    assert row[0] == "'" + name and row[1] == "'-nominee@example.test"
+
+
 def test_incoming_links_carry_the_filters_only(db, client, login, nominated):
     """Other query arguments reached url_for in the page's links (_scheme: a 500)."""
     w = nominated
