@@ -43,8 +43,9 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     limiter.init_app(app)
 
-    from .core import i18n, security, errors, filters
+    from .core import i18n, security, errors, filters, uploads
     i18n.init_app(app)
+    uploads.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     filters.init_app(app)

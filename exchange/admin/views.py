@@ -8,6 +8,7 @@ from ..auth.models import Role, User
 from ..auth.permissions import admin_required
 from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, form_status, put_error
+from ..core.pagination import paginate
 from ..extensions import db
 from ..partners.models import PartnerInstitution
 from . import bp
@@ -28,7 +29,7 @@ def users():
     query = accounts.search_users(filters.q.data, role)
     if filters.active_only.data:
         query = query.where(User.is_active_account.is_(True))
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = paginate(query, per_page=25)
     return render_template("admin/users.html", page=page, filters=filters, action_form=EmptyForm())
 
 
@@ -96,7 +97,7 @@ def audit_log():
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if action:
         query = query.where(AuditEvent.action == action)
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = paginate(query, per_page=50)
     return render_template("admin/audit.html", page=page, action=action)
 
 

@@ -15,6 +15,7 @@ import xlsxwriter
 from sqlalchemy import func, select
 
 from ..auth.models import User
+from ..core.csvsafe import safe_row
 from ..core.i18n import ngettext
 from ..core.i18n import gettext as _
 from ..extensions import db
@@ -23,17 +24,9 @@ from . import pipeline
 from .labels import STATUS_LABELS
 from .models import Application, ApplicationChoice, ApplicationDocument, LanguageSkill, Review, join_partner
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FUNC = "exchange.applications.exports:export_job"
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def _safe(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def header() -> list[str]:
@@ -108,7 +101,7 @@ def records(call, filters: pipeline.Filters) -> list[Record]:
 def rows(found: list[Record], progress=None, every: int = 2000):
     """Yield the safe cell values of each application; `progress(done)` every `every` rows."""
     for done, record in enumerate(found, start=1):
-        yield [_safe(value) for value in row(record)]
+        yield safe_row(row(record))
         if progress and (done % every == 0 or done == len(found)):
             progress(done)
 

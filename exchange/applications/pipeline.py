@@ -3,12 +3,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from flask_sqlalchemy.pagination import Pagination
 from markupsafe import escape
 from sqlalchemy import bindparam, func, or_, select
 
 from ..auth.models import User
-from ..core.pagination import page_slice
+from ..core.pagination import ClampedPagination, page_slice
 from ..extensions import db
 from ..partners.models import CooperationCondition, PartnerInstitution
 from .models import Application, ApplicationChoice, ApplicationStatusCount, Call, CallPlace, Review, join_partner
@@ -116,7 +115,7 @@ def rows_query(call: Call, filters: Filters):
                      .join(User, User.id == Application.student_id), call, filters)
 
 
-class RowsPagination(Pagination):
+class RowsPagination(ClampedPagination):
     """A page of plain rows (Flask-SQLAlchemy's pagination, whose items are Row); `count=False` leaves the total
     to the caller."""
 

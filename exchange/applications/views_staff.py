@@ -15,7 +15,9 @@ from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.fragments import FragmentCache
+from ..core.numbers import whole_number
 from ..core.types import to_local, to_utc, utcnow
+from ..core.urls import known_args
 from ..extensions import db
 from ..jobs.services import start_job
 from ..partners.models import MobilityType
@@ -147,10 +149,11 @@ def call_places(call_id):
             if request.form.get(f"include-{condition.id}") != "1":
                 continue
             included.add(condition.id)
-            if not raw.isdigit() or int(raw) > 999:
+            seats = whole_number(raw, maximum=999)
+            if seats is None:
                 errors[condition.id] = _("Seats must be a whole number from 0 to 999.")
                 continue
-            wanted[condition.id] = int(raw)
+            wanted[condition.id] = seats
         if not errors:
             try:
                 services.set_call_places(call, wanted, by=current_user)
@@ -178,6 +181,11 @@ def pipeline_filters(call):
     form = PipelineFilterForm(request.args, places=places.choices, places_html=places.options)
     valid = form.validate()
     return form, (pipeline.Filters.from_form(form) if valid else pipeline.Filters()), places
+
+
+def pipeline_args(filters_form=None) -> dict[str, str]:
+    """The filters and page of this request's query, for the pipeline's links and redirects back to it."""
+    return known_args(PipelineFilterForm(formdata=None) if filters_form is None else filters_form, "page")
 
 
 def get_call_for_pipeline(call_id: int) -> Call:
@@ -233,7 +241,8 @@ def render_pipeline(call, filters_form, filters, places, bulk_form, selected=Non
                            sort=filters.sort, counts=counts, places=places.choices,
                            choice_partners=pipeline.choice_partners(page.items, places.partners),
                            seats=places.seats, bulk_form=bulk_form,
-                           selected=selected, score_range=(filters.score_min, filters.score_max))
+                           selected=selected, score_range=(filters.score_min, filters.score_max),
+                           pipeline_args=pipeline_args(filters_form))
 
 
 @bp.post("/manage/calls/<int:call_id>/bulk")
@@ -243,9 +252,9 @@ def bulk(call_id):
     form = BulkForm()
     ids = []
     for raw in request.form.getlist("ids"):
-        if not raw.isdigit():
+        if (application_id := whole_number(raw)) is None:
             abort(400)
-        ids.append(int(raw))
+        ids.append(application_id)
     valid = form.validate_on_submit()
     if valid and not ids:
         form.action.errors.append(_("Select at least one application."))
@@ -261,7 +270,7 @@ def bulk(call_id):
     for application, message in result.refused:
         flash(_("%(name)s: %(message)s", name=application.full_name or application.student.name, message=message),
               "error")
-    return redirect(url_for("applications.pipeline", call_id=call.id, **request.args))
+    return redirect(url_for("applications.pipeline", call_id=call.id, **pipeline_args()))
 
 
 @bp.get("/manage/calls/<int:call_id>/export.<fmt>")
@@ -270,15 +279,15 @@ def export(call_id, fmt):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     call = get_call_or_404(call_id)
-    _form, filters, _places = pipeline_filters(call)
+    filters_form, filters, _places = pipeline_filters(call)
     count = exports.count(call, filters)
     if count <= exports.inline_limit():
         return exports.response(call, filters, fmt)
     # Too many to write within a request: a background job writes the file, its page offers it.
     job = start_job("applications.export", _("Export of %(call)s (%(format)s)", call=call.title, format=fmt.upper()),
                     exports.FUNC, call.id, exports.filters_to_args(filters), fmt, str(current_locale()),
-                    url_for("applications.pipeline", call_id=call.id, **request.args), user=current_user,
-                    total=count)
+                    url_for("applications.pipeline", call_id=call.id, **pipeline_args(filters_form)),
+                    user=current_user, total=count)
     return redirect(url_for("jobs.detail", job_id=job.id), code=303)
 
 

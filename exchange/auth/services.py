@@ -316,9 +316,9 @@ def set_active(user: User, active: bool, by: User) -> None:
 
 def search_users(text: str | None = None, role: Role | None = None):
     q = select(User)
-    if text:
-        like = f"%{text.strip().lower()}%"
-        q = q.where(or_(User.email.like(like), func.lower(User.name).like(like)))
+    if text:  # "50%" and "a_b" are found as typed (autoescape: % and _ are no wildcards)
+        term = text.strip()
+        q = q.where(or_(User.email.icontains(term, autoescape=True), User.name.icontains(term, autoescape=True)))
     if role:
         q = q.where(User.role == role)
     return q.options(selectinload(User.institution)).order_by(User.name, User.id)

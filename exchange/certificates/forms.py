@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..core.forms import AppForm, CountryCode, LooseSelectField, NoControlCharacters, optional_text, strip_filter
 from ..core.i18n import LANGUAGE_NAMES, country_choices
+from ..core.numbers import whole_number
 from .models import CertificateKind
 
 
@@ -48,7 +49,7 @@ class IssueForm(AppForm):
             raise ValidationError(_l("Unknown kind of certificate."))
 
     def validate_subject_id(self, field):
-        if not (field.data or "").isdigit() or len(field.data) > 12:
+        if whole_number(field.data) is None:
             raise ValidationError(_l("Unknown subject."))
 
 

@@ -27,7 +27,7 @@ from ..auth.models import STAFF, Role, User
 from ..core import audit
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
-from ..core.uploads import IMAGE_KINDS, delete_upload, path_of, save_upload, upload_folder
+from ..core.uploads import delete_upload, path_of, save_image, upload_folder
 from ..events.models import Event, EventStatus, Registration, attended_clause
 from ..extensions import db
 from ..partners.models import HomeInstitution
@@ -487,9 +487,9 @@ def update_settings(home: HomeInstitution | None, *, institution_name: str, coun
                     remove_logo: bool = False, remove_signature: bool = False, by: User | None = None
                     ) -> HomeInstitution:
     """Save what certificates print about the home institution; uploaded images are checked by content."""
-    new_logo = save_upload(logo, kinds=IMAGE_KINDS, field="logo") if logo is not None and logo.filename else None
+    new_logo = save_image(logo, field="logo") if logo is not None and logo.filename else None
     try:
-        new_signature = (save_upload(signature, kinds=IMAGE_KINDS, field="signature")
+        new_signature = (save_image(signature, field="signature")
                          if signature is not None and signature.filename else None)
     except WorkflowError:
         if new_logo:
@@ -629,11 +629,11 @@ class Filters:
 
 def search_certificates(filters: Filters):
     query = select(Certificate)
-    if filters.q:
-        term = f"%{filters.q.strip().lower()}%"
-        query = query.where(or_(func.lower(Certificate.recipient_name).like(term),
-                                func.lower(Certificate.number).like(term),
-                                func.lower(Certificate.subject_title).like(term)))
+    if filters.q:  # "50%" and "a_b" are found as typed (autoescape: % and _ are no wildcards)
+        term = filters.q.strip()
+        query = query.where(or_(Certificate.recipient_name.icontains(term, autoescape=True),
+                                Certificate.number.icontains(term, autoescape=True),
+                                Certificate.subject_title.icontains(term, autoescape=True)))
     if filters.kind:
         query = query.where(Certificate.kind == filters.kind)
     if filters.status == "valid":

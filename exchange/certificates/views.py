@@ -15,6 +15,7 @@ from ..auth.permissions import admin_required, public, role_required, scoped_fir
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
 from ..core.navigation import nav_item
+from ..core.pagination import paginate
 from ..core.types import utcnow
 from ..core.uploads import send_upload
 from ..core.forms import form_status, put_error
@@ -70,7 +71,7 @@ def index():
         q=filters.q.data if not filters.q.errors else None,
         kind=CertificateKind(filters.kind.data) if filters.kind.data and not filters.kind.errors else None,
         status=filters.status.data if not filters.status.errors else None))
-    page = db.paginate(query.options(joinedload(Certificate.recipient)), per_page=PER_PAGE, error_out=False)
+    page = paginate(query.options(joinedload(Certificate.recipient)), per_page=PER_PAGE)
     return render_template("certificates/index.html", page=page, filters=filters)
 
 
@@ -183,7 +184,7 @@ def start_bulk(kind: CertificateKind, scope_id: int, title: str, notify: bool, n
 @bp.get("/events")
 @staff_required
 def events():
-    page = db.paginate(services.events_overview(), per_page=PER_PAGE, error_out=False)
+    page = paginate(services.events_overview(), per_page=PER_PAGE)
     return render_template("certificates/events.html", page=page,
                            counts=services.event_counts(e.id for e in page.items))
 
@@ -221,7 +222,7 @@ def event_bulk(event_id):
 @bp.get("/calls")
 @staff_required
 def calls():
-    page = db.paginate(services.calls_overview(), per_page=PER_PAGE, error_out=False)
+    page = paginate(services.calls_overview(), per_page=PER_PAGE)
     return render_template("certificates/calls.html", page=page,
                            counts=services.call_counts(c.id for c in page.items))
 
@@ -337,7 +338,7 @@ def nominees():
     query = (services.certificates_for(current_user)
              .where(Certificate.kind == CertificateKind.placement)
              .order_by(Certificate.academic_year.desc(), Certificate.recipient_name, Certificate.id))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = paginate(query, per_page=PER_PAGE)
     return render_template("certificates/nominees.html", page=page)
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
+from werkzeug.routing import IntegerConverter
+
+from .numbers import MAX_ID
 
 #: What url_for leaves unescaped in a query string (werkzeug.urls._urlencode), so that both write the same URLs.
 _SAFE = "!$'()*,/:;?@"
@@ -37,8 +40,29 @@ def list_url(endpoint: str, **changes) -> str:
     return f"{base}?{urlencode(pairs, safe=_SAFE)}" if pairs else base
 
 
+def known_args(form, *extra: str) -> dict[str, str]:
+    """This request's query arguments named after `form`'s fields (a filter form) or `extra` ("page"), to pass on
+    to url_for: an argument of any other name could be one of url_for's own (call_id, fmt, _external, _scheme…),
+    replacing a value or failing (a 500)."""
+    names = {field.name for field in form}.union(extra)
+    return {name: value for name, value in request.args.items() if name in names}
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` of this app's routes, whose numbers are ids (INTEGER columns): ASCII digits up to MAX_ID. A larger
+    number (/certificates/99999999999999999999) is no page, 404, rather than an error of the database."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app) -> None:
-    app.jinja_env.globals.update(url_pattern=url_pattern, list_url=list_url)
+    """Before the blueprints' routes are added: their `<int:…>` are read with IdConverter."""
+    app.url_map.converters["int"] = IdConverter
+    app.jinja_env.globals.update(url_pattern=url_pattern, list_url=list_url, known_args=known_args)
 
 
 def site_path(endpoint: str, **values) -> str:

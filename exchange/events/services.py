@@ -33,6 +33,7 @@ from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
 from ..auth.models import STAFF, Role, User
 from ..core import audit, mail
+from ..core.csvsafe import safe_row
 from ..core.errors import WorkflowError
 from ..core.reference import academic_year_label
 from ..core.types import utcnow
@@ -713,29 +714,21 @@ def registrations_for(event_id: int) -> list[Registration]:
         .order_by(*waitlist_order())))
 
 
-def _csv_cell(value) -> str:
-    text_value = "" if value is None else str(value)
-    # Spreadsheet programs run cells that start with these as formulas.
-    if text_value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text_value = "'" + text_value
-    return text_value
-
-
 def registrations_csv(event: Event, registrations: list[Registration]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Name"), _("Email address"), _("Status"), _("Waitlist position"), _("Registered at (UTC)"),
-                     _("Checked in at (UTC)"), *[q.label for q in event.questions]])
+    writer.writerow(safe_row([_("Name"), _("Email address"), _("Status"), _("Waitlist position"),
+                              _("Registered at (UTC)"), _("Checked in at (UTC)"), *[q.label for q in event.questions]]))
     position = 0
     for registration in registrations:
         if registration.is_waitlisted:
             position += 1
-        writer.writerow([_csv_cell(v) for v in (
+        writer.writerow(safe_row((
             registration.user.name, registration.user.email, registration.status.label,
             position if registration.is_waitlisted else "",
             registration.queued_at.strftime("%Y-%m-%d %H:%M"),
             registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
-            *[registration.answer_for(q.id) for q in event.questions])])
+            *[registration.answer_for(q.id) for q in event.questions])))
     return out.getvalue()
 
 

@@ -17,7 +17,7 @@ from ..core.i18n import country_choices, locale_of, sentence_case
 from ..core.mail import external_url
 from ..core.navigation import nav_item
 from ..core.types import utcnow
-from ..core.uploads import IMAGE_KINDS, delete_upload, save_upload, send_upload
+from ..core.uploads import delete_upload, save_image, send_upload
 from ..core.pagination import paginate_rows
 from ..core.forms import EmptyForm, form_status, put_error
 from ..extensions import db
@@ -291,7 +291,7 @@ def _save_event(form: EventForm, event: Event | None):
     user = current_user._get_current_object()
     try:
         if form.cover.data and getattr(form.cover.data, "filename", ""):
-            stored = save_upload(form.cover.data, kinds=IMAGE_KINDS, field="cover")
+            stored = save_image(form.cover.data, field="cover")
         if event is None:
             def action():
                 return services.create_event(data, by=user, cover=stored), []

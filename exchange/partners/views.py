@@ -9,9 +9,10 @@ from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
-from ..core.pagination import paginate_rows
+from ..core.pagination import paginate, paginate_rows
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.navigation import nav_item
+from ..core.numbers import whole_number
 from ..extensions import db
 from . import bp, csv_import, services
 from .forms import (AgreementFilterForm, AgreementForm, BalanceFilterForm, ConditionForm, ContactForm,
@@ -56,7 +57,7 @@ def index():
     sort = filters.sort.data or "name"
     query = services.search_institutions(filters.q.data if not filters.q.errors else None,
                                          filters.country.data if not filters.country.errors else None, sort)
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = paginate(query, per_page=PER_PAGE)
     counts = services.active_agreement_counts(i.id for i in page.items)
     return render_template("partners/index.html", page=page, filters=filters, sort=sort, counts=counts)
 
@@ -226,8 +227,8 @@ def _partner_or_error(form):
 @staff_required
 def create_agreement():
     form = NewAgreementForm(partners=services.partner_choices())
-    if request.method == "GET" and request.args.get("partner_id", "").isdigit():
-        form.partner_id.data = int(request.args["partner_id"])
+    if request.method == "GET" and (partner_id := whole_number(request.args.get("partner_id"))) is not None:
+        form.partner_id.data = partner_id
     if form.validate_on_submit() and (partner := _partner_or_error(form)) is not None:
         try:
             agreement = services.create_agreement(
@@ -356,8 +357,7 @@ def balance():
     filters = BalanceFilterForm(request.args, countries=services.partner_countries())
     filters.validate()
     years = services.balance_years(filters.value("start"))
-    page = db.paginate(services.partners_with_places(years, filters.value("country")), per_page=PER_PAGE,
-                       error_out=False)
+    page = paginate(services.partners_with_places(years, filters.value("country")), per_page=PER_PAGE)
     rows = services.exchange_balance(years=years, partner_ids=[p.id for p in page.items])
     return render_template("partners/balance.html", page=page, rows=rows, years=years, filters=filters,
                            totals=services.balance_totals(years))

@@ -20,11 +20,13 @@ from ..applications.models import Application, ApplicationDocument, Call, CallPl
 from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core import uploads
+from ..core.csvsafe import safe_row
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, put_error
 from ..core.i18n import country_name, language_name
 from ..core.navigation import nav_item
+from ..core.numbers import whole_number
 from ..core.reference import academic_year_label, isced_label
 from ..core.types import to_local, to_utc, utcnow
 from ..extensions import db
@@ -41,16 +43,6 @@ from .models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStat
 bp.add_app_template_global(TemplateLabels, "placement_labels")
 
 PER_PAGE = 50
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value):
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def check_action_form() -> None:
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -152,7 +144,7 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
     if tab == "places":
         context["page"] = services.run_places_page(run, per_page=PER_PAGE)
     elif tab in ("placed", "unplaced"):
-        place_id = request.args.get("place", type=int)
+        place_id = whole_number(request.args.get("place"))
         context["place_filter"] = services.run_place_of(run, place_id) if place_id else None
         context["page"] = services.run_placements_page(run, tab == "placed", per_page=PER_PAGE, place_id=place_id,
                                                        place=context["place_filter"])
@@ -541,7 +533,7 @@ def incoming_csv():
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(csv_header())
-    writer.writerows([[_safe(v) for v in csv_row(n)] for n in nominations])
+    writer.writerows([safe_row(csv_row(n)) for n in nominations])
     name = f"incoming-students{'-' + str(year) if year else ''}.csv"
     return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "no-store"})

@@ -17,6 +17,24 @@ def test_admin_lists_and_searches_users(client, login, make_user):
     assert "Sam Student" in html and "Zoe Coordinator" not in html
 
 
+def test_user_search_finds_percent_and_underscore_as_typed(client, login, make_user):
+    """% and _ are LIKE's wildcards: "50%" found every name with "50", "a_b" any "a?b"."""
+    from urllib.parse import quote
+    login(Role.admin)
+    names = ["Grade 50% Person", "Grade 500 Person", "Ana_Bel Person", "Anaxbel Person", "Slash a/b Person",
+             "Back a\\b Person"]
+    for name in names:
+        make_user(Role.student, name=name)
+    make_user(Role.student, name="Mail Person", email="x_y@example.org")
+    make_user(Role.student, name="Other Mail Person", email="xzy@example.org")
+    for typed, found in [("50%", {"Grade 50% Person"}), ("a_b", {"Ana_Bel Person"}), ("a/b", {"Slash a/b Person"}),
+                         ("a\\b", {"Back a\\b Person"}), ("x_y@", {"Mail Person"}), ("%", {"Grade 50% Person"}),
+                         ("_", {"Ana_Bel Person", "Mail Person"})]:
+        html = client.get("/admin/users?q=" + quote(typed)).get_data(as_text=True)
+        listed = {name for name in names + ["Mail Person", "Other Mail Person"] if f">{name}<" in html}
+        assert listed == found, typed
+
+
 def test_users_list_is_paginated(client, login, make_user):
     login(Role.admin)
     for n in range(30):

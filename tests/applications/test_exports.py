@@ -50,6 +50,18 @@ def test_a_large_export_runs_as_a_job_and_gives_the_same_file(app, client, login
     assert csv_rows(download.data) == csv_rows(inline.data) and len(csv_rows(download.data)) == 9
 
 
+def test_the_export_jobs_way_back_carries_the_filters_only(app, client, login, db, crowd, monkeypatch):
+    """Other query arguments (call_id, _scheme…) reached url_for, a 500."""
+    call, apps = crowd
+    login(Role.coordinator)
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_LIMIT", 0)
+    response = client.get(f"/applications/manage/calls/{call.id}/export.csv?status=eligible&call_id=1&fmt=pdf"
+                          "&_scheme=javascript&_anchor=x")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'href="/applications/manage/calls/{call.id}?status=eligible"' in page
+
+
 def test_the_xlsx_export_job_writes_a_workbook_in_the_coordinators_language(app, client, login, db, crowd,
                                                                                monkeypatch):
     call, apps = crowd

@@ -157,6 +157,24 @@ def test_choose_places_and_seats(client, db, login, make_call, make_condition):
     assert seats == {**{cid: 5 for cid in existing}, new_condition.id: 3}
 
 
+@pytest.mark.parametrize("typed", ["²", "٣", "1000", "99999999999999999999", "+3", " "])
+def test_seats_are_ascii_digits_from_0_to_999(client, db, login, make_call, typed):
+    """str.isdigit() took "²" (then int() failed: a 500) and "٣"; a number is ASCII digits only."""
+    login(Role.coordinator)
+    call = make_call()
+    db.session.commit()
+    condition_id = call.places[0].condition_id
+    response = client.post(f"/applications/manage/calls/{call.id}/places",
+                           data={f"include-{condition_id}": "1", f"seats-{condition_id}": typed})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "whole number from 0 to 999" in page
+    if typed.strip():
+        assert f'value="{typed}"' in page  # what was typed stays
+    assert client.post(f"/applications/manage/calls/{call.id}/places",
+                       data={f"include-{condition_id}": "1", f"seats-{condition_id}": "007"}).status_code == 302
+    assert db.session.get(CallPlace, call.places[0].id).seats == 7
+
+
 # --- Pipeline ----------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -279,6 +297,41 @@ def test_bulk_actions(client, login, crowd, outbox):
     assert response.status_code == 422 and "Select at least one application" in response.get_data(as_text=True)
     assert client.post(f"/applications/manage/calls/{call.id}/bulk",
                        data={"ids": ["1 OR 1=1"], "action": "eligible"}).status_code == 400
+
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "99999999999999999999", str(2**31)])
+def test_bulk_ids_are_ascii_ids(client, login, crowd, raw):
+    """An id the database cannot hold, or not in ASCII digits, is a 400 (int("²") was a 500, a huge one too)."""
+    call, apps = crowd
+    login(Role.coordinator)
+    response = client.post(f"/applications/manage/calls/{call.id}/bulk", data={"ids": [raw], "action": "eligible"})
+    assert response.status_code == 400
+
+
+def test_bulk_goes_back_to_the_pipeline_with_its_filters_only(client, login, crowd):
+    """The redirect after the commit carries the filters and the page, no other query argument: call_id or
+    _scheme reached url_for itself, a 500 after the change had been saved."""
+    call, apps = crowd
+    login(Role.coordinator)
+    submitted = next(a for a in apps if a.status is S.submitted)
+    response = client.post(f"/applications/manage/calls/{call.id}/bulk?status=submitted&call_id=1&page=2"
+                           "&_scheme=javascript&_external=1&fmt=pdf",
+                           data={"ids": [submitted.id], "action": "under_review"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/applications/manage/calls/{call.id}?status=submitted&page=2"
+    assert _db.session.get(Application, submitted.id).status is S.under_review
+
+
+def test_pipeline_links_carry_its_filters_only(client, login, crowd):
+    call, apps = crowd
+    login(Role.coordinator)
+    response = client.get(f"/applications/manage/calls/{call.id}?status=submitted&call_id=1&fmt=pdf&_scheme=x"
+                          "&_anchor=top&_method=POST")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'href="/applications/manage/calls/{call.id}/export.csv?status=submitted"' in page
+    assert f'action="/applications/manage/calls/{call.id}/bulk?status=submitted"' in page
 
 
 # --- The review page, decisions and the conflict -------------------------------------------------

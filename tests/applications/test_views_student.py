@@ -268,6 +268,23 @@ def test_bad_uploads_are_refused_with_a_message(client, draft, data, name, statu
     assert services.find_application(draft.call, draft.student).document(DocumentKind.cv).original_name == "cv.pdf"
 
 
+@pytest.mark.parametrize(("name", "cleaned"), [
+    ("../../etc/passwd.pdf", "passwd.pdf"), ("<script>alert(1)</script>.pdf", "script.pdf"),
+    ("<img src=x onerror=alert(1)>.pdf", "img src=x onerror=alert(1).pdf"), ("a\x00b\x1b[31m.pdf", "ab[31m.pdf"),
+    ("pipes | and ? marks*.pdf", "pipes  and  marks.pdf"), ("../", "file"), ("x" * 300 + ".pdf", "x" * 200),
+])
+def test_the_name_of_an_upload_is_kept_cleaned(client, draft, name, cleaned):
+    """The name a browser sends is the student's to choose: no folders, control characters or markup reach the
+    document, its page or the name a download is offered under (core.uploads.clean_filename)."""
+    assert upload(client, draft, "cv", PDF, name).status_code == 302
+    document = services.find_application(draft.call, draft.student).document(DocumentKind.cv)
+    assert document.original_name == cleaned
+    download = client.get(f"/applications/{draft.id}/documents/{document.id}?download=1")
+    assert download.status_code == 200
+    disposition = download.headers["Content-Disposition"]
+    assert "/" not in disposition and "\\" not in disposition and "<" not in disposition and "\x00" not in disposition
+
+
 def test_request_larger_than_the_site_limit(client, draft, app):
     data = b"%PDF-1.4\n" + b"0" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     assert upload(client, draft, "cv", data, "huge.pdf").status_code == 413

@@ -11,6 +11,7 @@ from exchange.certificates import services
 from exchange.certificates.models import Certificate, CertificateKind, CompletionRecord
 from exchange.jobs.models import Job
 from exchange.partners.models import HomeInstitution
+from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
 
 from .conftest import page_count, pdf_text, png_bytes
 
@@ -195,6 +196,17 @@ def test_issue_one_from_the_event_page(client, login, db, home, make_event, atte
     assert response.status_code == 303
 
 
+@pytest.mark.parametrize("subject_id", ["²", "٣", "99999999999", "99999999999999999999", "+1", " 1"])
+def test_issue_refuses_a_subject_id_not_in_ascii_digits_or_past_the_ids(client, login, db, home, subject_id):
+    """"²" passed str.isdigit() (int() then failed: a 500), and a 12-digit id PostgreSQL's INTEGER (a 500)."""
+    login(Role.coordinator)
+    response = client.post("/certificates/issue", data={"kind": "participation", "subject_id": subject_id},
+                           headers={"Referer": "http://localhost/certificates/events"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/certificates/events")
+    assert "Unknown subject." in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(select(Certificate.id)) is None
+
+
 def test_bulk_from_the_event_page_goes_to_the_job(client, login, db, home, make_event, attend):
     event = make_event()
     for _ in range(3):
@@ -313,6 +325,28 @@ def test_settings_bad_input(client, login, db, home, data, field_text):
     assert home.name == "Universidad de Valdemora" and home.logo_path is None
 
 
+@pytest.mark.parametrize(("field", "data", "status", "message"), [
+    ("logo", huge_png(), 422, "This image is too large: at most 16 million pixels"),
+    ("signature", huge_png(), 422, "This image is too large: at most 16 million pixels"),
+    ("logo", FAKE_PNG, 415, "This file is not a real JPEG, PNG file"),
+    ("signature", TRUNCATED_PNG, 415, "This file is not a real JPEG, PNG file"),
+])
+def test_settings_refuse_a_picture_pillow_cannot_read_or_of_too_many_pixels(client, login, db, home, field, data,
+                                                                             status, message):
+    """A 12000 × 12000 PNG (17 KiB) made every certificate render take 414 MiB; a PNG header on anything else
+    passed the type detection."""
+    login(Role.admin)
+    response = client.post("/certificates/settings", data={
+        "institution_name": "Universidad Nueva", "country": "ES", field: (io.BytesIO(data), f"{field}.png")},
+        content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert f'<p class="error" id="{field}-error">{message}' in page  # beside its field
+    assert 'value="Universidad Nueva"' in page  # what was typed stays
+    db.session.refresh(home)
+    assert home.name == "Universidad de Valdemora" and home.logo_path is None and home.signature_path is None
+
+
 def test_student_dashboard_panel_and_mine(client, login, db, cert, make_user):
     student = make_user(Role.student)
     certificate = cert(user=student)
@@ -336,6 +370,18 @@ def test_staff_register_filters(client, login, db, cert):
     page = client.get("/certificates/?kind=placement").get_data(as_text=True)
     assert a.number not in page
     assert client.get("/certificates/?kind=nonsense&status=bogus&q=" + "x" * 300).status_code == 200
+
+
+def test_register_search_finds_percent_and_underscore_as_typed(client, login, db, cert):
+    """% and _ are LIKE's wildcards: "50%" found every name with "50", "a_b" any "a?b"."""
+    from urllib.parse import quote
+    made = {name: cert(name=name) for name in ("Grade 50% Person", "Grade 500 Person", "Ana_Bel Person",
+                                               "Anaxbel Person", "Slash a/b Person")}
+    login(Role.coordinator)
+    for typed, found in [("50%", {"Grade 50% Person"}), ("a_b", {"Ana_Bel Person"}), ("a/b", {"Slash a/b Person"}),
+                         ("%", {"Grade 50% Person"}), ("_", {"Ana_Bel Person"})]:
+        page = client.get("/certificates/?q=" + quote(typed)).get_data(as_text=True)
+        assert {name for name, c in made.items() if c.number in page} == found, typed
 
 
 def test_post_without_csrf_token_is_refused(app, client, login, db, cert):

@@ -12,9 +12,10 @@ from exchange.core.types import utcnow
 from exchange.events import services
 from exchange.events.models import Audience, Event, EventStatus, Registration, RegistrationStatus
 from tests.conftest import text_of
+from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x03\x00\x08\xfc\x02\xfe\xa7\x9a\xa0\xa0\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def html_of(response) -> str:
@@ -418,6 +419,29 @@ def test_cover_image_upload_is_checked(client, login, db):
     assert db.session.get(Event, event.id).cover_image is None
 
 
+@pytest.mark.parametrize(("data", "status", "message"), [
+    (huge_png(), 422, "This image is too large: at most 16 million pixels"),
+    (FAKE_PNG, 415, "This file is not a real JPEG, PNG file"),
+    (TRUNCATED_PNG, 415, "This file is not a real JPEG, PNG file"),
+])
+def test_a_cover_pillow_cannot_read_or_of_too_many_pixels_is_refused(client, login, db, make_event, data, status,
+                                                                     message):
+    login(Role.coordinator)
+    response = client.post("/events/new", data=event_form(title="Cover test", cover=(io.BytesIO(data), "cover.png")),
+                           content_type="multipart/form-data")
+    assert response.status_code == status
+    assert f'<p class="error" id="cover-error">{message}' in html_of(response)
+    assert 'value="Cover test"' in html_of(response)
+    assert db.session.scalar(select(func.count(Event.id))) == 0
+    event = make_event()
+    db.session.commit()
+    response = client.post(f"/events/{event.id}/edit", data=event_form(cover=(io.BytesIO(data), "cover.png")),
+                           content_type="multipart/form-data")
+    assert response.status_code == status and message in html_of(response)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).cover_image is None
+
+
 def test_publish_and_cancel_an_event(client, login, make_event, make_user, db, outbox):
     event = make_event(status=EventStatus.draft)
     login(Role.coordinator)
@@ -454,6 +478,19 @@ def test_registrations_page_and_csv(client, login, make_event, make_user, db):
     text = response.get_data(as_text=True)
     assert "Ana Pérez" in text and "Confirmed" in text and "On the waitlist" in text
     assert "'=HYPERLINK(evil)" in text and "'-2+3" in text  # no formulas in spreadsheets
+
+
+def test_registrations_csv_header_has_no_formulas(client, login, make_event, make_user, db):
+    """The questions' labels, written by organisers, head columns of the file: they are escaped like the cells."""
+    import csv
+    event = make_event(questions=[("=HYPERLINK(\"http://evil\",\"x\")", "text", None, False),
+                                  ("@SUM(A1)", "text", None, False), ("Dietary needs", "text", None, False)])
+    db.session.commit()
+    services.commit_with_retry(lambda: services.register(event.id, make_user(name="Ana"), {}))
+    login(Role.coordinator)
+    text = html_of(client.get(f"/events/{event.id}/registrations.csv")).lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[-3:] == ["'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(A1)", "Dietary needs"]
 
 
 def test_questions_page(client, login, make_event, db):

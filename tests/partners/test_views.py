@@ -163,6 +163,9 @@ def test_create_agreement(client, db, login, make_institution, year):
     login(Role.coordinator)
     form = client.get(f"/partners/agreements/new?partner_id={partner.id}").get_data(as_text=True)
     assert f'<option selected value="{partner.id}">' in form or f'value="{partner.id}" selected' in form
+    for odd in ("²", "٣", "99999999999999999999", "x"):  # "²" passed str.isdigit(), then int() failed: a 500
+        response = client.get(f"/partners/agreements/new?partner_id={odd}")
+        assert response.status_code == 200 and f'selected value="{partner.id}"' not in response.get_data(as_text=True)
     response = client.post("/partners/agreements/new", data=agreement_form(
         partner.id, year, **{"condition-languages-1-language": "it", "condition-languages-1-cefr_level": "B1"}))
     assert response.status_code == 302, response.get_data(as_text=True)

@@ -331,6 +331,42 @@ def test_incoming_filters(db, client, login, nominated):
     assert client.get("/placements/incoming.csv?status=<script>").status_code == 422
 
 
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil","open")', "+1", "-1", "@x", "\t=1+1"])
+def test_incoming_csv_has_no_formulas(db, client, login, nominated, name):
+    """The partner's file of incoming students: a student's name (theirs to type) a spreadsheet would run as a
+    formula is written with a leading apostrophe."""
+    import csv
+    import io
+    w = nominated
+    w.apps[0].full_name = name
+    w.apps[0].student.email = "-nominee@example.test"
+    db.session.commit()
+    login(w.partner_a)
+    text = body(client.get("/placements/incoming.csv")).lstrip("\ufeff")
+    header, row = list(csv.reader(io.StringIO(text)))
+    assert row[0] == "'" + name and row[1] == "'-nominee@example.test"
+
+
+def test_incoming_links_carry_the_filters_only(db, client, login, nominated):
+    """Other query arguments reached url_for in the page's links (_scheme: a 500)."""
+    w = nominated
+    login(w.partner_a)
+    year = w.call.academic_year
+    response = client.get(f"/placements/incoming?year={year}&_scheme=javascript&_external=1&_anchor=x&page=3")
+    page = body(response)
+    assert response.status_code == 200
+    assert f'href="/placements/incoming.csv?year={year}"' in page
+    assert f'href="/placements/incoming?status=nominated&amp;year={year}"' in page
+
+
+def test_a_place_filter_past_the_ids_shows_every_placement(db, client, login, nominated):
+    """?place= took any integer: 99999999999999999999 failed in the database (a 500)."""
+    login(nominated.coordinator)
+    for place in ("99999999999999999999", "²", "x"):
+        response = client.get(f"/placements/runs/{nominated.run.id}?tab=placed&place={place}")
+        assert response.status_code == 200 and "Student 1" in body(response)
+
+
 def test_nominate_one_form(db, client, login, nominated, make_user):
     w = nominated
     services.respond_to_offer(db.session.scalar(select(Offer).where(Offer.application_id == w.apps[1].id)), True,

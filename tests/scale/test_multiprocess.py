@@ -30,9 +30,9 @@ from exchange.extensions import db as _db
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 PASSWORD = "correct-horse-9"
-# A 1×1 PNG.
+# A 1×1 PNG (a whole one: covers are read by Pillow).
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-                    "0000000d49444154789c6360f8cfc0f01f0005000201a5f0a1a10000000049454e44ae426082")
+                    "0000000d49444154789c63f8ffff3f030008fc02fea79aa0a00000000049454e44ae426082")
 
 
 # --- A tiny browser -------------------------------------------------------------------------------
