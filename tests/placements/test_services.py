@@ -243,6 +243,7 @@ def test_a_mail_that_cannot_be_sent_does_not_stop_the_others(db, placing, outbox
         return send(to, *args, **kwargs)
     monkeypatch.setattr(mail, "send_template", flaky)
     services.publish_run(run, deadline(), by=w.coordinator)
+    db.session.commit()
     assert run.status is RunStatus.published
     assert sorted(m["To"] for m in outbox.messages()) == sorted(a.student.email for a in w.apps[1:])
 
