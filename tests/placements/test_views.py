@@ -1,4 +1,5 @@
 """The pages: the full path from a run to the partner's decision, access (URL guessing), bad input."""
+import io
 import re
 from datetime import timedelta
 
@@ -14,6 +15,8 @@ from exchange.placements.models import (MatchingRun, Nomination, NominationStatu
                                         PartnerFactsheet, RunPlacement, RunStatus)
 
 from tests.jobs.test_jobs import redis_queue  # noqa: F401  (a fixture)
+
+from tests.applications.conftest import PDF
 
 from .conftest import add_document, deadline
 
@@ -196,6 +199,90 @@ def test_partners_cannot_guess_their_way_to_other_students(db, client, login, no
     assert "Student 1" not in body(client.get("/placements/incoming"))
 
 
+# --- One visibility rule for partners: only while a live nomination allows it ---------------------------
+
+def partner_urls(application, nomination, document):
+    """What a partner may read about a student: the application, a document by both routes, the nomination."""
+    return [f"/applications/{application.id}", f"/applications/{application.id}/documents/{document.id}",
+            f"/placements/incoming/{nomination.id}",
+            f"/placements/incoming/{nomination.id}/documents/{document.id}"]
+
+
+def assert_partner_sees_nothing_of(client, application, nomination, documents):
+    student = application.student
+    for document in documents:
+        for url in partner_urls(application, nomination, document):
+            assert client.get(url).status_code == 404, url
+    for listing in ("/placements/incoming", "/placements/incoming.csv", "/placements/incoming?status=accepted",
+                    "/", "/certificates/nominees"):
+        page = body(client.get(listing))
+        assert student.email not in page and application.full_name not in page, listing
+    assert "No student has been nominated to you yet." in body(client.get("/"))  # the home panel counts none
+
+
+def reopen(call):
+    call.closes_at = utcnow() + timedelta(days=7)
+
+
+def test_a_partner_that_rejected_a_student_no_longer_sees_them(db, client, login, nominated):
+    w = nominated
+    n, s1 = w.nomination, w.apps[0]
+    transcript = s1.document(DocumentKind.transcript)
+    login(w.partner_a)
+    for url in partner_urls(s1, n, transcript):
+        assert client.get(url).status_code == 200, url
+    assert client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "No room"}).status_code == 302
+    assert n.status is NominationStatus.rejected
+    assert_partner_sees_nothing_of(client, s1, n, [transcript])
+    assert client.get("/placements/incoming?status=rejected").status_code == 422
+
+    # The student withdraws, applies again (the call is open again) and uploads a new transcript.
+    login(s1.student)
+    assert client.post(f"/applications/{s1.id}/withdraw", data={"comment": ""}).status_code == 302
+    assert s1.status is S.withdrawn
+    reopen(w.call)
+    db.session.commit()
+    assert client.post(f"/applications/calls/{w.call.id}/apply").status_code == 302
+    assert s1.status is S.draft
+    response = client.post(f"/applications/{s1.id}/documents/transcript",
+                           data={"transcript-file": (io.BytesIO(PDF), "new-transcript.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    new_transcript = s1.document(DocumentKind.transcript)
+    assert new_transcript.id != transcript.id
+    login(w.partner_a)
+    assert_partner_sees_nothing_of(client, s1, n, [new_transcript, s1.document(DocumentKind.language_certificate)])
+
+
+def test_a_partner_sees_an_accepted_student_until_the_application_is_withdrawn(db, client, login, nominated):
+    from exchange.certificates import services as certificates
+    from exchange.certificates.models import CertificateKind
+    from exchange.partners.models import HomeInstitution
+    w = nominated
+    n, s1 = w.nomination, w.apps[0]
+    transcript = s1.document(DocumentKind.transcript)
+    db.session.add(HomeInstitution(name="Universidad de Valdemora", country="ES", city="Valdemora"))
+    login(w.partner_a)
+    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 302
+    letter = certificates.issue_certificate(CertificateKind.placement, s1.id, w.coordinator)
+    db.session.commit()
+    # accepted: a live nomination, everything is there
+    for url in partner_urls(s1, n, transcript):
+        assert client.get(url).status_code == 200, url
+    assert s1.student.email in body(client.get("/placements/incoming.csv"))
+    assert "Student 1" in body(client.get("/placements/incoming?status=accepted"))
+    assert "Every nomination has been decided." in body(client.get("/"))
+    assert letter.number in body(client.get("/certificates/nominees"))
+
+    login(s1.student)
+    assert client.post(f"/applications/{s1.id}/withdraw", data={"comment": "Staying home"}).status_code == 302
+    assert s1.status is S.withdrawn and n.status is NominationStatus.cancelled
+    login(w.partner_a)
+    assert_partner_sees_nothing_of(client, s1, n, [transcript])
+    assert client.get(f"/certificates/{letter.id}/pdf").status_code == 404
+    assert letter.number not in body(client.get("/certificates/nominees"))
+
+
 def test_students_see_only_their_own_placement(db, client, login, nominated, make_user):
     w = nominated
     s1, s2 = w.apps[:2]
@@ -313,9 +400,11 @@ def test_reject_needs_a_reason(db, client, login, nominated):
     assert response.status_code == 422
     response = client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "Full <script>x</script>"})
     assert response.status_code == 302 and n.status is NominationStatus.rejected
-    page = body(client.get(f"/placements/incoming/{n.id}"))
+    assert response.headers["Location"].endswith("/placements/incoming")  # the rejected student is gone for them
+    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 404
+    login(w.coordinator)
+    page = body(client.get(f"/placements/calls/{w.call.id}/nominations"))
     assert "Full &lt;script&gt;x&lt;/script&gt;" in page
-    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 409
 
 
 def test_incoming_filters(db, client, login, nominated):
