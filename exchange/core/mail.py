@@ -160,35 +160,70 @@ def _send_now(message: Message) -> EmailMessage:
     return email
 
 
-def send_template(to: str | list[str], template: str, locale: str | None = None,
-                  attachments: list[Attachment] | None = None, **context) -> EmailMessage | None:
-    """Render templates/email/<template>.txt (and .html when present) in the recipient's language and send it
-    (see :func:`send`: after the commit when the transaction holds changes).
+def compose(to: str | list[str], template: str, locale: str | None = None,
+            attachments: list[Attachment] | None = None, **context) -> Message:
+    """templates/email/<template>.txt (and .html when present) rendered in the recipient's language.
 
-    The subject is the template's first line, 'Subject: ...'.
+    The subject is the template's first line, 'Subject: ...': a value written into it stays on that line even when
+    it holds a line break (a name saved before the forms refused them), which becomes a space.
     """
     recipients = [to] if isinstance(to, str) else list(to)
+    with force_locale(locale or "en"):
+        context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
+        text = _render_text(f"email/{template}.txt", context)
+        subject, _, body = text.partition("\n")  # the template's own line break, not one from a value
+        try:
+            html = render_template(f"email/{template}.html", **context)
+        except TemplateNotFound:
+            html = None
+    return Message(to=recipients, subject=one_line(_unmark(subject).removeprefix("Subject:")),
+                   text=_unmark(body).lstrip("\n"), html=html, attachments=list(attachments or []))
+
+
+def send_template(to: str | list[str], template: str, locale: str | None = None,
+                  attachments: list[Attachment] | None = None, **context) -> EmailMessage | None:
+    """Render templates/email/<template>.txt (:func:`compose`) in the recipient's language and send it (see
+    :func:`send`: after the commit when the transaction holds changes)."""
     try:
-        with force_locale(locale or "en"):
-            context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
-            text = render_template(f"email/{template}.txt", **context)
-            subject, _, body = text.partition("\n")
-            subject = subject.removeprefix("Subject:").strip()
-            try:
-                html = render_template(f"email/{template}.html", **context)
-            except TemplateNotFound:
-                html = None
+        message = compose(to, template, locale, attachments, **context)
     except Exception as exc:
         session = db.session()
         if not _holds_changes(session):
             raise
         # The workflow goes on: the failure is reported once its work is committed, like a refused message.
+        recipients = [to] if isinstance(to, str) else list(to)
         _pending(session).append(_Waiting(Message(to=recipients, subject=f"[{template}]", text=""), _actor(),
                                           failure=f"{type(exc).__name__}: {exc}"))
         log.exception("Could not write the %s mail to %s", template, recipients)
         return None
-    return send(Message(to=recipients, subject=subject, text=body.lstrip("\n"), html=html,
-                        attachments=attachments or []))
+    return send(message)
+
+
+# Values written into a text template have their line breaks marked (characters of Unicode's private use area) while
+# it is rendered, so that the template's first line break, which ends the subject, is told from theirs.
+_MARKS = {"\r": "\ue000", "\n": "\ue001"}
+_UNMARK = str.maketrans({mark: char for char, mark in _MARKS.items()})
+
+
+def _mark(value):
+    if isinstance(value, str):
+        return value.replace("\r", _MARKS["\r"]).replace("\n", _MARKS["\n"])
+    return value
+
+
+def _unmark(text: str) -> str:
+    return text.translate(_UNMARK)
+
+
+def _render_text(name: str, context: dict) -> str:
+    """`render_template` through an overlay of the app's Jinja environment that marks the values' line breaks."""
+    app = current_app._get_current_object()
+    environment = app.extensions.get("mail_text_environment")
+    if environment is None:  # its own cache: templates compiled for it apply the finalize
+        environment = app.jinja_env.overlay(finalize=_mark, cache_size=100)
+        app.extensions["mail_text_environment"] = environment
+    app.update_template_context(context)
+    return environment.get_template(name).render(context)
 
 
 # --- Mail sent after the commit -----------------------------------------------------------------------

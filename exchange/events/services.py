@@ -19,8 +19,6 @@ from types import SimpleNamespace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from flask import current_app, render_template
-from flask_babel import force_locale
 from ..core.i18n import gettext as _
 from ..core.i18n import locale_of
 from sqlalchemy import and_, bindparam, case, func, or_, select, text, true
@@ -52,12 +50,8 @@ MAX_QUESTIONS = 20
 def queue_mail(user: User, template: str, attachments=(), **context) -> None:
     """Render templates/email/<template>.txt now, in the recipient's language, and send it after commit
     (core.mail: nothing is sent for work that is rolled back)."""
-    with force_locale(locale_of(user)):
-        context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
-        rendered = render_template(f"email/{template}.txt", user=user, **context)
-    subject, _sep, body = rendered.partition("\n")
-    mail.send_after_commit(mail.Message(to=[user.email], subject=subject.removeprefix("Subject:").strip(),
-                                        text=body.lstrip("\n"), attachments=list(attachments)))
+    mail.send_after_commit(mail.compose(user.email, template, locale=locale_of(user), attachments=list(attachments),
+                                        user=user, **context))
 
 
 # --- Transactions -------------------------------------------------------------------------------

@@ -332,6 +332,124 @@ def test_post_without_csrf_token_is_refused(app, client, login, placing):
     assert services.runs_of(w.call) == []
 
 
+# --- Mail: sent after the commit; a name or a mail server never breaks the workflow ---------------------
+
+@pytest.fixture
+def accepted_at_a(db, placing, make_user):
+    """Student 1 accepted a place at A (sharing the transcript) and is not nominated yet; partner_a works at A."""
+    w = placing(scores=(90, 80, 70))
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, _second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    services.respond_to_offer(first, True, by=w.apps[0].student, shared=["transcript"], notify=False)
+    w.partner_a = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    db.session.commit()
+    return w
+
+
+def test_a_line_break_in_a_students_name_does_not_break_the_nomination_workflow(db, client, login, accepted_at_a,
+                                                                                 outbox):
+    w = accepted_at_a
+    s1 = w.apps[0]
+    s1.full_name = s1.student.name = "Ana\r\nPérez\tRuiz"  # legacy data, saved before the forms refused it
+    db.session.commit()
+    arrival, departure = services.default_period(w.call)
+    dates = {"planned_arrival": arrival.isoformat(), "planned_departure": departure.isoformat()}
+
+    def nominate():
+        login(w.coordinator)
+        assert client.post(f"/placements/applications/{s1.id}/nominate", data=dates).status_code == 302
+        return services.active_nomination(s1)
+
+    def subjects_to(user):
+        return [m["Subject"] for m in outbox.messages() if m["To"] == user.email]
+
+    nomination = nominate()
+    login(w.partner_a)
+    assert client.post(f"/placements/incoming/{nomination.id}/accept").status_code == 302
+    assert nomination.status is NominationStatus.accepted
+    assert "Nomination accepted: Ana Pérez Ruiz at Partner A" in subjects_to(w.coordinator)
+
+    login(w.coordinator)
+    response = client.post(f"/placements/nominations/{nomination.id}/cancel", data={"reason": "Wrong dates"})
+    assert response.status_code == 302 and nomination.status is NominationStatus.cancelled
+    assert "Nomination cancelled: Ana Pérez Ruiz" in subjects_to(w.partner_a)
+
+    nomination = nominate()
+    login(w.partner_a)
+    response = client.post(f"/placements/incoming/{nomination.id}/reject", data={"reason": "No room"})
+    assert response.status_code == 302 and nomination.status is NominationStatus.rejected
+    assert "Nomination rejected: Ana Pérez Ruiz at Partner A" in subjects_to(w.coordinator)
+    assert "Partner A has not accepted your nomination" in subjects_to(s1.student)
+    for message in outbox.messages():
+        assert not re.search(r"[\r\n\t]", str(message["Subject"])), message["Subject"]
+
+
+def test_a_decision_is_mailed_only_once_it_is_committed(db, client, login, nominated, monkeypatch):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from exchange.core import mail
+    w = nominated
+    n = w.nomination
+    login(w.partner_a)
+    steps = []
+    build = mail.build
+
+    def building(message):  # what another connection sees when the mail is written
+        with db.engine.connect() as conn:
+            status = conn.execute(select(Nomination.status).where(Nomination.id == n.id)).scalar_one()
+        steps.append(("mail", message.to[0], NominationStatus(status)))
+        return build(message)
+
+    def committing(_session):
+        steps.append("commit")
+    monkeypatch.setattr(mail, "build", building)
+    event.listen(Session, "before_commit", committing)
+    try:
+        assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 302
+    finally:
+        event.remove(Session, "before_commit", committing)
+    mails = [step for step in steps if step != "commit"]
+    assert {to for _mail, to, _status in mails} == {w.apps[0].student.email, w.coordinator.email}
+    assert steps[0] == "commit"  # nothing is written before the decision is committed
+    assert all(status is NominationStatus.accepted for _mail, _to, status in mails)
+
+
+def test_a_rolled_back_decision_sends_no_mail(db, nominated, outbox):
+    w = nominated
+    n = w.nomination
+    services.decide_nomination(n, True, by=w.partner_a)
+    db.session.rollback()
+    assert n.status is NominationStatus.nominated and len(outbox) == 0
+    db.session.commit()
+    assert len(outbox) == 0  # dropped with the work, not sent with the next commit
+
+
+def test_a_decision_whose_mail_cannot_be_sent_is_kept_and_shown_to_staff(app, db, client, login, nominated,
+                                                                         make_user, monkeypatch, caplog):
+    import logging
+
+    from exchange.core.audit import AuditEvent
+    from tests.core.test_mail import free_port
+    w = nominated
+    n = w.nomination
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there: every message is refused
+    login(w.partner_a)
+    with caplog.at_level(logging.ERROR, logger="exchange.core.mail"):
+        response = client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "No room"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Nomination, n.id).status is NominationStatus.rejected  # committed all the same
+    assert "Could not send" in caplog.text
+    failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "mail_failed")).all()
+    assert sorted(f.detail.split(":")[0] for f in failures) == sorted([w.apps[0].student.email, w.coordinator.email])
+    assert {f.user_id for f in failures} == {w.partner_a.id}
+    login(make_user(Role.admin))
+    page = body(client.get("/admin/audit?action=mail_failed"))
+    assert w.coordinator.email in page and "Nomination rejected: Student 1 at Partner A" in page
+
+
 # --- Bad input --------------------------------------------------------------------------------------
 
 def test_publish_form_errors_keep_the_value(db, client, login, placing):
