@@ -2,12 +2,15 @@
 
 * Students see their own applications only.
 * Coordinators and administrators see every application.
-* Partner university users see an application (and its documents) only once the student has been
-  nominated to their institution: ``Application.nominated_at`` is set and
-  ``Application.placed_institution_id == user.institution_id`` and the application is placed or
-  accepted. The placements step sets those fields through ``services.set_placement`` and
-  ``services.mark_nominated`` / ``services.clear_nomination``; :func:`partner_may_see` is the one place
-  that rule lives.
+* Partner university users see a student's data (the application, its documents, placement letters, the rows
+  of their incoming students' pages and CSV, their home panels' counts) only while a live nomination to their
+  institution allows it. This is the one rule, :func:`nominated_to` (in SQL) and :func:`partner_may_see`:
+  ``Application.nominated_at`` is set and ``Application.placed_institution_id == user.institution_id`` and
+  the application is placed or accepted (so not withdrawn, nor started again after a withdrawal).
+  The placements step keeps ``nominated_at`` set exactly while the student holds a live nomination (pending
+  or accepted) to that institution: ``services.mark_nominated`` when nominating, ``services.clear_nomination``
+  when the nomination is rejected or cancelled or the application withdrawn. Its own pages, which list
+  nominations, add that the nomination itself is live (``placements.services.institution_clause``).
 * Hook for the placements step: ``set_partner_document_rule(func)`` with
   ``func(user, application, document) -> bool`` narrows which documents a partner who may see the
   application may open (e.g. only those the student agreed to share). Without a rule, all of them.
@@ -28,21 +31,22 @@ PARTNER_VISIBLE_STATUSES = (ApplicationStatus.placed, ApplicationStatus.accepted
 
 
 def partner_visibility_clause(institution_id: int | None):
-    """SQL condition: the application is nominated to this institution (the hook for placements)."""
+    """SQL condition: the institution's users may see the application (:func:`nominated_to`; none without one)."""
     if not institution_id:
         return false()
     return nominated_to(institution_id)
 
 
 def nominated_to(institution_id):
-    """SQL condition: the application is nominated to `institution_id` (a value, or a bound parameter of a
-    statement built once) and in a status the partner may see."""
+    """SQL condition, the partner visibility rule: the application holds a live nomination to `institution_id`
+    (a value, or a bound parameter of a statement built once) and is in a status the partner may see."""
     return and_(Application.nominated_at.is_not(None),
                 Application.placed_institution_id == institution_id,
                 Application.status.in_(PARTNER_VISIBLE_STATUSES))
 
 
 def partner_may_see(user, application: Application) -> bool:
+    """:func:`nominated_to` for one application and user."""
     return (user.role is Role.partner and user.institution_id is not None
             and application.nominated_at is not None
             and application.placed_institution_id == user.institution_id

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, Length, Optional, ValidationError
-from wtforms.widgets import Select, html_params
+from wtforms.widgets import Select, TextArea, html_params
 
 from .reference import COUNTRY_CODES, LANGUAGE_CODES, isced_fields
 
@@ -28,6 +28,9 @@ COMMON_PASSWORDS = {
     "iloveyou", "letmein123", "welcome123", "admin12345", "passw0rd", "qwerty123", "abc1234567",
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: What a single-line field refuses besides: line breaks (CR, LF, NEL, the Unicode line and paragraph
+#: separators) and tabs. A name or a title with one would break what it is copied into (a mail's subject).
+_BREAKS = re.compile(r"[\t\n\r\x85\u2028\u2029]")
 
 
 @lru_cache(maxsize=16)
@@ -51,8 +54,14 @@ class EmptyForm(AppForm):
 
 
 class NoControlCharacters:
+    """No invisible control characters; in a single-line field (any but a text area) no line break or tab either."""
+
     def __call__(self, form, field):
-        if isinstance(field.data, str) and _CONTROL.search(field.data):
+        if not isinstance(field.data, str):
+            return
+        if not isinstance(field.widget, TextArea) and _BREAKS.search(field.data):
+            raise ValidationError(_l("Please write this on one line, without line breaks or tabs."))
+        if _CONTROL.search(field.data):
             raise ValidationError(_l("Please remove invisible control characters."))
 
 

@@ -20,14 +20,13 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from blinker import Namespace
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
 from ..core.i18n import locale_of
-from sqlalchemy import and_, bindparam, case, event as sa_event, func, or_, select, text, true
+from sqlalchemy import and_, bindparam, case, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session as SASession, aliased, selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
@@ -53,37 +52,11 @@ MAX_REASON_LENGTH = 500
 
 # --- Mail sent after commit ---------------------------------------------------------------------
 
-_PENDING_MAIL = "events_pending_mail"
-
-
 def queue_mail(user: User, template: str, attachments=(), **context) -> None:
-    """Render templates/email/<template>.txt now, in the recipient's language, and send it after commit."""
-    with force_locale(locale_of(user)):
-        context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
-        rendered = render_template(f"email/{template}.txt", user=user, **context)
-    subject, _sep, body = rendered.partition("\n")
-    message = mail.Message(to=[user.email], subject=subject.removeprefix("Subject:").strip(),
-                           text=body.lstrip("\n"), attachments=list(attachments))
-    db.session.info.setdefault(_PENDING_MAIL, []).append(message)
-
-
-@sa_event.listens_for(SASession, "after_commit")
-def _send_pending_mail(session):
-    pending = session.info.pop(_PENDING_MAIL, [])
-    if not pending:
-        return
-    with mail.connection():  # a message to all registrants, a cancellation: one SMTP connection
-        for message in pending:
-            try:
-                mail.send(message)
-            except Exception:  # the work is committed; a mail failure must not turn it into an error page
-                log.exception("Could not send '%s' to %s", message.subject, message.to)
-
-
-@sa_event.listens_for(SASession, "after_transaction_end")
-def _drop_unsent_mail(session, transaction):
-    if transaction.parent is None:
-        session.info.pop(_PENDING_MAIL, None)
+    """Render templates/email/<template>.txt now, in the recipient's language, and send it after commit
+    (core.mail: nothing is sent for work that is rolled back)."""
+    mail.send_after_commit(mail.compose(user.email, template, locale=locale_of(user), attachments=list(attachments),
+                                        user=user, **context))
 
 
 # --- Transactions -------------------------------------------------------------------------------

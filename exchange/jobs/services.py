@@ -7,6 +7,7 @@ import traceback
 from flask import current_app, has_app_context
 from sqlalchemy import select, update
 
+from ..auth.models import STAFF, Role
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..extensions import db
@@ -14,6 +15,31 @@ from .models import Job, JobStatus
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "exchange"
+
+#: Who may start each kind of job (a kind, or a family of kinds: a prefix ending in "."). A job's page and files
+#: are for those roles only, checked on every request: its owner while they still hold one of them, and staff when
+#: staff may start it. A kind not listed here cannot be started.
+STARTED_BY: dict[str, tuple[Role, ...]] = {
+    "applications.export": STAFF,
+    "placements.run": STAFF,
+    "placements.publish": STAFF,
+    "certificates.": STAFF,  # certificates.participation, certificates.placement, ...
+}
+
+
+def roles_for(kind: str) -> tuple[Role, ...]:
+    """The roles that may start jobs of `kind` (none for a kind not in STARTED_BY)."""
+    if kind in STARTED_BY:
+        return STARTED_BY[kind]
+    return next((roles for prefix, roles in STARTED_BY.items() if prefix.endswith(".") and kind.startswith(prefix)),
+                ())
+
+
+def may_open(user, job: Job) -> bool:
+    """Whether `user` may see the job's page and download its files."""
+    if user.role not in roles_for(job.kind):
+        return False
+    return job.created_by_id == user.id or user.role in STAFF
 
 
 def redis_connection():
@@ -43,6 +69,8 @@ def start_job(kind: str, title: str, func: str, *args, user=None, total: int = 0
 
     Commits the job row first so that a worker (another process) can see it.
     """
+    if not roles_for(kind):
+        raise ValueError(f"no role may start jobs of kind {kind!r}: add it to jobs.services.STARTED_BY")
     job = Job(kind=kind, title=title, total=total, created_by_id=getattr(user, "id", None), subject=subject)
     db.session.add(job)
     db.session.commit()

@@ -2,17 +2,23 @@ from flask import abort, flash, jsonify, redirect, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..auth.permissions import scoped_first_or_404
+from ..auth.permissions import deny, scoped_first_or_404
 from ..core.uploads import send_upload
 from . import bp
 from .models import Job, JobStatus
+from .services import may_open
 
 
 def job_for(user, job_id: str) -> Job:
+    """The job if the user may open it now (services.may_open: their role may start its kind, and it is theirs
+    or they are staff), else 404: a coordinator who lost the role loses their exports with it."""
     query = select(Job).where(Job.id == job_id)
     if not user.is_staff:
         query = query.where(Job.created_by_id == user.id)
-    return scoped_first_or_404(query)
+    job = scoped_first_or_404(query)
+    if not may_open(user, job):
+        deny(404)
+    return job
 
 
 @bp.get("/<job_id>")

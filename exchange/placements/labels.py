@@ -31,11 +31,10 @@ NOMINATION_STATUS = {
     NominationStatus.rejected: _l("Rejected by partner"),
     NominationStatus.cancelled: lazy_pgettext("nomination", "Cancelled"),
 }
-#: What the receiving partner sees.
+#: What the receiving partner sees: live nominations only (a rejected or cancelled one is gone for them).
 PARTNER_STATUS = {
     NominationStatus.nominated: _l("Pending"),
     NominationStatus.accepted: _l("Accepted"),
-    NominationStatus.rejected: _l("Rejected"),
 }
 NOMINATION_BADGE = {NominationStatus.nominated: "pending", NominationStatus.accepted: "accepted",
                     NominationStatus.rejected: "rejected", NominationStatus.cancelled: "cancelled"}

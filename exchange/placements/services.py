@@ -38,7 +38,7 @@ from decimal import Decimal
 
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
-from sqlalchemy import bindparam, event, false, func, literal, select, true, update
+from sqlalchemy import and_, bindparam, event, false, func, literal, select, true, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..applications import access as app_access
@@ -1012,7 +1012,8 @@ def decide_nomination(nomination: Nomination, accept: bool, by: User, reason: st
     nomination.decided_at = now or utcnow()
     nomination.reason = reason
     db.session.flush()
-    if not accept:
+    if not accept:  # the partner no longer sees the student (applications.access)
+        app_services.clear_nomination(nomination.application)
         _revoke_placement_letter(nomination, by, _("The partner university did not accept the nomination."))
     audit.record("nomination_accepted" if accept else "nomination_rejected", user=by,
                  detail=f"nomination {nomination.id}")
@@ -1033,15 +1034,19 @@ def decide_nomination(nomination: Nomination, accept: bool, by: User, reason: st
 # --- The partner's side ----------------------------------------------------------------------------
 
 def partner_clause(user: User):
-    """Nominations a partner user may see: their institution's, not cancelled."""
+    """Nominations a partner user may see: their institution's live ones (institution_clause)."""
     if user.role is not Role.partner or not user.institution_id:
         return false()
     return institution_clause(user.institution_id)
 
 
 def institution_clause(institution_id):
-    """Nominations to an institution (an id or a bound parameter), not cancelled."""
-    return (Nomination.institution_id == institution_id) & (Nomination.status != NominationStatus.cancelled)
+    """Nominations an institution's users may see (an id or a bound parameter): the live ones (pending or accepted)
+    of applications the partner visibility rule lets them see (``applications.access.nominated_to``: not
+    withdrawn, nor started again). Rejected and cancelled nominations are gone for the partner. Joins the
+    nomination's application (through this condition when the query does not join it)."""
+    return and_(Nomination.institution_id == institution_id, Nomination.status.in_(ACTIVE_NOMINATION),
+                Application.id == Nomination.application_id, app_access.nominated_to(institution_id))
 
 
 def incoming_query(user: User, year: int | None = None, status: NominationStatus | None = None):
@@ -1140,8 +1145,7 @@ def partner_document_rule(user: User, application: Application, document: Applic
                                      .order_by(Nomination.id.desc())).all()
     if not nominations:
         return True
-    mine = next((n for n in nominations if n.institution_id == user.institution_id
-                 and n.status is not NominationStatus.cancelled), None)
+    mine = next((n for n in nominations if n.institution_id == user.institution_id and n.is_active), None)
     return mine is not None and document.kind in mine.shared_kinds
 
 

@@ -61,7 +61,8 @@ def get_run(run_id: int) -> MatchingRun:
 
 
 def get_incoming(nomination_id: int) -> Nomination:
-    """A nomination to the partner user's institution (404 for anyone else's, and for cancelled ones)."""
+    """A live nomination to the partner user's institution (404 for anyone else's, and for rejected or cancelled
+    ones: services.partner_clause)."""
     return scoped_first_or_404(
         select(Nomination).where(Nomination.id == nomination_id, services.partner_clause(current_user))
         .options(joinedload(Nomination.application).joinedload(Application.student),
@@ -584,7 +585,7 @@ def reject_nomination(nomination_id):
     db.session.commit()
     flash(_("You have rejected %(name)s. The student and the sending coordinator have been told.",
             name=nomination.application.full_name), "success")
-    return redirect(url_for("placements.incoming_detail", nomination_id=nomination.id))
+    return redirect(url_for("placements.incoming"))  # a rejected nomination is no longer shown to the partner
 
 
 @bp.get("/incoming/<int:nomination_id>/documents/<int:document_id>")

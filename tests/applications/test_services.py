@@ -234,6 +234,8 @@ def test_submit_complete_application_records_history_and_emails(db, make_applica
     change = services.submit_application(application, by=application.student)
     assert application.status is S.submitted and application.submitted_at is not None
     assert (change.from_status, change.to_status, change.by_id) == (S.draft, S.submitted, application.student_id)
+    assert len(outbox) == 0  # sent once the submission is committed
+    db.session.commit()
     message = outbox.last()
     assert message["To"] == application.student.email
     assert "received your application" in message["Subject"]
@@ -357,6 +359,7 @@ def test_every_status_change_emails_the_student(db, make_application, coordinato
     services.submit_application(application, by=application.student)
     services.transition(application, S.under_review, by=coordinator)
     services.transition(application, S.changes_requested, by=coordinator, comment="Please add your CV.")
+    db.session.commit()
     subjects = [m["Subject"] for m in outbox.messages()]
     assert len(subjects) == 3
     assert "Changes requested" in subjects[-1]
@@ -443,8 +446,10 @@ def test_reviewers_must_be_staff_and_assigned_once(db, make_application, coordin
 def test_comment_to_the_student_is_emailed_internal_is_not(db, make_application, coordinator, outbox):
     application = make_application(status=S.submitted)
     services.add_comment(application, coordinator, "Internal note", internal=True)
+    db.session.commit()
     assert len(outbox) == 0
     services.add_comment(application, coordinator, "Please check your transcript.", internal=False)
+    db.session.commit()
     assert "Please check your transcript." in text_of(outbox.last())
     messages = services.student_messages(application)
     assert [m["body"] for m in messages] == ["Please check your transcript."]

@@ -7,6 +7,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
+from exchange.auth.models import User
 from exchange.core import mail
 
 
@@ -135,3 +136,90 @@ def test_no_connection_is_opened_when_the_block_sends_nothing(app, db, monkeypat
     with app.test_request_context():
         with mail.connection():
             pass
+
+
+# --- Headers on one line ------------------------------------------------------------------------------
+
+def test_subjects_and_display_names_stay_on_one_line(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_DEFAULT_SENDER", "International\r\nOffice <office@example.org>")
+    with app.test_request_context():
+        email = mail.build(mail.Message(to=["Ana\r\nPérez <ana@example.org>"], text="Body",
+                                        subject="Nomination: Ana\r\nPérez\tRuiz \u2028 at\x85Bologna"))
+    assert email["Subject"] == "Nomination: Ana Pérez Ruiz at Bologna"
+    assert email["To"] == "Ana Pérez <ana@example.org>" and email["From"] == "International Office <office@example.org>"
+
+
+def test_a_line_break_in_a_value_stays_in_the_subject_and_the_body_keeps_its_lines(app):
+    from types import SimpleNamespace
+    call = SimpleNamespace(title="Erasmus\r\n2027/28")
+    with app.test_request_context():
+        message = mail.compose("ana@example.org", "application_message", application=SimpleNamespace(call=call),
+                               student=SimpleNamespace(name="Ana"), link="http://exchange.test/x",
+                               comment=SimpleNamespace(author=None, body="First line.\r\nSecond line."))
+    assert message.subject == "A message about your application: Erasmus 2027/28"
+    assert message.text.startswith("Hello Ana,") and "First line.\r\nSecond line." in message.text
+    assert "\ue000" not in message.text and "\ue001" not in message.text
+
+
+# --- After the commit -----------------------------------------------------------------------------------
+
+def note(to="ana@example.org", subject="Hello"):
+    return mail.Message(to=[to], subject=subject, text="…")
+
+
+def test_mail_waits_for_the_commit_and_goes_with_the_work(app, db, outbox, make_user):
+    make_user(email="change@example.org")  # a change not committed yet
+    assert mail.send(note(subject="After the commit")) is None and len(outbox) == 0
+    db.session.commit()
+    assert [m["Subject"] for m in outbox.messages()] == ["After the commit"]
+
+    make_user(email="undone@example.org")
+    mail.send(note(subject="Rolled back"))
+    db.session.rollback()
+    db.session.commit()
+    assert len(outbox) == 1  # dropped with the work
+
+    db.session.execute(db.select(db.text("1")))  # a transaction that has only read (a job after its commit)
+    assert mail.send(note(subject="At once")) is not None and len(outbox) == 2
+
+
+def test_a_released_savepoint_does_not_send(app, db, outbox, make_user):
+    with db.session.begin_nested():
+        make_user(email="nested@example.org")
+        mail.send(note(subject="Outer commit"))
+    assert len(outbox) == 0
+    db.session.commit()
+    assert [m["Subject"] for m in outbox.messages()] == ["Outer commit"]
+
+
+def test_send_after_commit_waits_even_for_a_transaction_that_only_read(app, db, outbox):
+    db.session.execute(db.select(db.text("1")))
+    mail.send_after_commit(note(subject="Waits"))
+    assert len(outbox) == 0
+    db.session.rollback()
+    db.session.commit()
+    assert len(outbox) == 0
+    mail.send_after_commit(note(subject="Waits"))
+    db.session.commit()
+    assert [m["Subject"] for m in outbox.messages()] == ["Waits"]
+
+
+def test_a_failure_after_the_commit_is_logged_and_recorded(app, db, outbox, make_user, monkeypatch, caplog):
+    import logging
+
+    from exchange.core.audit import AuditEvent
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens: refused
+    make_user(email="kept@example.org")
+    mail.send(note(to="ana@example.org", subject="Your place"))
+    assert mail.send_template("ana@example.org", "no_such_template") is None  # cannot even be written
+    with caplog.at_level(logging.ERROR, logger="exchange.core.mail"):
+        db.session.commit()  # does not raise
+    assert "Could not send 'Your place'" in caplog.text
+    details = sorted(e.detail for e in db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "mail_failed")))
+    assert details[0].startswith("ana@example.org: Your place (ConnectionRefusedError")
+    assert details[1].startswith("ana@example.org: [no_such_template] (TemplateNotFound")
+    assert db.session.scalar(db.select(User.id).where(User.email == "kept@example.org")) is not None
+    with pytest.raises(Exception):  # with nothing to wait for, the caller sees the failure, as before
+        mail.send_template("ana@example.org", "no_such_template")

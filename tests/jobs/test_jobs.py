@@ -3,9 +3,18 @@ import uuid
 
 import pytest
 
-from exchange.auth.models import Role
+from exchange.applications.workflow import ApplicationStatus as S
+from exchange.auth.models import STAFF, Role
 from exchange.jobs import services
 from exchange.jobs.models import Job, JobStatus
+from tests.applications.conftest import (coordinator, make_application, make_call, make_condition,  # noqa: F401
+                                         year)
+
+
+@pytest.fixture(autouse=True)
+def sample_kind(monkeypatch):
+    """The test jobs' kind, "sample": every role may start one."""
+    monkeypatch.setitem(services.STARTED_BY, "sample", tuple(Role))
 
 
 def sample_job(job_id, count, fail=False):
@@ -46,6 +55,36 @@ def test_jobs_are_private_to_their_owner_and_staff(app, client, login, make_user
     assert client.get(f"/jobs/{job.id}").status_code == 200
     login(Role.coordinator)
     assert client.get(f"/jobs/{job.id}").status_code == 200
+
+
+def test_only_the_kinds_someone_may_start_can_be_started(db):
+    assert services.roles_for("applications.export") == STAFF
+    assert services.roles_for("certificates.participation") == STAFF and services.roles_for("certificates") == ()
+    with pytest.raises(ValueError):
+        services.start_job("mystery", "Mystery", "tests.jobs.test_jobs:sample_job", 1)
+    assert db.session.scalar(db.select(Job).where(Job.kind == "mystery")) is None
+
+
+@pytest.mark.parametrize("demoted_to", [Role.student, Role.partner])
+def test_a_coordinator_who_lost_the_role_loses_their_export(app, client, login, db, make_call, make_application,
+                                                            make_institution, monkeypatch, demoted_to):
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_LIMIT", 0)  # every export is a job
+    call = make_call()
+    make_application(call=call, status=S.submitted)
+    coordinator = login(Role.coordinator)
+    location = client.get(f"/applications/manage/calls/{call.id}/export.csv").headers["Location"]
+    job = db.session.scalars(db.select(Job).where(Job.kind == "applications.export")).one()
+    urls = [location, f"/jobs/{job.id}/status.json", f"/jobs/{job.id}/files/csv"]
+    assert job.created_by_id == coordinator.id and all(client.get(url).status_code == 200 for url in urls)
+
+    coordinator.role = demoted_to
+    if demoted_to is Role.partner:
+        coordinator.institution_id = make_institution().id
+    login(coordinator)
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+    login(Role.admin)  # staff still see it
+    assert client.get(f"/jobs/{job.id}/files/csv").status_code == 200
 
 
 def test_with_redis_the_job_waits_for_a_worker(app, client, login, db, redis_queue):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from exchange.applications import services as app_services
-from exchange.applications.access import get_document_for, partner_may_see_document
+from exchange.applications.access import get_document_for, partner_may_see, partner_may_see_document
 from exchange.applications.models import ApplicationChoice, DocumentKind
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
@@ -243,6 +243,7 @@ def test_a_mail_that_cannot_be_sent_does_not_stop_the_others(db, placing, outbox
         return send(to, *args, **kwargs)
     monkeypatch.setattr(mail, "send_template", flaky)
     services.publish_run(run, deadline(), by=w.coordinator)
+    db.session.commit()
     assert run.status is RunStatus.published
     assert sorted(m["To"] for m in outbox.messages()) == sorted(a.student.email for a in w.apps[1:])
 
@@ -500,6 +501,56 @@ def test_partner_decisions_notify_student_and_coordinator(db, accepted, make_use
     assert exc.value.code == "decided"
 
 
+def test_a_rejection_hides_the_student_and_a_new_nomination_shows_them_again(db, accepted, make_user):
+    w = accepted
+    s1 = w.apps[0]
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    transcript = s1.document(DocumentKind.transcript)
+    first = services.nominate(s1, by=w.coordinator)
+    assert partner_may_see_document(partner_user, s1, transcript)
+    services.decide_nomination(first, False, by=partner_user, reason="No room", notify=False)
+    db.session.commit()
+    assert s1.nominated_at is None and not partner_may_see_document(partner_user, s1, transcript)
+    assert db.session.scalars(services.incoming_query(partner_user)).all() == []
+    assert services.partner_panel_counts(partner_user) == (0, 0)
+    assert services.incoming_summary(partner_user).counts == {}
+    second = services.nominate(s1, by=w.coordinator)  # the office tries again
+    db.session.commit()
+    assert db.session.scalars(services.incoming_query(partner_user)).all() == [second]
+    assert partner_may_see_document(partner_user, s1, transcript)
+    assert services.partner_panel_counts(partner_user) == (1, 1)
+
+
+def test_the_migration_hides_the_students_rejected_before_it(db, accepted, make_user):
+    """Rejections used to leave `applications.nominated_at` set: the data migration clears it."""
+    import importlib.util
+    import pathlib
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    w = accepted
+    s1, s2 = w.apps[:2]
+    partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    rejected = services.nominate(s1, by=w.coordinator)
+    services.nominate(s2, by=w.coordinator)
+    rejected.status = NominationStatus.rejected  # as a rejection left it: nominated_at still set
+    legacy = w.apps[2]  # marked nominated without a nomination row: left alone
+    legacy.placed_place_id, legacy.placed_institution_id, legacy.nominated_at = (
+        w.places[1].id, w.places[1].partner.id, utcnow())
+    db.session.commit()
+    assert partner_may_see(partner_user, s1)  # the application page, before the migration
+    path = next(pathlib.Path("migrations/versions").glob("*_partners_no_longer_see_the_students_*.py"))
+    spec = importlib.util.spec_from_file_location("migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with Operations.context(MigrationContext.configure(db.session.connection())):
+        migration.upgrade()
+    db.session.commit()
+    db.session.expire_all()
+    assert s1.nominated_at is None and s2.nominated_at is not None and legacy.nominated_at is not None
+    assert not partner_may_see(partner_user, s1)
+
+
 def test_cancel_and_withdrawal_hide_the_student_from_the_partner(db, accepted, make_user, outbox):
     w = accepted
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
@@ -656,6 +707,7 @@ def test_incoming_summary_and_pages_of_plain_rows(db, app, accepted, make_user):
     second = services.nominate(w.apps[1], by=w.coordinator, notify=False)
     year = first.academic_year
     second.institution_id, second.academic_year = partner_user.institution_id, year + 1
+    w.apps[1].placed_institution_id = partner_user.institution_id  # as if placed there too
     services.decide_nomination(first, True, by=partner_user, notify=False)
     db.session.commit()
     summary = services.incoming_summary(partner_user)

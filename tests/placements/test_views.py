@@ -1,4 +1,5 @@
 """The pages: the full path from a run to the partner's decision, access (URL guessing), bad input."""
+import io
 import re
 from datetime import timedelta
 
@@ -12,6 +13,8 @@ from exchange.core.types import utcnow
 from exchange.placements import services
 from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
                                         PartnerFactsheet, RunPlacement, RunStatus)
+
+from tests.applications.conftest import PDF
 
 from .conftest import add_document, deadline
 
@@ -194,6 +197,90 @@ def test_partners_cannot_guess_their_way_to_other_students(db, client, login, no
     assert "Student 1" not in body(client.get("/placements/incoming"))
 
 
+# --- One visibility rule for partners: only while a live nomination allows it ---------------------------
+
+def partner_urls(application, nomination, document):
+    """What a partner may read about a student: the application, a document by both routes, the nomination."""
+    return [f"/applications/{application.id}", f"/applications/{application.id}/documents/{document.id}",
+            f"/placements/incoming/{nomination.id}",
+            f"/placements/incoming/{nomination.id}/documents/{document.id}"]
+
+
+def assert_partner_sees_nothing_of(client, application, nomination, documents):
+    student = application.student
+    for document in documents:
+        for url in partner_urls(application, nomination, document):
+            assert client.get(url).status_code == 404, url
+    for listing in ("/placements/incoming", "/placements/incoming.csv", "/placements/incoming?status=accepted",
+                    "/", "/certificates/nominees"):
+        page = body(client.get(listing))
+        assert student.email not in page and application.full_name not in page, listing
+    assert "No student has been nominated to you yet." in body(client.get("/"))  # the home panel counts none
+
+
+def reopen(call):
+    call.closes_at = utcnow() + timedelta(days=7)
+
+
+def test_a_partner_that_rejected_a_student_no_longer_sees_them(db, client, login, nominated):
+    w = nominated
+    n, s1 = w.nomination, w.apps[0]
+    transcript = s1.document(DocumentKind.transcript)
+    login(w.partner_a)
+    for url in partner_urls(s1, n, transcript):
+        assert client.get(url).status_code == 200, url
+    assert client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "No room"}).status_code == 302
+    assert n.status is NominationStatus.rejected
+    assert_partner_sees_nothing_of(client, s1, n, [transcript])
+    assert client.get("/placements/incoming?status=rejected").status_code == 422
+
+    # The student withdraws, applies again (the call is open again) and uploads a new transcript.
+    login(s1.student)
+    assert client.post(f"/applications/{s1.id}/withdraw", data={"comment": ""}).status_code == 302
+    assert s1.status is S.withdrawn
+    reopen(w.call)
+    db.session.commit()
+    assert client.post(f"/applications/calls/{w.call.id}/apply").status_code == 302
+    assert s1.status is S.draft
+    response = client.post(f"/applications/{s1.id}/documents/transcript",
+                           data={"transcript-file": (io.BytesIO(PDF), "new-transcript.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    new_transcript = s1.document(DocumentKind.transcript)
+    assert new_transcript.id != transcript.id
+    login(w.partner_a)
+    assert_partner_sees_nothing_of(client, s1, n, [new_transcript, s1.document(DocumentKind.language_certificate)])
+
+
+def test_a_partner_sees_an_accepted_student_until_the_application_is_withdrawn(db, client, login, nominated):
+    from exchange.certificates import services as certificates
+    from exchange.certificates.models import CertificateKind
+    from exchange.partners.models import HomeInstitution
+    w = nominated
+    n, s1 = w.nomination, w.apps[0]
+    transcript = s1.document(DocumentKind.transcript)
+    db.session.add(HomeInstitution(name="Universidad de Valdemora", country="ES", city="Valdemora"))
+    login(w.partner_a)
+    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 302
+    letter = certificates.issue_certificate(CertificateKind.placement, s1.id, w.coordinator)
+    db.session.commit()
+    # accepted: a live nomination, everything is there
+    for url in partner_urls(s1, n, transcript):
+        assert client.get(url).status_code == 200, url
+    assert s1.student.email in body(client.get("/placements/incoming.csv"))
+    assert "Student 1" in body(client.get("/placements/incoming?status=accepted"))
+    assert "Every nomination has been decided." in body(client.get("/"))
+    assert letter.number in body(client.get("/certificates/nominees"))
+
+    login(s1.student)
+    assert client.post(f"/applications/{s1.id}/withdraw", data={"comment": "Staying home"}).status_code == 302
+    assert s1.status is S.withdrawn and n.status is NominationStatus.cancelled
+    login(w.partner_a)
+    assert_partner_sees_nothing_of(client, s1, n, [transcript])
+    assert client.get(f"/certificates/{letter.id}/pdf").status_code == 404
+    assert letter.number not in body(client.get("/certificates/nominees"))
+
+
 def test_students_see_only_their_own_placement(db, client, login, nominated, make_user):
     w = nominated
     s1, s2 = w.apps[:2]
@@ -244,6 +331,124 @@ def test_post_without_csrf_token_is_refused(app, client, db, login, placing):
         app.config["WTF_CSRF_ENABLED"] = False
     assert services.runs_of(w.call) == []
     assert db.session.scalar(select(PartnerFactsheet)) is None
+
+
+# --- Mail: sent after the commit; a name or a mail server never breaks the workflow ---------------------
+
+@pytest.fixture
+def accepted_at_a(db, placing, make_user):
+    """Student 1 accepted a place at A (sharing the transcript) and is not nominated yet; partner_a works at A."""
+    w = placing(scores=(90, 80, 70))
+    run = services.run_matching(w.call, by=w.coordinator)
+    first, _second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    services.respond_to_offer(first, True, by=w.apps[0].student, shared=["transcript"], notify=False)
+    w.partner_a = make_user(Role.partner, institution_id=w.places[0].partner.id)
+    db.session.commit()
+    return w
+
+
+def test_a_line_break_in_a_students_name_does_not_break_the_nomination_workflow(db, client, login, accepted_at_a,
+                                                                                 outbox):
+    w = accepted_at_a
+    s1 = w.apps[0]
+    s1.full_name = s1.student.name = "Ana\r\nPérez\tRuiz"  # legacy data, saved before the forms refused it
+    db.session.commit()
+    arrival, departure = services.default_period(w.call)
+    dates = {"planned_arrival": arrival.isoformat(), "planned_departure": departure.isoformat()}
+
+    def nominate():
+        login(w.coordinator)
+        assert client.post(f"/placements/applications/{s1.id}/nominate", data=dates).status_code == 302
+        return services.active_nomination(s1)
+
+    def subjects_to(user):
+        return [m["Subject"] for m in outbox.messages() if m["To"] == user.email]
+
+    nomination = nominate()
+    login(w.partner_a)
+    assert client.post(f"/placements/incoming/{nomination.id}/accept").status_code == 302
+    assert nomination.status is NominationStatus.accepted
+    assert "Nomination accepted: Ana Pérez Ruiz at Partner A" in subjects_to(w.coordinator)
+
+    login(w.coordinator)
+    response = client.post(f"/placements/nominations/{nomination.id}/cancel", data={"reason": "Wrong dates"})
+    assert response.status_code == 302 and nomination.status is NominationStatus.cancelled
+    assert "Nomination cancelled: Ana Pérez Ruiz" in subjects_to(w.partner_a)
+
+    nomination = nominate()
+    login(w.partner_a)
+    response = client.post(f"/placements/incoming/{nomination.id}/reject", data={"reason": "No room"})
+    assert response.status_code == 302 and nomination.status is NominationStatus.rejected
+    assert "Nomination rejected: Ana Pérez Ruiz at Partner A" in subjects_to(w.coordinator)
+    assert "Partner A has not accepted your nomination" in subjects_to(s1.student)
+    for message in outbox.messages():
+        assert not re.search(r"[\r\n\t]", str(message["Subject"])), message["Subject"]
+
+
+def test_a_decision_is_mailed_only_once_it_is_committed(db, client, login, nominated, monkeypatch):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from exchange.core import mail
+    w = nominated
+    n = w.nomination
+    login(w.partner_a)
+    steps = []
+    build = mail.build
+
+    def building(message):  # what another connection sees when the mail is written
+        with db.engine.connect() as conn:
+            status = conn.execute(select(Nomination.status).where(Nomination.id == n.id)).scalar_one()
+        steps.append(("mail", message.to[0], NominationStatus(status)))
+        return build(message)
+
+    def committing(_session):
+        steps.append("commit")
+    monkeypatch.setattr(mail, "build", building)
+    event.listen(Session, "before_commit", committing)
+    try:
+        assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 302
+    finally:
+        event.remove(Session, "before_commit", committing)
+    mails = [step for step in steps if step != "commit"]
+    assert {to for _mail, to, _status in mails} == {w.apps[0].student.email, w.coordinator.email}
+    assert steps[-len(mails) - 1:] == ["commit", *mails]  # written after the request's last commit, the decision's
+    assert all(status is NominationStatus.accepted for _mail, _to, status in mails)
+
+
+def test_a_rolled_back_decision_sends_no_mail(db, nominated, outbox):
+    w = nominated
+    n = w.nomination
+    services.decide_nomination(n, True, by=w.partner_a)
+    db.session.rollback()
+    assert n.status is NominationStatus.nominated and len(outbox) == 0
+    db.session.commit()
+    assert len(outbox) == 0  # dropped with the work, not sent with the next commit
+
+
+def test_a_decision_whose_mail_cannot_be_sent_is_kept_and_shown_to_staff(app, db, client, login, nominated,
+                                                                         make_user, monkeypatch, caplog):
+    import logging
+
+    from exchange.core.audit import AuditEvent
+    from tests.core.test_mail import free_port
+    w = nominated
+    n = w.nomination
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # nothing listens there: every message is refused
+    login(w.partner_a)
+    with caplog.at_level(logging.ERROR, logger="exchange.core.mail"):
+        response = client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "No room"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Nomination, n.id).status is NominationStatus.rejected  # committed all the same
+    assert "Could not send" in caplog.text
+    failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "mail_failed")).all()
+    assert sorted(f.detail.split(":")[0] for f in failures) == sorted([w.apps[0].student.email, w.coordinator.email])
+    assert {f.user_id for f in failures} == {w.partner_a.id}
+    login(make_user(Role.admin))
+    page = body(client.get("/admin/audit?action=mail_failed"))
+    assert w.coordinator.email in page and "Nomination rejected: Student 1 at Partner A" in page
 
 
 # --- Bad input --------------------------------------------------------------------------------------
@@ -314,9 +519,11 @@ def test_reject_needs_a_reason(db, client, login, nominated):
     assert response.status_code == 422
     response = client.post(f"/placements/incoming/{n.id}/reject", data={"reason": "Full <script>x</script>"})
     assert response.status_code == 302 and n.status is NominationStatus.rejected
-    page = body(client.get(f"/placements/incoming/{n.id}"))
+    assert response.headers["Location"].endswith("/placements/incoming")  # the rejected student is gone for them
+    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 404
+    login(w.coordinator)
+    page = body(client.get(f"/placements/calls/{w.call.id}/nominations"))
     assert "Full &lt;script&gt;x&lt;/script&gt;" in page
-    assert client.post(f"/placements/incoming/{n.id}/accept").status_code == 409
 
 
 def test_incoming_filters(db, client, login, nominated):
