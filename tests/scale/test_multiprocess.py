@@ -319,7 +319,7 @@ def test_with_redis_a_job_started_by_one_process_runs_on_a_worker_and_is_served_
         from exchange.auth.models import User
         from sqlalchemy import select
         coordinator = _db.session.scalar(select(User).where(User.email == "coordinator@mp.test"))
-        job = Job(kind="sample", title="Sample", total=2, created_by_id=coordinator.id)
+        job = Job(kind="applications.export", title="Sample", total=2, created_by_id=coordinator.id)
         _db.session.add(job)
         _db.session.commit()
         job_id = job.id
