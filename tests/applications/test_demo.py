@@ -55,3 +55,22 @@ def test_demo_without_the_partners_demo_creates_minimal_agreements(db, make_user
     db.session.commit()
     assert len(context["call"].places) >= 2
     assert len(open_call_applications(context["call"])) >= 30
+
+
+def test_the_demo_password_is_hashed_once_for_every_demo_account(db, monkeypatch):
+    """`make run` seeds ~60 accounts: one hash for all of them (scrypt costs ~0.2 s each), and each logs in."""
+    import werkzeug.security
+
+    from exchange import demo as root_demo
+    from exchange.partners import demo as partners_demo
+    hashes = []
+    real = werkzeug.security.generate_password_hash
+    monkeypatch.setattr(root_demo, "generate_password_hash", lambda *a, **kw: hashes.append(1) or real(*a, **kw))
+    root_demo.demo_password_hash.cache_clear()
+    context = {}
+    partners_demo.seed(context)
+    demo.seed(context)
+    db.session.commit()
+    accounts = db.session.scalars(select(User).where(User.email.like("%@demo.test"))).all()
+    assert len(accounts) > 20 and len(hashes) == 1
+    assert all(user.check_password(root_demo.DEMO_PASSWORD) for user in accounts[:3])
