@@ -148,9 +148,17 @@ def delete_upload(stored_name: str | None) -> None:
 
 
 def send_upload(stored_name: str, mimetype: str, download_name: str, as_attachment: bool = False):
-    """Serve a stored file to someone the view has already checked may see it."""
-    from flask import send_file
-    response = send_file(path_of(stored_name), mimetype=mimetype, download_name=download_name,
+    """Serve a stored file to someone the view has already checked may see it. A stored name that is not a plain
+    name, or a file that is gone from UPLOAD_FOLDER, is logged and answers 404 (not 500)."""
+    from flask import abort, current_app, send_file
+    try:
+        path = path_of(stored_name)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(stored_name)
+    except (ValueError, FileNotFoundError) as exc:
+        current_app.logger.error("Stored file %r cannot be served: %s", stored_name, exc.__class__.__name__)
+        abort(404)
+    response = send_file(path, mimetype=mimetype, download_name=download_name,
                          as_attachment=as_attachment, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

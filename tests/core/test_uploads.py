@@ -6,6 +6,7 @@ import os
 import pytest
 from PIL import Image
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import NotFound
 
 from exchange.core.errors import WorkflowError
 from exchange.core.uploads import MAX_IMAGE_PIXELS, delete_upload, path_of, save_image, send_upload, upload_folder
@@ -94,8 +95,23 @@ def test_a_stored_name_that_is_not_a_plain_name_is_refused(app, name):
     with app.app_context():
         with pytest.raises(ValueError):
             path_of(name)
-        with app.test_request_context(), pytest.raises(ValueError):
+        with app.test_request_context(), pytest.raises(NotFound):
             send_upload(name, "application/pdf", "x.pdf")
+
+
+def test_serving_a_name_outside_the_folder_or_a_lost_file_is_not_found(app, tmp_path, monkeypatch):
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (tmp_path / "secret.txt").write_text("outside the upload folder")
+    (folder / "kept.pdf").write_bytes(b"%PDF-1.4 kept")
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
+    with app.app_context(), app.test_request_context():
+        for name in ("../secret.txt", "lost.pdf"):
+            with pytest.raises(NotFound):
+                send_upload(name, "text/plain", "x.txt")
+        response = send_upload("kept.pdf", "application/pdf", "kept.pdf")
+        response.direct_passthrough = False
+        assert response.status_code == 200 and response.get_data() == b"%PDF-1.4 kept"
 
 
 def test_deleting_a_stored_name_with_a_path_leaves_files_outside_the_folder(app, tmp_path, monkeypatch):
