@@ -125,10 +125,6 @@ def can_view_documents(user, application: Application) -> bool:
     return can_view_application(user, application)
 
 
-def can_review(user, application: Application | None = None) -> bool:
-    return bool(user and user.is_authenticated and user.role in STAFF)
-
-
 def can_see_support_needs(user, application: Application) -> bool:
     """Special needs are for the student and the coordinators only, never for partners."""
     if not user or not user.is_authenticated:
