@@ -735,12 +735,6 @@ def _in_time(query, when_: str, now: datetime):
     return query.where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
 
 
-def list_query(user, when_: str = "upcoming", category: EventCategory | None = None,
-               audience: Audience | None = None, now: datetime | None = None):
-    query = select(Event).where(visible_clause(user))
-    return _filtered(_in_time(query, when_, now or utcnow()), category, audience)
-
-
 def _seat_count_column(status: RegistrationStatus):
     """SQL: how many registrations of the Event row have this status (a correlated count)."""
     return (select(func.count(Registration.id))
