@@ -18,8 +18,9 @@ Tables
 For the placement (matching) step
 ---------------------------------
 * ``Application.score`` – mean of the reviewers' weighted totals (0–100, None until scored);
-  ``Application.gpa_normalised`` (0–10), ``submitted_at``, ``id`` as tie-breaks
-  (see ``scoring.rank_key``); ``Application.status`` (``workflow.ApplicationStatus``).
+  ``submitted_at``, ``id`` as tie-breaks (see ``placements.models.rank_key``; the GPA is not one);
+  ``Application.gpa_normalised`` (0–10) is checked against a call's minimum grade;
+  ``Application.status`` (``workflow.ApplicationStatus``).
 * ``Application.choices`` – ``ApplicationChoice(place_id, rank)`` ordered by rank (1 = most wanted).
 * ``Call.places`` – ``CallPlace(id, seats, condition)``; ``CallPlace.partner`` is the institution.
 * ``Application.placed_place_id`` / ``placed_institution_id`` – set by ``services.set_placement``;

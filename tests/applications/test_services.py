@@ -472,17 +472,6 @@ def test_eligible_places_and_reasons(db, make_application):
     assert services.eligible_places(application) == []  # below the call's minimum grade
 
 
-def test_ranked_for_matching(db, make_application, make_call, coordinator):
-    call = make_call()
-    low = make_application(call=call, status=S.eligible)
-    high = make_application(call=call, status=S.waitlisted)
-    make_application(call=call, status=S.under_review)
-    criteria = call.criteria
-    services.save_scores(low, coordinator, {c.id: 5 for c in criteria})
-    services.save_scores(high, coordinator, {c.id: 9 for c in criteria})
-    assert services.ranked_for_matching(call) == [high, low]
-
-
 def test_partner_sees_an_application_only_once_nominated_to_them(db, make_application, make_user, make_institution):
     application = make_application(status=S.eligible)
     place = services.load_places(application.call)[0]
