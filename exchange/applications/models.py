@@ -137,10 +137,6 @@ class Call(db.Model):
     def is_open(self, now: datetime | None = None) -> bool:
         return self.phase(now) == "open"
 
-    @property
-    def total_seats(self) -> int:
-        return sum(place.seats for place in self.places)
-
     def __repr__(self) -> str:
         return f"<Call {self.id} {self.title!r}>"
 
