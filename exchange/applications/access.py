@@ -120,11 +120,6 @@ def can_view_application(user, application: Application) -> bool:
     return partner_may_see(user, application)
 
 
-def can_view_documents(user, application: Application) -> bool:
-    """The owner, coordinators and administrators, and the partner the student is nominated to."""
-    return can_view_application(user, application)
-
-
 def can_see_support_needs(user, application: Application) -> bool:
     """Special needs are for the student and the coordinators only, never for partners."""
     if not user or not user.is_authenticated:
