@@ -1,5 +1,5 @@
 """Command-line tools: `flask seed-demo`, `flask users create`, `flask translate ...`, `flask worker`,
-`flask maintenance prune`."""
+`flask maintenance prune`, `flask seed-scale` (scale/cli.py)."""
 import os
 import subprocess
 import sys
@@ -103,8 +103,10 @@ def prune_command():
 
 
 def init_app(app):
+    from .scale.cli import seed_scale_command
     app.cli.add_command(worker_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(translate_cli)
     app.cli.add_command(maintenance_cli)
+    app.cli.add_command(seed_scale_command)
