@@ -110,16 +110,6 @@ def get_document_for(user, application_id: int, document_id: int) -> Application
     return document
 
 
-def can_view_application(user, application: Application) -> bool:
-    if not user or not user.is_authenticated:
-        return False
-    if user.role in STAFF:
-        return True
-    if user.role is Role.student:
-        return application.student_id == user.id
-    return partner_may_see(user, application)
-
-
 def can_see_support_needs(user, application: Application) -> bool:
     """Special needs are for the student and the coordinators only, never for partners."""
     if not user or not user.is_authenticated:

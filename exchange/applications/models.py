@@ -26,7 +26,7 @@ For the placement (matching) step
 * ``Application.placed_place_id`` / ``placed_institution_id`` – set by ``services.set_placement``;
   ``Application.nominated_at`` – set by ``services.mark_nominated`` when the student is nominated to
   the partner: only then may that partner's users see the application and its documents
-  (``access.can_view_application``; a document also passes ``access.partner_may_see_document``).
+  (``access.partner_may_see``; a document also passes ``access.partner_may_see_document``).
 """
 from __future__ import annotations
 
