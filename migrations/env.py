@@ -11,9 +11,9 @@ from alembic.operations import MigrateOperation, ops
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging, leaving the app's own loggers on: by default fileConfig disables
+# every logger that exists already (exchange.core.mail's, in a process that ran migrations before sending mail).
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
