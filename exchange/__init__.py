@@ -50,7 +50,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     errors.init_app(app)
     filters.init_app(app)
 
-    from . import admin, applications, auth, certificates, core, events, jobs, partners, placements, scale
+    from . import admin, applications, auth, certificates, core, events, jobs, partners, placements
     for blueprint, prefix in [
         (core.bp, None),
         (auth.bp, "/auth"),
@@ -61,7 +61,6 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         (jobs.bp, "/jobs"),
         (certificates.bp, "/certificates"),
         (certificates.verify_bp, None),
-        (scale.bp, None),
         (placements.bp, "/placements"),
     ]:
         app.register_blueprint(blueprint, url_prefix=prefix)

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask seed-demo`, `flask users create`, `flask translate ...`."""
+"""Command-line tools: `flask seed-demo`, `flask users create`, `flask translate ...`, `flask worker`,
+`flask maintenance prune`, `flask seed-scale` (scale/cli.py)."""
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from .extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 translate_cli = AppGroup("translate", help="Extract, update and compile the translation catalogues.")
+maintenance_cli = AppGroup("maintenance", help="Housekeeping to run regularly (cron, a systemd timer).")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -86,15 +88,25 @@ def worker_command(burst):
     """Run background jobs from the Redis queue (needs REDIS_URL)."""
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it jobs run in-process.")
-    from rq import SimpleWorker
-
     from .jobs.services import queue, redis_connection
-    click.echo(f"Worker listening on {current_app.config['REDIS_URL']}")
-    SimpleWorker([queue()], connection=redis_connection()).work(burst=burst)
+    from .jobs.worker import Worker
+    click.echo(f"Worker listening on {current_app.config['REDIS_URL']} (it also prunes, at most once an hour)")
+    Worker([queue()], connection=redis_connection()).work(burst=burst)
+
+
+@maintenance_cli.command("prune")
+def prune_command():
+    """Delete what is no longer needed (failed logins older than LOGIN_WINDOW_MINUTES). Run it hourly."""
+    from .jobs.maintenance import prune
+    for name, count in prune().items():
+        click.echo(f"{count} {name} deleted.")
 
 
 def init_app(app):
+    from .scale.cli import seed_scale_command
     app.cli.add_command(worker_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(translate_cli)
+    app.cli.add_command(maintenance_cli)
+    app.cli.add_command(seed_scale_command)

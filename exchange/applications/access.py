@@ -110,25 +110,6 @@ def get_document_for(user, application_id: int, document_id: int) -> Application
     return document
 
 
-def can_view_application(user, application: Application) -> bool:
-    if not user or not user.is_authenticated:
-        return False
-    if user.role in STAFF:
-        return True
-    if user.role is Role.student:
-        return application.student_id == user.id
-    return partner_may_see(user, application)
-
-
-def can_view_documents(user, application: Application) -> bool:
-    """The owner, coordinators and administrators, and the partner the student is nominated to."""
-    return can_view_application(user, application)
-
-
-def can_review(user, application: Application | None = None) -> bool:
-    return bool(user and user.is_authenticated and user.role in STAFF)
-
-
 def can_see_support_needs(user, application: Application) -> bool:
     """Special needs are for the student and the coordinators only, never for partners."""
     if not user or not user.is_authenticated:

@@ -18,14 +18,15 @@ Tables
 For the placement (matching) step
 ---------------------------------
 * ``Application.score`` – mean of the reviewers' weighted totals (0–100, None until scored);
-  ``Application.gpa_normalised`` (0–10), ``submitted_at``, ``id`` as tie-breaks
-  (see ``scoring.rank_key``); ``Application.status`` (``workflow.ApplicationStatus``).
+  ``submitted_at``, ``id`` as tie-breaks (see ``placements.models.rank_key``; the GPA is not one);
+  ``Application.gpa_normalised`` (0–10) is checked against a call's minimum grade;
+  ``Application.status`` (``workflow.ApplicationStatus``).
 * ``Application.choices`` – ``ApplicationChoice(place_id, rank)`` ordered by rank (1 = most wanted).
 * ``Call.places`` – ``CallPlace(id, seats, condition)``; ``CallPlace.partner`` is the institution.
 * ``Application.placed_place_id`` / ``placed_institution_id`` – set by ``services.set_placement``;
   ``Application.nominated_at`` – set by ``services.mark_nominated`` when the student is nominated to
   the partner: only then may that partner's users see the application and its documents
-  (``access.can_view_documents``).
+  (``access.partner_may_see``; a document also passes ``access.partner_may_see_document``).
 """
 from __future__ import annotations
 
@@ -135,10 +136,6 @@ class Call(db.Model):
 
     def is_open(self, now: datetime | None = None) -> bool:
         return self.phase(now) == "open"
-
-    @property
-    def total_seats(self) -> int:
-        return sum(place.seats for place in self.places)
 
     def __repr__(self) -> str:
         return f"<Call {self.id} {self.title!r}>"

@@ -26,7 +26,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 COMMON_MAX = Decimal(10)
@@ -140,16 +139,3 @@ def mean_total(totals: Iterable[object | None]) -> Decimal | None:
     if not values:
         return None
     return _round(sum(values, Decimal(0)) / Decimal(len(values)))
-
-
-def rank_key(score, gpa, submitted_at: datetime | None, application_id: int):
-    """Sort key, best first: higher score, then higher converted GPA, then earlier submission, then id.
-
-    Missing scores or GPAs sort after every present one. Matching uses this to build each place's ranking.
-    """
-    return (
-        -(_decimal(score)) if score is not None else Decimal(1),
-        -(_decimal(gpa)) if gpa is not None else Decimal(1),
-        submitted_at is None, submitted_at or datetime.min,
-        application_id,
-    )

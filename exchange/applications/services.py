@@ -9,7 +9,6 @@ Public API for the placements step (see also models.py and workflow.py):
 * ``eligible_places(application)`` / ``eligibility_reasons(application, place)`` /
   ``call_eligibility_reasons(application)``; ``labels.describe_reasons(reasons)`` words them
 * ``set_placement(application, place)`` / ``mark_nominated(application)`` / ``clear_nomination(application)``
-* ``ranked_for_matching(call)`` – the call's matchable applications, best first
 """
 from __future__ import annotations
 
@@ -621,15 +620,6 @@ def clear_nomination(application: Application) -> None:
     """The nomination was cancelled: the partner no longer sees the application (the place stays recorded)."""
     application.nominated_at = None
     db.session.flush()
-
-
-def ranked_for_matching(call: Call) -> list[Application]:
-    """Eligible and waitlisted applications of the call, best first (scoring.rank_key), choices loaded."""
-    applications = db.session.scalars(
-        select(Application).where(Application.call_id == call.id,
-                                  Application.status.in_([S.eligible, S.waitlisted]))
-        .options(selectinload(Application.choices), selectinload(Application.languages))).all()
-    return sorted(applications, key=lambda a: scoring.rank_key(a.score, a.gpa_normalised, a.submitted_at, a.id))
 
 
 # --- Review ---------------------------------------------------------------------------------------

@@ -82,9 +82,6 @@ class User(UserMixin, db.Model):
     def has_password(self) -> bool:
         return bool(self.password_hash)
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF

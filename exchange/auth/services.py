@@ -111,7 +111,9 @@ def _may_mail(user: User) -> bool:
 #    (rule 1), so one attacker alone never reaches it; the addresses the account signed in from within
 #    LOGIN_KNOWN_ADDRESS_DAYS stay open; and a reset link always works.
 #
-# A successful login forgets the failures of that account from that address (its owner's typos), nothing else.
+# A successful login forgets the failures of that account from that address (its owner's typos); when the
+# address is unknown (None), all the account's failures. Failures older than the window no longer count:
+# prune_login_attempts deletes them (flask maintenance prune, and flask worker hourly: jobs/maintenance.py).
 
 def _window_start():
     return utcnow() - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
@@ -196,6 +198,7 @@ def authenticate(email: str, password: str, address: str | None) -> User:
 
 
 def prune_login_attempts() -> int:
+    """Delete the failed logins that have left the window (they no longer count); how many were deleted."""
     result = db.session.execute(LoginAttempt.__table__.delete().where(LoginAttempt.at < _window_start()))
     return result.rowcount or 0
 

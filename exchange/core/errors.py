@@ -18,10 +18,6 @@ class WorkflowError(Exception):
         self.status = status
 
 
-class NotFound(Exception):
-    """Raised by services when a record is missing or not visible to the user."""
-
-
 ERROR_PAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
     403: (_l("Access denied"), _l("You do not have permission to see this page.")),

@@ -218,7 +218,8 @@ class MemoSelect(FastSelect):
 
 
 class LooseSelectField(SelectField):
-    """A select whose choices are validated by the field's own validators, with a clear message."""
+    """A select that takes one of its choices, or nothing (whether a value is required is for its validators);
+    anything else is refused with a clear message."""
 
     widget = FastSelect()
 

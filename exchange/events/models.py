@@ -154,21 +154,12 @@ class Event(db.Model):
         back_populates="event", cascade="all, delete-orphan", passive_deletes=True)
 
     @property
-    def is_unlimited(self) -> bool:
-        return self.capacity is None
-
-    @property
     def closes_at(self):
         """When registration (and cancelling) closes: the deadline, or the start."""
         return self.registration_closes_at or self.starts_at
 
     def can_transition(self, to: EventStatus) -> bool:
         return to in TRANSITIONS[self.status]
-
-    def is_registration_open(self, now) -> bool:
-        return (self.status is EventStatus.published
-                and (self.registration_opens_at is None or self.registration_opens_at <= now)
-                and now < self.closes_at)
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.title!r}>"

@@ -17,13 +17,6 @@ class Day:
     items: list[Any] = field(default_factory=list)
 
 
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    """First day of the month and first day of the next month."""
-    first = date(year, month, 1)
-    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return first, following
-
-
 def shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + delta
     return index // 12, index % 12 + 1

@@ -735,12 +735,6 @@ def _in_time(query, when_: str, now: datetime):
     return query.where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
 
 
-def list_query(user, when_: str = "upcoming", category: EventCategory | None = None,
-               audience: Audience | None = None, now: datetime | None = None):
-    query = select(Event).where(visible_clause(user))
-    return _filtered(_in_time(query, when_, now or utcnow()), category, audience)
-
-
 def _seat_count_column(status: RegistrationStatus):
     """SQL: how many registrations of the Event row have this status (a correlated count)."""
     return (select(func.count(Registration.id))
@@ -869,27 +863,3 @@ def registrations_of_user(user, now: datetime | None = None):
         .order_by(Event.starts_at.desc(), Event.id.desc())).all()
     return [(registration, event, position if registration.is_waitlisted else None)
             for registration, event, position in rows]
-
-
-# --- Attendance: the API for participation certificates ---------------------------------------------
-
-def attended_registrations(user_id: int):
-    """SQL: the user's registrations for events they came to (confirmed and checked in), newest first.
-
-    Use with db.session.scalars(...); each Registration has .event and .checked_in_at.
-    """
-    return (select(Registration).join(Event, Event.id == Registration.event_id)
-            .where(Registration.user_id == user_id, attended_clause(), Event.status != EventStatus.draft)
-            .options(selectinload(Registration.event)).order_by(Event.starts_at.desc()))
-
-
-def has_attended(user_id: int, event_id: int) -> bool:
-    return db.session.scalar(select(func.count(Registration.id)).where(
-        Registration.user_id == user_id, Registration.event_id == event_id, attended_clause())) > 0
-
-
-def attendees_of(event_id: int):
-    """SQL: the users who attended the event (for certificates issued per event)."""
-    return (select(User).join(Registration, Registration.user_id == User.id)
-            .where(Registration.event_id == event_id, attended_clause()).order_by(User.name))
-

@@ -3,10 +3,8 @@ import time
 
 import click
 
-from . import bp
 
-
-@bp.cli.command("seed-scale")
+@click.command("seed-scale")
 @click.option("--students", type=click.IntRange(1, 1_000_000), default=50_000, show_default=True)
 @click.option("--partners", type=click.IntRange(1, 100_000), default=500, show_default=True)
 @click.option("--events", type=click.IntRange(0, 100_000), default=300, show_default=True)

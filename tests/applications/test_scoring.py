@@ -1,5 +1,4 @@
 """GPA conversion, weighted totals and the reviewers' mean (pure)."""
-from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -7,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exchange.applications.scoring import (SCALES, GpaScale, check_score, check_weights, gpa_in_range, mean_total,
-                                           normalise_gpa, rank_key, weighted_total)
+                                           normalise_gpa, weighted_total)
 
 D = Decimal
 
@@ -103,18 +102,3 @@ def test_mean_of_reviewers_ignores_those_who_have_not_scored():
     assert mean_total([D("70.10"), D("70.15")]) == D("70.13")
     assert mean_total([None, None]) is None
     assert mean_total([]) is None
-
-
-def test_rank_key_orders_best_first():
-    t1 = datetime(2027, 1, 1, tzinfo=timezone.utc)
-    t2 = datetime(2027, 1, 2, tzinfo=timezone.utc)
-    rows = [
-        ("no score", None, D("9"), t1, 1),
-        ("low", D("60"), D("9"), t1, 2),
-        ("high late", D("80"), D("7"), t2, 3),
-        ("high early better gpa", D("80"), D("8"), t2, 4),
-        ("high early", D("80"), D("7"), t1, 5),
-        ("tie by id", D("80"), D("7"), t1, 6),
-    ]
-    ordered = [row[0] for row in sorted(rows, key=lambda r: rank_key(*r[1:]))]
-    assert ordered == ["high early better gpa", "high early", "tie by id", "high late", "low", "no score"]

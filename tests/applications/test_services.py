@@ -472,36 +472,25 @@ def test_eligible_places_and_reasons(db, make_application):
     assert services.eligible_places(application) == []  # below the call's minimum grade
 
 
-def test_ranked_for_matching(db, make_application, make_call, coordinator):
-    call = make_call()
-    low = make_application(call=call, status=S.eligible)
-    high = make_application(call=call, status=S.waitlisted)
-    make_application(call=call, status=S.under_review)
-    criteria = call.criteria
-    services.save_scores(low, coordinator, {c.id: 5 for c in criteria})
-    services.save_scores(high, coordinator, {c.id: 9 for c in criteria})
-    assert services.ranked_for_matching(call) == [high, low]
-
-
 def test_partner_sees_an_application_only_once_nominated_to_them(db, make_application, make_user, make_institution):
     application = make_application(status=S.eligible)
     place = services.load_places(application.call)[0]
     partner_user = make_user(Role.partner, institution_id=place.partner.id)
     other_partner = make_user(Role.partner)
-    assert not access.can_view_documents(partner_user, application)
+    assert not access.partner_may_see(partner_user, application)
     services.set_placement(application, place)
     walk_placed = services.transition(application, S.placed, actor=Actor.system, notify=False)
     assert walk_placed.by_id is None
-    assert not access.can_view_documents(partner_user, application)  # placed but not nominated yet
+    assert not access.partner_may_see(partner_user, application)  # placed but not nominated yet
     services.mark_nominated(application)
-    assert access.can_view_documents(partner_user, application)
-    assert not access.can_view_documents(other_partner, application)
+    assert access.partner_may_see(partner_user, application)
+    assert not access.partner_may_see(other_partner, application)
     assert not access.can_see_support_needs(partner_user, application)
     visible = db.session.scalars(access.applications_for(partner_user)).all()
     assert visible == [application]
     assert db.session.scalars(access.applications_for(other_partner)).all() == []
     services.set_placement(application, None)
-    assert application.nominated_at is None and not access.can_view_documents(partner_user, application)
+    assert application.nominated_at is None and not access.partner_may_see(partner_user, application)
 
 
 def test_mark_nominated_needs_a_place(db, make_application):

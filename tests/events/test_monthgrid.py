@@ -38,4 +38,3 @@ def test_event_starting_before_the_grid_is_clipped():
 def test_shift_month_across_years():
     assert monthgrid.shift_month(2026, 12, 1) == (2027, 1)
     assert monthgrid.shift_month(2026, 1, -1) == (2025, 12)
-    assert monthgrid.month_bounds(2026, 12) == (date(2026, 12, 1), date(2027, 1, 1))

@@ -542,7 +542,7 @@ def test_check_in_by_code_link_and_list(client, login, make_event, students, db)
     response = client.post(f"/events/{event.id}/checkin/{rb.id}")
     assert response.status_code == 303
     db.session.expire_all()
-    assert services.has_attended(a.id, event.id) and services.has_attended(b.id, event.id)
+    assert services.registration_of(event.id, a.id).has_attended and services.registration_of(event.id, b.id).has_attended
     page = html_of(client.get(f"/events/{event.id}/checkin"))
     assert "2</span><span class=\"of\"> / 2" in page and "Arrived" in page
     response = client.post(f"/events/{event.id}/checkin", data={"code": ra.checkin_code})
@@ -551,7 +551,7 @@ def test_check_in_by_code_link_and_list(client, login, make_event, students, db)
     response = client.post(f"/events/{event.id}/checkin/{rb.id}/undo", data={"reason": "Scanned the wrong ticket"})
     assert response.status_code == 303
     db.session.expire_all()
-    assert not services.has_attended(b.id, event.id)
+    assert not services.registration_of(event.id, b.id).has_attended
 
 
 def test_check_in_code_from_another_event_changes_nothing(client, login, make_event, make_user, db):

@@ -150,6 +150,12 @@ def test_command(app, db):
     assert again.exit_code != 0 and "already" in again.output
 
 
+def test_the_command_is_a_cli_command_not_a_blueprint(app):
+    """The scale package serves no pages: production registers no blueprint for it."""
+    assert "seed-scale" in app.cli.commands
+    assert not [name for name, bp in app.blueprints.items() if bp.import_name.startswith("exchange.scale")]
+
+
 def test_vacuums_the_tables_the_triggers_wrote_too(db, monkeypatch):
     """The status counters and the calls' places_version are written by triggers on every insert: left
     unvacuumed, the counters' few rows sat among thousands of dead ones (0.65 ms instead of 0.05 per read)."""
