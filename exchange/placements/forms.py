@@ -10,7 +10,7 @@ from ..auth.forms import REQUIRED
 from ..core.forms import AppForm, LooseSelectField, NoControlCharacters, email_field, strip_filter
 from ..core.reference import academic_year_label
 from .labels import PARTNER_STATUS
-from .services import REASON_MAX
+from .models import REASON_MAX
 
 
 class MultiCheckboxField(SelectMultipleField):

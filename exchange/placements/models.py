@@ -68,6 +68,8 @@ class NominationStatus(str, enum.Enum):
 
 #: Nominations that hold: at most one per application.
 ACTIVE_NOMINATION = (NominationStatus.nominated, NominationStatus.accepted)
+#: The longest reason given for a manual move, a cancelled nomination or a partner's decision.
+REASON_MAX = 1000
 
 
 def kinds_from_text(text: str | None) -> list[DocumentKind]:

@@ -33,7 +33,13 @@ from ..extensions import db
 from ..jobs.models import JobStatus
 from ..jobs.services import start_job, unfinished_job, uses_redis
 from ..partners.models import Agreement, CooperationCondition, PartnerInstitution
-from . import bp, jobs, services
+from ..partners import factsheets
+from . import adjustments, bp, jobs, panels, queries, student
+from . import comparison as comparison_services
+from . import incoming as incoming_services
+from . import nominations as nomination_services
+from . import offers as offer_services
+from . import runs as run_services
 from .forms import (CancelNominationForm, FactsheetForm, IncomingFilterForm, MoveForm, NominateForm, PublishForm,
                     RejectForm, RespondForm, SharingForm)
 from .labels import PARTNER_STATUS, TemplateLabels
@@ -62,9 +68,9 @@ def get_run(run_id: int) -> MatchingRun:
 
 def get_incoming(nomination_id: int) -> Nomination:
     """A live nomination to the partner user's institution (404 for anyone else's, and for rejected or cancelled
-    ones: services.partner_clause)."""
+    ones: incoming_services.partner_clause)."""
     return scoped_first_or_404(
-        select(Nomination).where(Nomination.id == nomination_id, services.partner_clause(current_user))
+        select(Nomination).where(Nomination.id == nomination_id, incoming_services.partner_clause(current_user))
         .options(joinedload(Nomination.application).joinedload(Application.student),
                  joinedload(Nomination.application).joinedload(Application.call),
                  joinedload(Nomination.application).selectinload(Application.languages),
@@ -81,23 +87,23 @@ def index():
     drafts = db.session.scalars(select(MatchingRun).where(MatchingRun.status == RunStatus.draft)
                                 .options(joinedload(MatchingRun.call), joinedload(MatchingRun.created_by))
                                 .order_by(MatchingRun.created_at.desc()).limit(10)).all()
-    return render_template("placements/index.html", calls=services.calls_overview(), drafts=drafts, now=utcnow())
+    return render_template("placements/index.html", calls=queries.calls_overview(), drafts=drafts, now=utcnow())
 
 
 def render_call(call: Call, status: int = 200):
-    runs = services.runs_of(call)
-    counts = services.status_counts(call)
-    next_round = services.next_round(call)
-    free = services.free_seats(call) if next_round > 1 else {}
+    runs = run_services.runs_of(call)
+    counts = queries.status_counts(call)
+    next_round = run_services.next_round(call)
+    free = run_services.free_seats(call) if next_round > 1 else {}
     return render_template("placements/call.html", call=call, runs=runs, counts=counts, next_round=next_round,
-                           free_seats=sum(free.values()), offers=services.offer_counts(call),
-                           nominations=services.nomination_counts(call), to_nominate=services.nominable_count(call),
+                           free_seats=sum(free.values()), offers=queries.offer_counts(call),
+                           nominations=queries.nomination_counts(call), to_nominate=queries.nominable_count(call),
                            action_form=EmptyForm(), now=utcnow()), status
 
 
 def expire_due_offers(call) -> None:
     """Offers past their deadline expire when anyone looks (besides `flask placements expire-offers`)."""
-    if services.expire_due_offers_of(call):
+    if offer_services.expire_due_offers_of(call):
         db.session.commit()
 
 
@@ -115,13 +121,13 @@ def new_run(call_id):
     call = get_call(call_id)
     check_action_form()
     expire_due_offers(call)
-    if uses_redis() and services.placeable_count(call) > current_app.config["MATCHING_INLINE_LIMIT"]:
+    if uses_redis() and queries.placeable_count(call) > current_app.config["MATCHING_INLINE_LIMIT"]:
         # A large call takes seconds: a worker runs it, its page shows the steps and then opens the run.
         job = start_job("placements.run", f"{_('Matching')} · {call.title}"[:200], jobs.RUN_FUNC, call.id,
                         current_user.id, user=current_user, total=3)
         return redirect(url_for("jobs.detail", job_id=job.id), code=303)
     try:
-        run = services.run_matching(call, by=current_user)
+        run = run_services.run_matching(call, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -140,17 +146,17 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
         tab = "places"
     context = {"run": run, "call": run.call, "tab": tab, "now": utcnow(),
                "publish_form": publish_form or default_publish_form(),
-               "next_round": services.next_round(run.call) if run.is_draft else None,
+               "next_round": run_services.next_round(run.call) if run.is_draft else None,
                "publishing": unfinished_job(PUBLISH_JOB, publish_subject(run)) if run.is_draft else None}
     if tab == "places":
-        context["page"] = services.run_places_page(run, per_page=PER_PAGE)
+        context["page"] = run_services.run_places_page(run, per_page=PER_PAGE)
     elif tab in ("placed", "unplaced"):
         place_id = whole_number(request.args.get("place"))
-        context["place_filter"] = services.run_place_of(run, place_id) if place_id else None
-        context["page"] = services.run_placements_page(run, tab == "placed", per_page=PER_PAGE, place_id=place_id,
+        context["place_filter"] = run_services.run_place_of(run, place_id) if place_id else None
+        context["page"] = run_services.run_placements_page(run, tab == "placed", per_page=PER_PAGE, place_id=place_id,
                                                        place=context["place_filter"])
     else:
-        context["adjustments"] = services.adjustments_of(run)
+        context["adjustments"] = run_services.adjustments_of(run)
     return render_template("placements/run.html", **context), status
 
 
@@ -192,7 +198,7 @@ def publish(run_id):
         return render_run(run, form, 422)
     deadline = to_utc(form.deadline.data)
     try:
-        services.check_publishable(run, deadline)
+        offer_services.check_publishable(run, deadline)
     except WorkflowError as exc:
         db.session.rollback()
         put_error(form, exc)
@@ -215,7 +221,7 @@ def place_option_label(place: CallPlace, run_place, choice) -> str:
         mark = _("choice %(rank)s, not eligible", rank=choice["rank"])
     else:
         mark = _("choice %(rank)s", rank=choice["rank"])
-    return f"{services.place_name(place)} · {seats} · {mark}"
+    return f"{run_services.place_name(place)} · {seats} · {mark}"
 
 
 @bp.route("/runs/<int:run_id>/placements/<int:placement_id>/move", methods=["GET", "POST"])
@@ -228,7 +234,7 @@ def move(run_id, placement_id):
     if not run.is_draft:
         flash(_("A published run cannot be changed."), "error")
         return redirect(url_for("placements.run", run_id=run.id))
-    places = services.run_places(run)
+    places = run_services.run_places(run)
     options = [(str(rp.place_id), place_option_label(rp.place, rp, placement.choice(rp.place_id)))
                for rp in sorted(places, key=lambda rp: (placement.choice(rp.place_id) is None,
                                                         (placement.choice(rp.place_id) or {}).get("rank", 0)))]
@@ -239,9 +245,9 @@ def move(run_id, placement_id):
     if form.validate_on_submit():
         to_place = None if form.place.data == "none" else int(form.place.data)
         try:
-            services.move_placement(run, placement, to_place, form.reason.data, by=current_user,
+            adjustments.move_placement(run, placement, to_place, form.reason.data, by=current_user,
                                     confirm=form.confirm.data)
-        except services.NeedsConfirmation as exc:
+        except adjustments.NeedsConfirmation as exc:
             db.session.rollback()
             warnings, status = exc.warnings, exc.status
         except WorkflowError as exc:
@@ -262,12 +268,12 @@ def move(run_id, placement_id):
 @staff_required
 def compare(call_id):
     call = get_call(call_id)
-    runs = services.runs_of(call)
+    runs = run_services.runs_of(call)
     by_id = {r.id: r for r in runs}
     a, b = by_id.get(request.args.get("a", type=int)), by_id.get(request.args.get("b", type=int))
     comparison, status = None, 200
     if a is not None and b is not None and a.id != b.id:
-        comparison = services.compare_runs(a, b)
+        comparison = comparison_services.compare_runs(a, b)
     elif request.args.get("a") or request.args.get("b"):
         flash(_("Choose two different runs of this call."), "error")
         status = 422
@@ -279,10 +285,10 @@ def compare(call_id):
 def offers(call_id):
     call = get_call(call_id)
     expire_due_offers(call)
-    counts = services.offer_counts(call)
+    counts = queries.offer_counts(call)
     status = request.args.get("status")
     status = OfferStatus(status) if status in {s.value for s in OfferStatus} else None
-    page = services.offers_page(call, status, per_page=PER_PAGE,
+    page = queries.offers_page(call, status, per_page=PER_PAGE,
                                 total=counts.get(status, 0) if status else sum(counts.values()))
     return render_template("placements/offers.html", call=call, page=page, status=status.value if status else None,
                            counts=counts)
@@ -294,7 +300,7 @@ def close_waitlist(call_id):
     call = get_call(call_id)
     check_action_form()
     try:
-        n = services.close_waitlist(call, by=current_user)
+        n = offer_services.close_waitlist(call, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -308,11 +314,11 @@ def close_waitlist(call_id):
 # --- Coordinators: nominations ---------------------------------------------------------------------
 
 def render_nominations(call: Call, status: int = 200):
-    page = services.placed_page(call, per_page=PER_PAGE)
-    nominations = services.nominations_by_application(a.id for a in page.items)
+    page = queries.placed_page(call, per_page=PER_PAGE)
+    nominations = nomination_services.nominations_by_application(a.id for a in page.items)
     return render_template("placements/nominations.html", call=call, page=page, nominations=nominations,
-                           counts=services.nomination_counts(call), action_form=EmptyForm(),
-                           to_nominate=services.nominable_count(call)), status
+                           counts=queries.nomination_counts(call), action_form=EmptyForm(),
+                           to_nominate=queries.nominable_count(call)), status
 
 
 @bp.get("/calls/<int:call_id>/nominations")
@@ -335,7 +341,7 @@ def nominate_many(call_id):
         flash(_("Tick the students to nominate first."), "error")
         return render_nominations(call, 422)
     try:
-        result = services.nominate_many(call, by=current_user, application_ids=None if everyone else ids)
+        result = nomination_services.nominate_many(call, by=current_user, application_ids=None if everyone else ids)
     except WorkflowError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -359,11 +365,11 @@ def nominate(application_id):
                                                .options(*app_services.place_loader())))
     form = NominateForm()
     if request.method == "GET":
-        form.planned_arrival.data, form.planned_departure.data = services.default_period(application.call)
+        form.planned_arrival.data, form.planned_departure.data = nomination_services.default_period(application.call)
     status = 200
     if form.validate_on_submit():
         try:
-            services.nominate(application, by=current_user, arrival=form.planned_arrival.data,
+            nomination_services.nominate(application, by=current_user, arrival=form.planned_arrival.data,
                               departure=form.planned_departure.data, notify=True)
         except WorkflowError as exc:
             db.session.rollback()
@@ -377,8 +383,8 @@ def nominate(application_id):
     elif form.is_submitted():
         status = 422
     return render_template("placements/nominate.html", application=application, call=application.call, form=form,
-                           offer=services.latest_offer(application),
-                           nomination=services.latest_nomination(application)), status
+                           offer=offer_services.latest_offer(application),
+                           nomination=nomination_services.latest_nomination(application)), status
 
 
 @bp.route("/nominations/<int:nomination_id>/cancel", methods=["GET", "POST"])
@@ -391,7 +397,7 @@ def cancel_nomination(nomination_id):
     status = 200
     if form.validate_on_submit():
         try:
-            services.cancel_nomination(nomination, by=current_user, reason=form.reason.data)
+            nomination_services.cancel_nomination(nomination, by=current_user, reason=form.reason.data)
         except WorkflowError as exc:
             db.session.rollback()
             put_error(form, exc, "reason")
@@ -408,7 +414,7 @@ def cancel_nomination(nomination_id):
 # --- The student ------------------------------------------------------------------------------------
 
 def render_offer(application, respond_form=None, sharing_form=None, status: int = 200):
-    outcome = services.student_outcome(application)
+    outcome = student.student_outcome(application)
     return render_template("placements/offer.html", application=application, call=application.call,
                            outcome=outcome, now=utcnow(),
                            respond_form=respond_form or RespondForm(application=application),
@@ -447,7 +453,7 @@ def respond(application_id):
             flash(_("Choose whether you accept or decline the place."), "error")
         return render_offer(application, respond_form=form, status=422)
     try:
-        services.respond_to_offer(offer, accept=answer == "accept", by=current_user, shared=form.documents.data)
+        offer_services.respond_to_offer(offer, accept=answer == "accept", by=current_user, shared=form.documents.data)
     except WorkflowError as exc:
         db.session.rollback()
         put_error(form, exc)
@@ -471,7 +477,7 @@ def sharing(application_id):
     if not form.validate_on_submit():
         return render_offer(application, sharing_form=form, status=422)
     try:
-        services.set_shared_documents(application, form.documents.data, by=current_user)
+        offer_services.set_shared_documents(application, form.documents.data, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()
         put_error(form, exc)
@@ -496,10 +502,10 @@ def incoming_filters(years: list[int]):
 @bp.get("/incoming")
 @role_required(Role.partner)
 def incoming():
-    summary = services.incoming_summary(current_user)
+    summary = incoming_services.incoming_summary(current_user)
     form, valid, year, status = incoming_filters(summary.years)
     counts = summary.by_status(year)
-    page = services.incoming_page(current_user, year, status, per_page=PER_PAGE,
+    page = incoming_services.incoming_page(current_user, year, status, per_page=PER_PAGE,
                                   total=counts.get(status, 0) if status else sum(counts.values()))
     return render_template("placements/incoming.html", filters=form, page=page, year=year, status=status,
                            counts=counts, institution=current_user.institution), (200 if valid else 422)
@@ -526,10 +532,10 @@ def csv_row(nomination: Nomination) -> list:
 @bp.get("/incoming.csv")
 @role_required(Role.partner)
 def incoming_csv():
-    _form, valid, year, status = incoming_filters(services.incoming_summary(current_user).years)
+    _form, valid, year, status = incoming_filters(incoming_services.incoming_summary(current_user).years)
     if not valid:
         abort(422)
-    nominations = db.session.scalars(services.incoming_loaded(services.incoming_query(current_user, year, status))
+    nominations = db.session.scalars(incoming_services.incoming_loaded(incoming_services.incoming_query(current_user, year, status))
                                      ).unique().all()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -542,7 +548,7 @@ def incoming_csv():
 
 def render_incoming_detail(nomination: Nomination, reject_form=None, status: int = 200):
     return render_template("placements/incoming_detail.html", nomination=nomination,
-                           application=nomination.application, documents=services.shared_documents_of(nomination),
+                           application=nomination.application, documents=incoming_services.shared_documents_of(nomination),
                            reject_form=reject_form or RejectForm(), action_form=EmptyForm()), status
 
 
@@ -558,7 +564,7 @@ def accept_nomination(nomination_id):
     nomination = get_incoming(nomination_id)
     check_action_form()
     try:
-        services.decide_nomination(nomination, accept=True, by=current_user)
+        nomination_services.decide_nomination(nomination, accept=True, by=current_user)
     except WorkflowError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -577,7 +583,7 @@ def reject_nomination(nomination_id):
     if not form.validate_on_submit():
         return render_incoming_detail(nomination, form, 422)
     try:
-        services.decide_nomination(nomination, accept=False, by=current_user, reason=form.reason.data)
+        nomination_services.decide_nomination(nomination, accept=False, by=current_user, reason=form.reason.data)
     except WorkflowError as exc:
         db.session.rollback()
         put_error(form, exc, "reason")
@@ -603,12 +609,12 @@ def incoming_document(nomination_id, document_id):
 # --- Factsheets -----------------------------------------------------------------------------------------
 
 def factsheet_page(institution: PartnerInstitution):
-    sheet = services.factsheet_of(institution.id)
+    sheet = factsheets.factsheet_of(institution.id)
     form = FactsheetForm(obj=sheet) if request.method == "GET" else FactsheetForm()
     status = 200
     if form.validate_on_submit():
         try:
-            services.save_factsheet(institution, form.values(), by=current_user)
+            factsheets.save_factsheet(institution, form.values(), by=current_user)
         except WorkflowError as exc:
             db.session.rollback()
             put_error(form, exc)
@@ -654,7 +660,7 @@ def partner(institution_id):
     can_edit = current_user.role in STAFF or (current_user.role is Role.partner
                                               and current_user.institution_id == institution.id)
     return render_template("placements/partner.html", institution=institution,
-                           sheet=services.factsheet_of(institution.id), places=places, can_edit=can_edit)
+                           sheet=factsheets.factsheet_of(institution.id), places=places, can_edit=can_edit)
 
 
 @bp.get("/calls/<int:call_id>/destinations")
@@ -672,15 +678,15 @@ def destinations(call_id):
 @panel(order=15)
 def placements_panel(user):
     if user.role is Role.student:
-        offers = services.open_offers_of(user)
+        offers = panels.open_offers_of(user)
         return Panel("placements/_panel_student.html", {"offers": offers}) if offers else None
     if user.role is Role.partner:
         if not user.institution_id:
             return None
-        pending, total = services.partner_panel_counts(user)
+        pending, total = panels.partner_panel_counts(user)
         return Panel("placements/_panel_partner.html", {"pending": pending, "total": total})
     if user.role in STAFF:
-        drafts, to_nominate = services.staff_panel_data()
+        drafts, to_nominate = panels.staff_panel_data()
         if not drafts and not to_nominate:
             return None
         return Panel("placements/_panel_staff.html", {"drafts": drafts, "to_nominate": to_nominate})
@@ -697,6 +703,6 @@ nav_item("placements.factsheet", _l("Factsheet"), roles=[Role.partner], order=30
 @bp.cli.command("expire-offers")
 def expire_offers_command():
     """Expire the offers whose deadline has passed (their seats go to the next round)."""
-    n = services.expire_offers()
+    n = offer_services.expire_offers()
     db.session.commit()
     click.echo(f"{n} offers expired.")
