@@ -61,7 +61,7 @@ def run(job_id: str, call_id: int, by_id: int) -> dict:
     with force_locale(locale_of(by)):
         report_progress(job_id, 0, 3, _("Reading the applications…"))
         matching_run = runs.run_matching(call, by, progress=lambda step: report_progress(job_id, step, 3,
-                                                                                             steps[step]))
+                                                                                         steps[step]))
         db.session.commit()
         report_progress(job_id, 3, 3, _("The run is ready. Review it, adjust it if needed, then publish it."))
     return {"run_id": matching_run.id, "redirect_url": site_path("placements.run", run_id=matching_run.id)}

@@ -59,7 +59,7 @@ def incoming():
     form, valid, year, status = incoming_filters(summary.years)
     counts = summary.by_status(year)
     page = incoming_services.incoming_page(current_user, year, status, per_page=PER_PAGE,
-                                  total=counts.get(status, 0) if status else sum(counts.values()))
+                                           total=counts.get(status, 0) if status else sum(counts.values()))
     return render_template("placements/incoming.html", filters=form, page=page, year=year, status=status,
                            counts=counts, institution=current_user.institution), (200 if valid else 422)
 

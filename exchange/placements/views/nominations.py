@@ -77,7 +77,7 @@ def nominate(application_id):
     if form.validate_on_submit():
         try:
             nomination_services.nominate(application, by=current_user, arrival=form.planned_arrival.data,
-                              departure=form.planned_departure.data, notify=True)
+                                         departure=form.planned_departure.data, notify=True)
         except WorkflowError as exc:
             db.session.rollback()
             put_error(form, exc)

@@ -94,7 +94,7 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
         place_id = whole_number(request.args.get("place"))
         context["place_filter"] = run_services.run_place_of(run, place_id) if place_id else None
         context["page"] = run_services.run_placements_page(run, tab == "placed", per_page=PER_PAGE, place_id=place_id,
-                                                       place=context["place_filter"])
+                                                           place=context["place_filter"])
     else:
         context["adjustments"] = run_services.adjustments_of(run)
     return render_template("placements/run.html", **context), status
@@ -186,7 +186,7 @@ def move(run_id, placement_id):
         to_place = None if form.place.data == "none" else int(form.place.data)
         try:
             adjustments.move_placement(run, placement, to_place, form.reason.data, by=current_user,
-                                    confirm=form.confirm.data)
+                                       confirm=form.confirm.data)
         except adjustments.NeedsConfirmation as exc:
             db.session.rollback()
             warnings, status = exc.warnings, exc.status
@@ -229,7 +229,7 @@ def offers(call_id):
     status = request.args.get("status")
     status = OfferStatus(status) if status in {s.value for s in OfferStatus} else None
     page = queries.offers_page(call, status, per_page=PER_PAGE,
-                                total=counts.get(status, 0) if status else sum(counts.values()))
+                               total=counts.get(status, 0) if status else sum(counts.values()))
     return render_template("placements/offers.html", call=call, page=page, status=status.value if status else None,
                            counts=counts)
 
