@@ -11,8 +11,7 @@ from ..core.errors import WorkflowError
 from ..core.i18n import gettext as _
 from ..core.types import utcnow
 from ..extensions import db
-from ..placements.models import PartnerFactsheet
-from .models import PartnerInstitution
+from .models import PartnerFactsheet, PartnerInstitution
 
 
 def factsheet_of(institution_id: int) -> PartnerFactsheet | None:

@@ -6,9 +6,10 @@ from exchange.applications.models import Application
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.partners import demo as partners_demo
 from exchange.partners import factsheets
+from exchange.partners.models import PartnerFactsheet
 from exchange.placements import demo, runs
 from exchange.placements import incoming as incoming_services
-from exchange.placements.models import MatchingRun, Nomination, NominationStatus, Offer, OfferStatus, PartnerFactsheet
+from exchange.placements.models import MatchingRun, Nomination, NominationStatus, Offer, OfferStatus
 
 MODELS = (MatchingRun, Offer, Nomination, PartnerFactsheet)
 

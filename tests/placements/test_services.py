@@ -12,14 +12,13 @@ from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.core.errors import WorkflowError
 from exchange.core.types import utcnow
-from exchange.partners import factsheets
 from exchange.placements import adjustments, incoming, nominations, panels, queries
 from exchange.placements import comparison as comparison_services
 from exchange.placements import offers as offer_services
 from exchange.placements import runs as run_services
 from exchange.placements import student as student_services
-from exchange.placements.models import (ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
-                                        OfferStatus, RunPlace, RunPlacement, RunStatus, UnplacedReason)
+from exchange.placements.models import (ManualAdjustment, MatchingRun, NominationStatus, Offer, OfferStatus,
+                                        RunPlace, RunPlacement, RunStatus, UnplacedReason)
 from tests.conftest import text_of
 
 from .conftest import add_document, deadline
@@ -137,7 +136,7 @@ def test_moving_into_a_full_place_warns_of_capacity_and_unfairness(db, placing):
     run = db.session.get(MatchingRun, run.id)
     rows = placements_of(db, run)
     adjustment = adjustments.move_placement(run, rows[s3.id], a.id, "Special agreement with the partner",
-                                         by=w.coordinator, confirm=True)
+                                            by=w.coordinator, confirm=True)
     db.session.commit()
     assert adjustment.by_id == w.coordinator.id and adjustment.from_place_id is None
     assert {x["code"] for x in adjustment.warnings} == {"over_capacity", "unfair"}
@@ -196,7 +195,7 @@ def test_compare_two_runs(db, placing):
     first = run_services.run_matching(w.call, by=w.coordinator)
     second = run_services.run_matching(w.call, by=w.coordinator)
     adjustments.move_placement(second, placements_of(db, second)[w.apps[2].id], w.places[0].id, "test",
-                            by=w.coordinator, confirm=True)
+                               by=w.coordinator, confirm=True)
     comparison = comparison_services.compare_runs(first, second)
     assert comparison.same == 3
     (moved, other), = comparison.moved
@@ -425,7 +424,7 @@ def test_nominate_one_with_dates_and_shared_documents(db, accepted, make_user, o
     s1 = w.apps[0]
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
     nomination = nominations.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 5),
-                                   departure=date(w.call.academic_year + 1, 1, 30), notify=True)
+                                      departure=date(w.call.academic_year + 1, 1, 30), notify=True)
     db.session.commit()
     assert nomination.status is NominationStatus.nominated and nomination.institution_id == w.places[0].partner.id
     assert nomination.shared_kinds == [DocumentKind.transcript] and nomination.academic_year == w.call.academic_year
@@ -449,7 +448,7 @@ def test_nomination_dates_are_checked(db, accepted, arrival, departure, field):
     y = accepted.call.academic_year
     with pytest.raises(WorkflowError) as exc:
         nominations.nominate(accepted.apps[0], by=accepted.coordinator, arrival=date(y + arrival[0], *arrival[1:]),
-                          departure=date(y + departure[0], *departure[1:]))
+                             departure=date(y + departure[0], *departure[1:]))
     assert exc.value.field == field
 
 
@@ -605,31 +604,13 @@ def test_placement_summary_for_certificates(db, accepted):
     summary = student_services.placement_summary(s1)
     assert summary["partner_name"] == w.places[0].partner.name and summary["nomination_status"] is None
     nomination = nominations.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 10),
-                                   departure=date(w.call.academic_year + 1, 1, 20))
+                                      departure=date(w.call.academic_year + 1, 1, 20))
     summary = student_services.placement_summary(s1)
     assert summary["planned_arrival"] == nomination.planned_arrival and summary["nomination_status"] == "nominated"
     assert summary["isced_code"] == "0613" and summary["academic_year"] == w.call.academic_year
     assert summary["period"] == "autumn"
     assert student_services.placement_summary(w.apps[2]) is None
     assert nominations.nominations_by_application([s1.id])[s1.id].id == nomination.id
-
-
-# --- Factsheets -------------------------------------------------------------------------------------------
-
-def test_factsheet_is_saved_once_per_institution(db, make_user, make_institution):
-    institution = make_institution()
-    user = make_user(Role.partner, institution_id=institution.id)
-    factsheets.save_factsheet(institution, {"contact_email": " incoming@x.example ", "other_requirements": ""},
-                            by=user)
-    sheet = factsheets.save_factsheet(institution, {"course_catalogue_url": "https://x.example/courses"}, by=user)
-    db.session.commit()
-    assert sheet.contact_email == "incoming@x.example" and sheet.other_requirements is None
-    assert sheet.course_catalogue_url == "https://x.example/courses" and sheet.updated_by_id == user.id
-    with pytest.raises(WorkflowError):
-        factsheets.save_factsheet(make_institution(), {"contact_email": "a@b.example"}, by=user)
-    with pytest.raises(ValueError):
-        factsheets.save_factsheet(institution, {"institution_id": 3}, by=user)
-    assert db.session.scalar(select(func.count(Nomination.id))) == 0
 
 
 def test_later_rounds_include_applications_found_eligible_since(db, placing):
@@ -757,7 +738,7 @@ def test_run_pages_list_places_and_students_in_ranking_order(db, app, placing):
         placed = run_services.run_placements_page(run, True, per_page=50)
         unplaced = run_services.run_placements_page(run, False, per_page=50)
         at_a = run_services.run_placements_page(run, True, per_page=50, place_id=w.places[0].id,
-                                            place=run_services.run_place_of(run, w.places[0].id))
+                                                place=run_services.run_place_of(run, w.places[0].id))
         nowhere = run_services.run_placements_page(run, True, per_page=50, place_id=-1, place=None)
     assert [r.place_id for r in places.items] == [rp.place_id for rp in run_services.run_places(run)]
     assert places.total == run.places_count == 2

@@ -10,9 +10,10 @@ from exchange.applications.models import DocumentKind
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.core.types import utcnow
+from exchange.partners.models import PartnerFactsheet
 from exchange.placements import nominations, offers, runs
-from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
-                                        PartnerFactsheet, RunPlacement, RunStatus)
+from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus, RunPlacement,
+                                        RunStatus)
 
 from tests.applications.conftest import PDF
 
@@ -577,7 +578,7 @@ def test_a_place_filter_past_the_ids_shows_every_placement(db, client, login, no
 def test_nominate_one_form(db, client, login, nominated, make_user):
     w = nominated
     offers.respond_to_offer(db.session.scalar(select(Offer).where(Offer.application_id == w.apps[1].id)), True,
-                              by=w.apps[1].student, notify=False)
+                            by=w.apps[1].student, notify=False)
     db.session.commit()
     login(w.coordinator)
     url = f"/placements/applications/{w.apps[1].id}/nominate"

@@ -1,31 +1,23 @@
 """Placements' pages, by audience: coordinators (``runs``: calls and runs; ``nominations``), ``student`` and
 partner universities (``incoming``), all on the blueprint ``bp`` (endpoints ``placements.*``); here the
-shared look-ups, the factsheets, the home page panels, navigation and `flask placements expire-offers`."""
+shared look-ups, the home page panel, navigation and `flask placements expire-offers`."""
 import click
-from flask import abort, flash, redirect, render_template, request, url_for
-from ...core.i18n import gettext as _
+from flask import abort
 from ...core.i18n import lazy_gettext as _l
-from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ...applications import services as app_services
-from ...applications.models import Call, CallPlace
+from ...applications.models import Call
 from ...auth.models import STAFF, Role
-from ...auth.permissions import role_required, scoped_first_or_404, staff_required
+from ...auth.permissions import scoped_first_or_404
 from ...core.dashboard import Panel, panel
-from ...core.errors import WorkflowError
-from ...core.forms import EmptyForm, put_error
+from ...core.forms import EmptyForm
 from ...core.navigation import nav_item
-from ...core.types import utcnow
 from ...extensions import db
-from ...partners import factsheets
-from ...partners.models import Agreement, CooperationCondition, PartnerInstitution
 from .. import bp, panels
 from .. import offers as offer_services
-from ..forms import FactsheetForm
 from ..labels import TemplateLabels
-from ..models import MatchingRun, PartnerFactsheet
+from ..models import MatchingRun
 
 bp.add_app_template_global(TemplateLabels, "placement_labels")
 
@@ -55,73 +47,6 @@ def expire_due_offers(call) -> None:
         db.session.commit()
 
 
-# --- Factsheets -----------------------------------------------------------------------------------------
-
-def factsheet_page(institution: PartnerInstitution):
-    sheet = factsheets.factsheet_of(institution.id)
-    form = FactsheetForm(obj=sheet) if request.method == "GET" else FactsheetForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            factsheets.save_factsheet(institution, form.values(), by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("The factsheet has been saved. Students see it when they choose destinations."), "success")
-            return redirect(url_for("placements.partner", institution_id=institution.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template("placements/factsheet_form.html", institution=institution, form=form,
-                           sheet=sheet), status
-
-
-@bp.route("/factsheet", methods=["GET", "POST"])
-@role_required(Role.partner)
-def factsheet():
-    institution = scoped_first_or_404(select(PartnerInstitution).where(
-        PartnerInstitution.id == (current_user.institution_id or -1)))
-    return factsheet_page(institution)
-
-
-@bp.route("/partners/<int:institution_id>/factsheet", methods=["GET", "POST"])
-@staff_required
-def edit_factsheet(institution_id):
-    return factsheet_page(scoped_first_or_404(select(PartnerInstitution).where(
-        PartnerInstitution.id == institution_id)))
-
-
-@bp.get("/partners/<int:institution_id>")
-@login_required
-def partner(institution_id):
-    """A partner's page for students choosing destinations: the factsheet and the places offered now."""
-    query = select(PartnerInstitution).where(PartnerInstitution.id == institution_id)
-    if current_user.role is Role.partner:
-        query = query.where(PartnerInstitution.id == (current_user.institution_id or -1))
-    institution = scoped_first_or_404(query)
-    places = db.session.scalars(
-        select(CallPlace).join(CallPlace.call).join(CallPlace.condition).join(CooperationCondition.agreement)
-        .where(Agreement.partner_id == institution.id, Call.closes_at >= utcnow())
-        .options(joinedload(CallPlace.call), *app_services.place_loader())
-        .order_by(Call.closes_at, CallPlace.id)).unique().all()
-    can_edit = current_user.role in STAFF or (current_user.role is Role.partner
-                                              and current_user.institution_id == institution.id)
-    return render_template("placements/partner.html", institution=institution,
-                           sheet=factsheets.factsheet_of(institution.id), places=places, can_edit=can_edit)
-
-
-@bp.get("/calls/<int:call_id>/destinations")
-@role_required(Role.student, *STAFF)
-def destinations(call_id):
-    call = get_call(call_id)
-    places = app_services.load_places(call)
-    with_sheet = set(db.session.scalars(select(PartnerFactsheet.institution_id).where(
-        PartnerFactsheet.institution_id.in_([p.partner.id for p in places]))))
-    return render_template("placements/destinations.html", call=call, places=places, with_sheet=with_sheet)
-
-
 # --- Home page panels, navigation, command line ---------------------------------------------------------
 
 @panel(order=15)
@@ -145,8 +70,6 @@ def placements_panel(user):
 nav_item("placements.index", _l("Matching"), roles=STAFF, order=35, match_prefix="/placements")
 nav_item("placements.incoming", _l("Incoming students"), roles=[Role.partner], order=20,
          match_prefix="/placements/incoming")
-nav_item("placements.factsheet", _l("Factsheet"), roles=[Role.partner], order=30,
-         match_prefix="/placements/factsheet")
 
 
 @bp.cli.command("expire-offers")

@@ -1,22 +1,25 @@
-"""The student: the outcome of the matching, the answer to an offer, the documents shared."""
+"""The student: the outcome of the matching, the answer to an offer, the documents shared; a call's
+destinations."""
 from flask import flash, redirect, render_template, request, url_for
 from ...core.i18n import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ...applications import services as app_services
 from ...applications.access import get_own_application
 from ...applications.models import Application
-from ...auth.models import Role
+from ...auth.models import STAFF, Role
 from ...auth.permissions import role_required, scoped_first_or_404
 from ...core.errors import WorkflowError
 from ...core.forms import put_error
 from ...core.types import utcnow
 from ...extensions import db
+from ...partners.models import PartnerFactsheet
 from .. import bp, student
 from .. import offers as offer_services
 from ..forms import RespondForm, SharingForm
 from ..models import Offer
-from . import expire_due_offers
+from . import expire_due_offers, get_call
 
 
 def render_offer(application, respond_form=None, sharing_form=None, status: int = 200):
@@ -91,3 +94,13 @@ def sharing(application_id):
     db.session.commit()
     flash(_("Your choice of documents to share has been saved."), "success")
     return redirect(url_for("placements.offer", application_id=application.id))
+
+
+@bp.get("/calls/<int:call_id>/destinations")
+@role_required(Role.student, *STAFF)
+def destinations(call_id):
+    call = get_call(call_id)
+    places = app_services.load_places(call)
+    with_sheet = set(db.session.scalars(select(PartnerFactsheet.institution_id).where(
+        PartnerFactsheet.institution_id.in_([p.partner.id for p in places]))))
+    return render_template("placements/destinations.html", call=call, places=places, with_sheet=with_sheet)
