@@ -314,7 +314,7 @@ with app.app_context():
     from exchange.applications.models import Call
     from exchange.auth.models import User
     from exchange.placements.models import MatchingRun
-    from exchange.placements.services import run_matching
+    from exchange.placements.runs import run_matching
     call = db.session.get(Call, {call_id})
     by = db.session.scalar(select(User).where(User.email == {coordinator!r}))
     started = time.perf_counter()

@@ -56,6 +56,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         (auth.bp, "/auth"),
         (admin.bp, "/admin"),
         (partners.bp, "/partners"),
+        (partners.factsheets_bp, "/placements"),
         (applications.bp, "/applications"),
         (events.bp, "/events"),
         (jobs.bp, "/jobs"),

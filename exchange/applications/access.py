@@ -10,7 +10,7 @@
   The placements step keeps ``nominated_at`` set exactly while the student holds a live nomination (pending
   or accepted) to that institution: ``services.mark_nominated`` when nominating, ``services.clear_nomination``
   when the nomination is rejected or cancelled or the application withdrawn. Its own pages, which list
-  nominations, add that the nomination itself is live (``placements.services.institution_clause``).
+  nominations, add that the nomination itself is live (``placements.incoming.institution_clause``).
 * Hook for the placements step: ``set_partner_document_rule(func)`` with
   ``func(user, application, document) -> bool`` narrows which documents a partner who may see the
   application may open (e.g. only those the student agreed to share). Without a rule, all of them.

@@ -103,12 +103,12 @@ def _participation_facts(registration: Registration) -> dict:
 def placement_facts(application: Application) -> dict | None:
     """The destination an application is placed at, as plain data; None when it is not placed.
 
-    The placements step owns where that lives: ``placements.services.placement_summary`` (the placed
+    The placements step owns where that lives: ``placements.student.placement_summary`` (the placed
     CallPlace and partner, the call's year and period, the nomination's planned arrival and departure).
     Without that package, the placed place recorded on the application is used.
     """
     try:
-        from ..placements.services import placement_summary
+        from ..placements.student import placement_summary
     except ImportError:  # the placements package is optional for certificates
         placement_summary = None
     if placement_summary is not None:

@@ -1,12 +1,13 @@
-"""Forms for institutions, contacts, agreements, cooperation conditions, the CSV import and the filters."""
+"""Forms for institutions, contacts, agreements, cooperation conditions, the CSV import, the filters and the
+factsheet."""
 from functools import lru_cache
 
 from ..core.i18n import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, SelectField,
+from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField, SelectField,
                      SelectMultipleField, StringField, SubmitField, TextAreaField, URLField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..core.forms import (AppForm, CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, MemoSelect,
@@ -343,3 +344,65 @@ class BalanceFilterForm(AppForm):
     def value(self, name):
         field = self[name]
         return field.data if field.data not in ("", None) and not field.errors else None
+
+
+class WebAddress:
+    """http(s) only: the address becomes a link."""
+
+    def __call__(self, form, field):
+        if field.data and not field.data.lower().startswith(("https://", "http://")):
+            raise ValidationError(_l("Enter a full web address, starting with https://."))
+
+
+def _url(label):
+    return StringField(label, filters=[strip_filter], validators=[
+        Optional(), Length(max=300, message=_l("Use at most %(max)d characters.", max=300)), NoControlCharacters(),
+        URL(message=_l("Enter a full web address, starting with https://.")), WebAddress()],
+        render_kw={"inputmode": "url", "placeholder": "https://"})
+
+
+def _text(label, description=None):
+    return TextAreaField(label, filters=[strip_filter], description=description, validators=[
+        Optional(), Length(max=3000, message=_l("Use at most %(max)d characters.", max=3000)),
+        NoControlCharacters()], render_kw={"maxlength": 3000, "rows": 4})
+
+
+class FactsheetForm(AppForm):
+    nomination_deadline_autumn = DateField(_l("Nominations: autumn or full year"),
+                                           validators=[Optional()])
+    nomination_deadline_spring = DateField(_l("Nominations: spring"), validators=[Optional()])
+    application_deadline_autumn = DateField(_l("Applications: autumn or full year"),
+                                            validators=[Optional()])
+    application_deadline_spring = DateField(_l("Applications: spring"), validators=[Optional()])
+    language_requirements = _text(_l("Language requirements"),
+                                  _l("Levels expected, certificates accepted, language of instruction."))
+    other_requirements = _text(_l("Other requirements"))
+    contact_email = email_field(_l("Incoming students office email"), validators=[Optional()])
+    housing_info = _text(_l("Housing information"))
+    housing_email = email_field(_l("Housing contact email"), validators=[Optional()])
+    housing_url = _url(_l("Housing web page"))
+    visa_info = _text(_l("Visa information"))
+    visa_email = email_field(_l("Visa contact email"), validators=[Optional()])
+    insurance_info = _text(_l("Insurance information"))
+    insurance_email = email_field(_l("Insurance contact email"), validators=[Optional()])
+    course_catalogue_url = _url(_l("Course catalogue"))
+
+    def validate_nomination_deadline_spring(self, field):
+        self._check_year(field)
+
+    def validate_nomination_deadline_autumn(self, field):
+        self._check_year(field)
+
+    def validate_application_deadline_autumn(self, field):
+        self._check_year(field)
+
+    def validate_application_deadline_spring(self, field):
+        self._check_year(field)
+
+    @staticmethod
+    def _check_year(field):
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError(_l("Enter a date between 2000 and 2100."))
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in self._fields if name != "csrf_token"}

@@ -1,8 +1,8 @@
-"""Partner institutions, their contacts, and inter-institutional agreements (after the EWP IIA)."""
+"""Partner institutions, their contacts, inter-institutional agreements (after the EWP IIA) and factsheets."""
 import enum
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.types import UTCDateTime, utcnow
@@ -235,3 +235,42 @@ class LanguageRequirement(db.Model):
     cefr_level: Mapped[str] = mapped_column(String(2))  # A1 … C2
 
     condition: Mapped[CooperationCondition] = relationship(back_populates="languages")
+
+
+class PartnerFactsheet(db.Model):
+    """What a partner tells incoming students: deadlines, requirements, housing, visa, insurance, courses."""
+    __tablename__ = "partner_factsheets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("partner_institutions.id", ondelete="CASCADE"),
+                                                unique=True)
+    nomination_deadline_autumn: Mapped[date | None] = mapped_column(Date)
+    nomination_deadline_spring: Mapped[date | None] = mapped_column(Date)
+    application_deadline_autumn: Mapped[date | None] = mapped_column(Date)
+    application_deadline_spring: Mapped[date | None] = mapped_column(Date)
+    language_requirements: Mapped[str | None] = mapped_column(Text)
+    other_requirements: Mapped[str | None] = mapped_column(Text)
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    housing_info: Mapped[str | None] = mapped_column(Text)
+    housing_email: Mapped[str | None] = mapped_column(String(254))
+    housing_url: Mapped[str | None] = mapped_column(String(300))
+    visa_info: Mapped[str | None] = mapped_column(Text)
+    visa_email: Mapped[str | None] = mapped_column(String(254))
+    insurance_info: Mapped[str | None] = mapped_column(Text)
+    insurance_email: Mapped[str | None] = mapped_column(String(254))
+    course_catalogue_url: Mapped[str | None] = mapped_column(String(300))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    institution: Mapped[PartnerInstitution] = relationship()
+    updated_by: Mapped["User | None"] = relationship()
+
+    #: The editable fields, in form order.
+    FIELDS = ("nomination_deadline_autumn", "nomination_deadline_spring", "application_deadline_autumn",
+              "application_deadline_spring", "language_requirements", "other_requirements", "contact_email",
+              "housing_info", "housing_email", "housing_url", "visa_info", "visa_email", "insurance_info",
+              "insurance_email", "course_catalogue_url")
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in self.FIELDS)

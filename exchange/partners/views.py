@@ -1,10 +1,14 @@
-"""Partner institutions and agreements: coordinators manage them, partner users read their own."""
+"""Partner institutions and agreements: coordinators manage them, partner users read their own. The factsheets
+(on ``factsheets_bp``, under /placements): partners and coordinators edit them, students read them."""
 from flask import Response, flash, redirect, render_template, request, url_for
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from ..applications import services as app_services
+from ..applications.models import Call, CallPlace
 from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
 from ..core.dashboard import Panel, panel
@@ -13,12 +17,14 @@ from ..core.pagination import paginate, paginate_rows
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.navigation import nav_item
 from ..core.numbers import whole_number
+from ..core.types import utcnow
 from ..extensions import db
-from . import bp, csv_import, services
+from . import bp, csv_import, factsheets, factsheets_bp, services
 from .forms import (AgreementFilterForm, AgreementForm, BalanceFilterForm, ConditionForm, ContactForm,
-                    ImportForm, InstitutionFilterForm, InstitutionForm, NewAgreementForm, TerminateForm)
-from .models import (TRANSITIONS, AgreementStatus, CooperationCondition, Direction, MobilityType, PartnerContact,
-                     PartnerInstitution, current_academic_year)
+                    FactsheetForm, ImportForm, InstitutionFilterForm, InstitutionForm, NewAgreementForm,
+                    TerminateForm)
+from .models import (TRANSITIONS, Agreement, AgreementStatus, CooperationCondition, Direction, MobilityType,
+                     PartnerContact, PartnerInstitution, current_academic_year)
 
 nav_item("partners.index", _l("Partners"), roles=STAFF, order=20, match_prefix="/partners/institutions")
 nav_item("partners.agreements", _l("Agreements"), roles=STAFF, order=25, match_prefix="/partners/agreements")
@@ -377,3 +383,64 @@ def partners_panel(user):
             return None
         return Panel("partners/_panel_partner.html", {"summary": summary, "year": year})
     return None
+
+
+# --- Factsheets: on factsheets_bp, under /placements -----------------------------------------------------
+
+def factsheet_page(institution: PartnerInstitution):
+    sheet = factsheets.factsheet_of(institution.id)
+    form = FactsheetForm(obj=sheet) if request.method == "GET" else FactsheetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            factsheets.save_factsheet(institution, form.values(), by=current_user)
+        except WorkflowError as exc:
+            db.session.rollback()
+            put_error(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("The factsheet has been saved. Students see it when they choose destinations."), "success")
+            return redirect(url_for("factsheets.partner", institution_id=institution.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("partners/factsheet_form.html", institution=institution, form=form,
+                           sheet=sheet), status
+
+
+@factsheets_bp.route("/factsheet", methods=["GET", "POST"])
+@role_required(Role.partner)
+def factsheet():
+    institution = scoped_first_or_404(select(PartnerInstitution).where(
+        PartnerInstitution.id == (current_user.institution_id or -1)))
+    return factsheet_page(institution)
+
+
+@factsheets_bp.route("/partners/<int:institution_id>/factsheet", methods=["GET", "POST"])
+@staff_required
+def edit_factsheet(institution_id):
+    return factsheet_page(scoped_first_or_404(select(PartnerInstitution).where(
+        PartnerInstitution.id == institution_id)))
+
+
+@factsheets_bp.get("/partners/<int:institution_id>")
+@login_required
+def partner(institution_id):
+    """A partner's page for students choosing destinations: the factsheet and the places offered now."""
+    query = select(PartnerInstitution).where(PartnerInstitution.id == institution_id)
+    if current_user.role is Role.partner:
+        query = query.where(PartnerInstitution.id == (current_user.institution_id or -1))
+    institution = scoped_first_or_404(query)
+    places = db.session.scalars(
+        select(CallPlace).join(CallPlace.call).join(CallPlace.condition).join(CooperationCondition.agreement)
+        .where(Agreement.partner_id == institution.id, Call.closes_at >= utcnow())
+        .options(joinedload(CallPlace.call), *app_services.place_loader())
+        .order_by(Call.closes_at, CallPlace.id)).unique().all()
+    can_edit = current_user.role in STAFF or (current_user.role is Role.partner
+                                              and current_user.institution_id == institution.id)
+    return render_template("partners/partner.html", institution=institution,
+                           sheet=factsheets.factsheet_of(institution.id), places=places, can_edit=can_edit)
+
+
+nav_item("factsheets.factsheet", _l("Factsheet"), roles=[Role.partner], order=30,
+         match_prefix="/placements/factsheet")

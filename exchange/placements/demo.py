@@ -30,8 +30,10 @@ from ..auth.models import Role
 from ..core.types import utcnow
 from ..demo import demo_user
 from ..extensions import db
+from ..partners import factsheets
 from ..partners.models import PartnerInstitution, current_academic_year
-from . import services
+from . import nominations, runs
+from . import offers as offer_services
 from .models import MatchingRun, Nomination, RunStatus
 
 #: The statuses of the finished call's applicants before matching (all reviewed).
@@ -68,10 +70,10 @@ def _ensure_matchable(call: Call | None, coordinator, reviewers) -> None:
 
 
 def _factsheet(partner: PartnerInstitution, by) -> None:
-    if services.factsheet_of(partner.id) is not None:
+    if factsheets.factsheet_of(partner.id) is not None:
         return
     year = current_academic_year()
-    services.save_factsheet(partner, {
+    factsheets.save_factsheet(partner, {
         "nomination_deadline_autumn": date(year + 1, 5, 15),
         "nomination_deadline_spring": date(year + 1, 10, 15),
         "application_deadline_autumn": date(year + 1, 6, 15),
@@ -133,17 +135,17 @@ def _finished_call(context: dict, coordinator, reviewers):
     db.session.flush()
 
     # Round 1: run, publish a week ago; most students have answered, the demo student has not yet.
-    run = services.run_matching(call, by=coordinator)
-    offers = services.publish_run(run, now + timedelta(days=8), by=coordinator, notify=False)
+    run = runs.run_matching(call, by=coordinator)
+    offers = offer_services.publish_run(run, now + timedelta(days=8), by=coordinator, notify=False)
     others = [o for o in sorted(offers, key=lambda o: o.application_id) if o.application_id != mine.id]
     for index, offer in enumerate(others):
         student = offer.application.student
         if index == 1:
-            services.respond_to_offer(offer, accept=False, by=student, notify=False)
+            offer_services.respond_to_offer(offer, accept=False, by=student, notify=False)
         else:
             shared = [k for k in (DocumentKind.transcript, DocumentKind.language_certificate, DocumentKind.cv)
                       if offer.application.document(k) is not None][: 1 + index % 3]
-            services.respond_to_offer(offer, accept=True, by=student, shared=shared, notify=False)
+            offer_services.respond_to_offer(offer, accept=True, by=student, shared=shared, notify=False)
     run.created_at, run.published_at = now - timedelta(days=7), now - timedelta(days=6)
     for index, offer in enumerate(offers):
         offer.created_at = run.published_at
@@ -152,11 +154,11 @@ def _finished_call(context: dict, coordinator, reviewers):
     db.session.flush()
 
     # Nominations of everybody who accepted; Bologna accepts its first nominee.
-    result = services.nominate_many(call, by=coordinator, notify=False)
+    result = nominations.nominate_many(call, by=coordinator, notify=False)
     partner_user = context["users"].get("partner")
     unibo = [n for n in result.done if partner_user is not None and n.institution_id == partner_user.institution_id]
     if unibo:
-        services.decide_nomination(unibo[0], accept=True, by=partner_user, notify=False)
+        nominations.decide_nomination(unibo[0], accept=True, by=partner_user, notify=False)
     return call
 
 

@@ -1,16 +1,16 @@
-"""Forms of the placements domain: publishing, manual moves, answers to offers, nominations, factsheets."""
+"""Forms of the placements domain: publishing, manual moves, answers to offers, nominations."""
 
 from ..core.i18n import lazy_gettext as _l
-from wtforms import BooleanField, DateField, DateTimeLocalField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError
+from wtforms import BooleanField, DateField, DateTimeLocalField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..applications.labels import DOCUMENT_LABELS
 from ..auth.forms import REQUIRED
-from ..core.forms import AppForm, LooseSelectField, NoControlCharacters, email_field, strip_filter
+from ..core.forms import AppForm, LooseSelectField, NoControlCharacters, strip_filter
 from ..core.reference import academic_year_label
 from .labels import PARTNER_STATUS
-from .services import REASON_MAX
+from .models import REASON_MAX
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -94,65 +94,3 @@ class IncomingFilterForm(AppForm):
         super().__init__(*args, **kwargs)
         self.year.choices = [("", _l("All years"))] + [(str(y), academic_year_label(y)) for y in years]
         self.status.choices = [("", _l("All statuses"))] + [(s.value, label) for s, label in PARTNER_STATUS.items()]
-
-
-class WebAddress:
-    """http(s) only: the address becomes a link."""
-
-    def __call__(self, form, field):
-        if field.data and not field.data.lower().startswith(("https://", "http://")):
-            raise ValidationError(_l("Enter a full web address, starting with https://."))
-
-
-def _url(label):
-    return StringField(label, filters=[strip_filter], validators=[
-        Optional(), Length(max=300, message=_l("Use at most %(max)d characters.", max=300)), NoControlCharacters(),
-        URL(message=_l("Enter a full web address, starting with https://.")), WebAddress()],
-        render_kw={"inputmode": "url", "placeholder": "https://"})
-
-
-def _text(label, description=None):
-    return TextAreaField(label, filters=[strip_filter], description=description, validators=[
-        Optional(), Length(max=3000, message=_l("Use at most %(max)d characters.", max=3000)),
-        NoControlCharacters()], render_kw={"maxlength": 3000, "rows": 4})
-
-
-class FactsheetForm(AppForm):
-    nomination_deadline_autumn = DateField(_l("Nominations: autumn or full year"),
-                                           validators=[Optional()])
-    nomination_deadline_spring = DateField(_l("Nominations: spring"), validators=[Optional()])
-    application_deadline_autumn = DateField(_l("Applications: autumn or full year"),
-                                            validators=[Optional()])
-    application_deadline_spring = DateField(_l("Applications: spring"), validators=[Optional()])
-    language_requirements = _text(_l("Language requirements"),
-                                  _l("Levels expected, certificates accepted, language of instruction."))
-    other_requirements = _text(_l("Other requirements"))
-    contact_email = email_field(_l("Incoming students office email"), validators=[Optional()])
-    housing_info = _text(_l("Housing information"))
-    housing_email = email_field(_l("Housing contact email"), validators=[Optional()])
-    housing_url = _url(_l("Housing web page"))
-    visa_info = _text(_l("Visa information"))
-    visa_email = email_field(_l("Visa contact email"), validators=[Optional()])
-    insurance_info = _text(_l("Insurance information"))
-    insurance_email = email_field(_l("Insurance contact email"), validators=[Optional()])
-    course_catalogue_url = _url(_l("Course catalogue"))
-
-    def validate_nomination_deadline_spring(self, field):
-        self._check_year(field)
-
-    def validate_nomination_deadline_autumn(self, field):
-        self._check_year(field)
-
-    def validate_application_deadline_autumn(self, field):
-        self._check_year(field)
-
-    def validate_application_deadline_spring(self, field):
-        self._check_year(field)
-
-    @staticmethod
-    def _check_year(field):
-        if field.data and not 2000 <= field.data.year <= 2100:
-            raise ValidationError(_l("Enter a date between 2000 and 2100."))
-
-    def values(self) -> dict:
-        return {name: self[name].data for name in self._fields if name != "csrf_token"}

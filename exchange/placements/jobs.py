@@ -15,7 +15,7 @@ from ..core.i18n import locale_of, ngettext
 from ..extensions import db
 from ..core.urls import site_path
 from ..jobs.services import report_progress
-from . import services
+from . import offers, runs
 from ..applications.models import Call
 from .models import MatchingRun
 
@@ -44,10 +44,10 @@ def publish(job_id: str, run_id: int, deadline: str, by_id: int) -> dict:
 
     report_progress(job_id, 0, total)
     with force_locale(locale_of(by)):
-        publication = services.save_publication(run, datetime.fromisoformat(deadline), by, progress=progress)
+        publication = offers.save_publication(run, datetime.fromisoformat(deadline), by, progress=progress)
         db.session.commit()  # the results hold before the first e-mail goes out
         with mail.connection():  # thousands of messages: one SMTP connection
-            services.notify_publication(run.call, publication, progress=lambda n: progress(students + n))
+            offers.notify_publication(run.call, publication, progress=lambda n: progress(students + n))
         report_progress(job_id, total, total, published_message(len(publication.offers)))
     return {"offers": len(publication.offers), "back_url": site_path("placements.call", call_id=run.call_id)}
 
@@ -60,8 +60,8 @@ def run(job_id: str, call_id: int, by_id: int) -> dict:
     steps = {1: _("Placing the students…"), 2: _("Saving the run…"), 3: ""}
     with force_locale(locale_of(by)):
         report_progress(job_id, 0, 3, _("Reading the applications…"))
-        matching_run = services.run_matching(call, by, progress=lambda step: report_progress(job_id, step, 3,
-                                                                                             steps[step]))
+        matching_run = runs.run_matching(call, by, progress=lambda step: report_progress(job_id, step, 3,
+                                                                                         steps[step]))
         db.session.commit()
         report_progress(job_id, 3, 3, _("The run is ready. Review it, adjust it if needed, then publish it."))
     return {"run_id": matching_run.id, "redirect_url": site_path("placements.run", run_id=matching_run.id)}

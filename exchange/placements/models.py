@@ -1,4 +1,4 @@
-"""Matching runs, offers, nominations and the partners' incoming factsheets.
+"""Matching runs, offers and nominations.
 
 Tables
 ------
@@ -13,7 +13,6 @@ Tables
                             student agreed to share with the partner
 ``nominations``             a student nominated to the receiving partner: the two-sided status, planned
                             arrival and departure, shared documents, the partner's decision
-``partner_factsheets``      a partner's incoming factsheet (one per institution)
 
 The application's own status (placed, waitlisted, accepted …) stays in ``applications`` and changes only
 through ``exchange.applications.services.transition``; the rows here add what the placement step needs.
@@ -68,6 +67,8 @@ class NominationStatus(str, enum.Enum):
 
 #: Nominations that hold: at most one per application.
 ACTIVE_NOMINATION = (NominationStatus.nominated, NominationStatus.accepted)
+#: The longest reason given for a manual move, a cancelled nomination or a partner's decision.
+REASON_MAX = 1000
 
 
 def kinds_from_text(text: str | None) -> list[DocumentKind]:
@@ -298,42 +299,3 @@ class Nomination(db.Model):
 
     def __repr__(self) -> str:
         return f"<Nomination {self.id} application={self.application_id} {self.status.value}>"
-
-
-class PartnerFactsheet(db.Model):
-    """What a partner tells incoming students: deadlines, requirements, housing, visa, insurance, courses."""
-    __tablename__ = "partner_factsheets"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("partner_institutions.id", ondelete="CASCADE"),
-                                                unique=True)
-    nomination_deadline_autumn: Mapped[date | None] = mapped_column(Date)
-    nomination_deadline_spring: Mapped[date | None] = mapped_column(Date)
-    application_deadline_autumn: Mapped[date | None] = mapped_column(Date)
-    application_deadline_spring: Mapped[date | None] = mapped_column(Date)
-    language_requirements: Mapped[str | None] = mapped_column(Text)
-    other_requirements: Mapped[str | None] = mapped_column(Text)
-    contact_email: Mapped[str | None] = mapped_column(String(254))
-    housing_info: Mapped[str | None] = mapped_column(Text)
-    housing_email: Mapped[str | None] = mapped_column(String(254))
-    housing_url: Mapped[str | None] = mapped_column(String(300))
-    visa_info: Mapped[str | None] = mapped_column(Text)
-    visa_email: Mapped[str | None] = mapped_column(String(254))
-    insurance_info: Mapped[str | None] = mapped_column(Text)
-    insurance_email: Mapped[str | None] = mapped_column(String(254))
-    course_catalogue_url: Mapped[str | None] = mapped_column(String(300))
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-    institution: Mapped[PartnerInstitution] = relationship()
-    updated_by: Mapped[User | None] = relationship()
-
-    #: The editable fields, in form order.
-    FIELDS = ("nomination_deadline_autumn", "nomination_deadline_spring", "application_deadline_autumn",
-              "application_deadline_spring", "language_requirements", "other_requirements", "contact_email",
-              "housing_info", "housing_email", "housing_url", "visa_info", "visa_email", "insurance_info",
-              "insurance_email", "course_catalogue_url")
-
-    @property
-    def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in self.FIELDS)

@@ -642,8 +642,9 @@ class ScaleSeeder:
     # --- placement of last year's call: the published run, offers, nominations, factsheets ----------
 
     def placements(self) -> None:
-        from ..placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
-                                         PartnerFactsheet, RunPlace, RunPlacement, RunStatus, UnplacedReason)
+        from ..partners.models import PartnerFactsheet
+        from ..placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus, RunPlace,
+                                         RunPlacement, RunStatus, UnplacedReason)
         rng, w, call = self.rng, self.w, self.past_call
         if not self.matched:
             return

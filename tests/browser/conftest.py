@@ -208,7 +208,7 @@ def _placement_ids(partner) -> dict:
     from exchange.applications.models import Application, Call
     from exchange.auth.models import User
     from exchange.extensions import db
-    from exchange.placements import services
+    from exchange.placements import runs
     from exchange.placements.models import MatchingRun, Nomination, NominationStatus, RunPlacement, RunStatus
     call = db.session.scalar(select(Call).where(Call.title.like("Spring semester %")))
     published = db.session.scalar(select(MatchingRun).where(MatchingRun.call_id == call.id,
@@ -219,7 +219,7 @@ def _placement_ids(partner) -> dict:
                               .order_by(MatchingRun.id))
     if draft is None:
         coordinator = db.session.scalar(select(User).where(User.email == "coordinator@demo.test"))
-        draft = services.run_matching(call, by=coordinator)
+        draft = runs.run_matching(call, by=coordinator)
         db.session.commit()
     placement = db.session.scalar(select(RunPlacement).where(RunPlacement.run_id == draft.id)
                                   .order_by(RunPlacement.place_id.is_(None), RunPlacement.id))

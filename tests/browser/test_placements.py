@@ -40,12 +40,12 @@ def closed_call(app):
     from exchange.applications.models import Application, Call
     from exchange.applications.workflow import ApplicationStatus
     from exchange.extensions import db
-    from exchange.placements import services
+    from exchange.placements import runs
     with app.app_context():
         call = db.session.scalar(select(Call).where(Call.title.like(CLOSED_CALL)))
         eligible = db.session.scalar(select(func.count(Application.id)).where(
             Application.call_id == call.id, Application.status == ApplicationStatus.eligible))
-        return SimpleNamespace(id=call.id, title=call.title, eligible=eligible, next_round=services.next_round(call))
+        return SimpleNamespace(id=call.id, title=call.title, eligible=eligible, next_round=runs.next_round(call))
 
 
 def latest_run(app, call_id):
@@ -54,7 +54,7 @@ def latest_run(app, call_id):
     from sqlalchemy.orm import joinedload
 
     from exchange.extensions import db
-    from exchange.placements import services
+    from exchange.placements import runs
     from exchange.placements.models import MatchingRun, RunPlacement
     with app.app_context():
         run = db.session.scalar(select(MatchingRun).where(MatchingRun.call_id == call_id)
@@ -63,7 +63,7 @@ def latest_run(app, call_id):
                                   institution_id=rp.place.partner.id, isced=rp.place.condition.isced_code,
                                   filled=rp.filled, capacity=rp.capacity,
                                   cutoff=rp.cutoff_score if rp.capacity and rp.is_full else None)
-                  for rp in services.run_places(run)]
+                  for rp in runs.run_places(run)]
         rows = db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == run.id)
                                   .options(joinedload(RunPlacement.application)).order_by(RunPlacement.id)).all()
         students = [SimpleNamespace(application_id=p.application_id, email=p.application.student.email,
@@ -98,9 +98,9 @@ def left_out_reasons(app, application_id) -> list[tuple[int, str, str]]:
     """[(rank, partner, cut-off)] of the choices the student missed because the place was full."""
     from exchange.applications.models import Application
     from exchange.extensions import db
-    from exchange.placements import services
+    from exchange.placements import student as student_services
     with app.app_context():
-        outcome = services.student_outcome(db.session.get(Application, application_id))
+        outcome = student_services.student_outcome(db.session.get(Application, application_id))
         return [(row.rank, row.place.partner.name, score(row.cutoff_score)) for row in outcome.rows
                 if row.status == "full" and row.cutoff_score is not None and row.place is not None]
 

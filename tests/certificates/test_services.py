@@ -383,7 +383,7 @@ def test_placement_letter_is_revoked_when_the_nomination_is_cancelled_or_the_stu
     from exchange.applications.models import Application
     from exchange.auth.models import User
     from exchange.demo import seed_demo
-    from exchange.placements import services as placement_services
+    from exchange.placements import nominations
     from exchange.placements.models import Nomination
     seed_demo()
     letters = db.session.scalars(select(Certificate).where(Certificate.kind == "placement",
@@ -392,7 +392,7 @@ def test_placement_letter_is_revoked_when_the_nomination_is_cancelled_or_the_stu
     first, second = letters[:2]
     coordinator = db.session.scalar(select(User).where(User.email == "coordinator@demo.test"))
     nomination = db.session.scalar(select(Nomination).where(Nomination.application_id == first.subject_id))
-    placement_services.cancel_nomination(nomination, coordinator, "Wrong partner")
+    nominations.cancel_nomination(nomination, coordinator, "Wrong partner")
     assert first.is_revoked and "cancelled" in first.revocation_reason
     application = db.session.get(Application, second.subject_id)
     app_services.transition(application, ApplicationStatus.withdrawn, by=application.student)

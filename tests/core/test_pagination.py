@@ -3,7 +3,7 @@ import pytest
 
 from exchange.auth.models import Role
 from exchange.core.pagination import MAX_PAGE, requested_page
-from exchange.placements import services as placement_services
+from exchange.placements import runs
 from tests.applications.conftest import (coordinator, make_application, make_call,  # noqa: F401
                                          make_condition, year)
 from tests.placements.conftest import placing  # noqa: F401
@@ -42,7 +42,7 @@ PAGES = [
 @pytest.mark.parametrize(("role", "url"), PAGES)
 def test_any_page_number_is_answered(client, login, placing, role, url, page):
     world = placing(scores=(90, 80), seats=(1,))
-    run = placement_services.run_matching(world.call, by=world.coordinator)
+    run = runs.run_matching(world.call, by=world.coordinator)
     login(role)
     url = url.format(call=world.call.id, run=run.id)
     response = client.get(url + ("&" if "?" in url else "?") + "page=" + page)

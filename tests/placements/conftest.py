@@ -22,8 +22,8 @@ from tests.applications.conftest import (add_document, coordinator, make_applica
 def partner_document_rule():
     """The placements rule for partners' documents, installed at import; put back in case a test removed it."""
     from exchange.applications import access
-    from exchange.placements import services
-    access.set_partner_document_rule(services.partner_document_rule)
+    from exchange.placements import incoming
+    access.set_partner_document_rule(incoming.partner_document_rule)
     yield
 
 

@@ -5,8 +5,11 @@ from exchange.applications import demo as applications_demo
 from exchange.applications.models import Application
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.partners import demo as partners_demo
-from exchange.placements import demo, services
-from exchange.placements.models import MatchingRun, Nomination, NominationStatus, Offer, OfferStatus, PartnerFactsheet
+from exchange.partners import factsheets
+from exchange.partners.models import PartnerFactsheet
+from exchange.placements import demo, runs
+from exchange.placements import incoming as incoming_services
+from exchange.placements.models import MatchingRun, Nomination, NominationStatus, Offer, OfferStatus
 
 MODELS = (MatchingRun, Offer, Nomination, PartnerFactsheet)
 
@@ -33,20 +36,20 @@ def test_demo_is_idempotent_and_tells_the_whole_story(db):
     scored = db.session.scalar(select(func.count(Application.id)).where(
         Application.call_id == closed.id, Application.status == S.eligible, Application.score.is_not(None)))
     assert scored >= demo.MIN_MATCHABLE
-    run = services.run_matching(closed, by=context["users"]["coordinator"])
+    run = runs.run_matching(closed, by=context["users"]["coordinator"])
     assert run.placed_count > 0
 
     # The finished call: published, answered, nominated; the demo partner has nominees on its dashboard.
     call = context["placement_call"]
     assert [r.round for r in context["matching_runs"]] == [1]
     partner = context["users"]["partner"]
-    incoming = db.session.scalars(services.incoming_query(partner)).all()
+    incoming = db.session.scalars(incoming_services.incoming_query(partner)).all()
     assert len(incoming) >= 2
     assert {n.status for n in incoming} == {NominationStatus.nominated, NominationStatus.accepted}
-    assert services.factsheet_of(partner.institution_id) is not None
+    assert factsheets.factsheet_of(partner.institution_id) is not None
     student = context["users"]["student"]
     mine = db.session.scalar(select(Offer).join(Offer.application).where(Application.student_id == student.id))
     assert mine.status is OfferStatus.offered and mine.application.call_id == call.id
     statuses = {a.status for a in db.session.scalars(select(Application).where(Application.call_id == call.id))}
     assert {S.accepted, S.declined, S.waitlisted, S.placed} <= statuses
-    assert services.next_round(call) == 2 and any(services.free_seats(call).values())
+    assert runs.next_round(call) == 2 and any(runs.free_seats(call).values())

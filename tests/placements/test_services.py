@@ -12,9 +12,13 @@ from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.core.errors import WorkflowError
 from exchange.core.types import utcnow
-from exchange.placements import services
-from exchange.placements.models import (ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
-                                        OfferStatus, RunPlace, RunPlacement, RunStatus, UnplacedReason)
+from exchange.placements import adjustments, incoming, nominations, panels, queries
+from exchange.placements import comparison as comparison_services
+from exchange.placements import offers as offer_services
+from exchange.placements import runs as run_services
+from exchange.placements import student as student_services
+from exchange.placements.models import (ManualAdjustment, MatchingRun, NominationStatus, Offer, OfferStatus,
+                                        RunPlace, RunPlacement, RunStatus, UnplacedReason)
 from tests.conftest import text_of
 
 from .conftest import add_document, deadline
@@ -33,7 +37,7 @@ def run_place(db, run, place):
 def test_run_places_by_score_and_stores_cutoffs(db, placing):
     w = placing()
     a, b = w.places
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     db.session.commit()
     rows = placements_of(db, run)
     s1, s2, s3, s4 = w.apps
@@ -56,7 +60,7 @@ def test_ties_break_by_earlier_submission_then_id(db, placing):
     s1.submitted_at = s2.submitted_at + timedelta(minutes=5)  # s1 submitted last
     s3.submitted_at = s2.submitted_at                         # s2 and s3 at the same time: lower id wins
     db.session.commit()
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     rows = placements_of(db, run)
     assert rows[s2.id].place_id == w.places[0].id
     assert rows[s1.id].place_id is None and rows[s3.id].place_id is None
@@ -64,7 +68,7 @@ def test_ties_break_by_earlier_submission_then_id(db, placing):
 
 def test_unscored_students_rank_last(db, placing):
     w = placing(scores=(None, 40), seats=(1,))
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     rows = placements_of(db, run)
     assert rows[w.apps[1].id].place_id is not None and rows[w.apps[0].id].place_id is None
     assert run.unscored_count == 1
@@ -83,7 +87,7 @@ def test_only_eligible_applications_and_pairs_take_part(db, placing, make_condit
     for rank, place_id in enumerate([german_place.id, w.places[0].id], 1):
         first.choices.append(ApplicationChoice(place_id=place_id, rank=rank))
     db.session.commit()
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     rows = placements_of(db, run)
     assert set(rows) == {first.id}  # the application under review is not part of the run
     row = rows[first.id]
@@ -91,26 +95,26 @@ def test_only_eligible_applications_and_pairs_take_part(db, placing, make_condit
     snap = row.choice(german_place.id)
     assert snap["eligible"] is False and snap["reasons"][0]["code"] == "language_missing"
     assert run.ineligible_pairs_count == 1 and run.eligible_pairs_count == 1
-    services.publish_run(run, deadline(), by=w.coordinator)
-    (german_row, _obtained) = services.student_outcome(first).rows
+    offer_services.publish_run(run, deadline(), by=w.coordinator)
+    (german_row, _obtained) = student_services.student_outcome(first).rows
     assert german_row.status == "not_eligible" and "German" in german_row.reasons[0]
 
 
 def test_no_eligible_application_is_refused(db, placing):
     w = placing(scores=(90,), statuses=[S.under_review])
     with pytest.raises(WorkflowError) as exc:
-        services.run_matching(w.call, by=w.coordinator)
+        run_services.run_matching(w.call, by=w.coordinator)
     assert exc.value.code == "no-applications"
 
 
 def test_building_the_input_takes_the_same_queries_whatever_the_number(db, placing, count_queries):
     small = placing(scores=(90, 80, 70))
     with count_queries() as few:
-        services.run_matching(small.call, by=small.coordinator)
+        run_services.run_matching(small.call, by=small.coordinator)
     db.session.rollback()
     big = placing(scores=tuple(range(20, 80, 2)))
     with count_queries() as many:
-        services.run_matching(big.call, by=big.coordinator)
+        run_services.run_matching(big.call, by=big.coordinator)
     assert many.n == few.n <= 16
 
 
@@ -120,19 +124,19 @@ def test_moving_into_a_full_place_warns_of_capacity_and_unfairness(db, placing):
     w = placing()
     a, b = w.places
     s1, s2, s3, s4 = w.apps
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     db.session.commit()
     rows = placements_of(db, run)
-    with pytest.raises(services.NeedsConfirmation) as exc:
-        services.move_placement(run, rows[s3.id], a.id, "Special agreement with the partner", by=w.coordinator)
+    with pytest.raises(adjustments.NeedsConfirmation) as exc:
+        adjustments.move_placement(run, rows[s3.id], a.id, "Special agreement with the partner", by=w.coordinator)
     codes = {w_["code"]: w_["params"] for w_ in exc.value.warnings}
     assert codes["over_capacity"]["filled"] == 2 and codes["over_capacity"]["seats"] == 1
     assert codes["unfair"]["names"] == ["Student 2"]  # ranked higher, wanted A, got B
     db.session.rollback()
     run = db.session.get(MatchingRun, run.id)
     rows = placements_of(db, run)
-    adjustment = services.move_placement(run, rows[s3.id], a.id, "Special agreement with the partner",
-                                         by=w.coordinator, confirm=True)
+    adjustment = adjustments.move_placement(run, rows[s3.id], a.id, "Special agreement with the partner",
+                                            by=w.coordinator, confirm=True)
     db.session.commit()
     assert adjustment.by_id == w.coordinator.id and adjustment.from_place_id is None
     assert {x["code"] for x in adjustment.warnings} == {"over_capacity", "unfair"}
@@ -145,9 +149,9 @@ def test_moving_into_a_full_place_warns_of_capacity_and_unfairness(db, placing):
 def test_taking_a_student_out_warns_that_a_seat_is_left_free(db, placing):
     w = placing()
     s1 = w.apps[0]
-    run = services.run_matching(w.call, by=w.coordinator)
-    with pytest.raises(services.NeedsConfirmation) as exc:
-        services.move_placement(run, placements_of(db, run)[s1.id], None, "Withdrew by phone", by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    with pytest.raises(adjustments.NeedsConfirmation) as exc:
+        adjustments.move_placement(run, placements_of(db, run)[s1.id], None, "Withdrew by phone", by=w.coordinator)
     (warning,) = exc.value.warnings
     assert warning["code"] == "seat_left_free"
     assert warning["params"]["names"] == ["Student 2", "Student 3", "Student 4"]
@@ -156,43 +160,43 @@ def test_taking_a_student_out_warns_that_a_seat_is_left_free(db, placing):
 def test_a_move_without_consequences_needs_no_confirmation(db, placing):
     w = placing(scores=(90, 80), seats=(2, 1))
     a, b = w.places
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     rows = placements_of(db, run)
     assert rows[w.apps[1].id].place_id == a.id
-    services.move_placement(run, rows[w.apps[1].id], b.id, "Prefers B after all", by=w.coordinator)
+    adjustments.move_placement(run, rows[w.apps[1].id], b.id, "Prefers B after all", by=w.coordinator)
     assert run_place(db, run, b).filled == 1 and run_place(db, run, a).filled == 1
     assert db.session.scalar(select(func.count(ManualAdjustment.id))) == 1
 
 
 def test_move_rules(db, placing):
     w = placing()
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     row = placements_of(db, run)[w.apps[0].id]
     with pytest.raises(WorkflowError) as exc:
-        services.move_placement(run, row, w.places[1].id, "   ", by=w.coordinator)
+        adjustments.move_placement(run, row, w.places[1].id, "   ", by=w.coordinator)
     assert exc.value.field == "reason"
     with pytest.raises(WorkflowError) as exc:
-        services.move_placement(run, row, w.places[1].id, "x" * 1001, by=w.coordinator)
+        adjustments.move_placement(run, row, w.places[1].id, "x" * 1001, by=w.coordinator)
     assert exc.value.field == "reason"
     with pytest.raises(WorkflowError) as exc:
-        services.move_placement(run, row, w.places[0].id, "why", by=w.coordinator)
+        adjustments.move_placement(run, row, w.places[0].id, "why", by=w.coordinator)
     assert exc.value.code == "same-place"
     with pytest.raises(WorkflowError) as exc:
-        services.move_placement(run, row, 999999, "why", by=w.coordinator)
+        adjustments.move_placement(run, row, 999999, "why", by=w.coordinator)
     assert exc.value.code == "bad-place"
-    services.publish_run(run, deadline(), by=w.coordinator)
+    offer_services.publish_run(run, deadline(), by=w.coordinator)
     with pytest.raises(WorkflowError) as exc:
-        services.move_placement(run, row, w.places[1].id, "why", by=w.coordinator, confirm=True)
+        adjustments.move_placement(run, row, w.places[1].id, "why", by=w.coordinator, confirm=True)
     assert exc.value.code == "not-draft"
 
 
 def test_compare_two_runs(db, placing):
     w = placing()
-    first = services.run_matching(w.call, by=w.coordinator)
-    second = services.run_matching(w.call, by=w.coordinator)
-    services.move_placement(second, placements_of(db, second)[w.apps[2].id], w.places[0].id, "test",
-                            by=w.coordinator, confirm=True)
-    comparison = services.compare_runs(first, second)
+    first = run_services.run_matching(w.call, by=w.coordinator)
+    second = run_services.run_matching(w.call, by=w.coordinator)
+    adjustments.move_placement(second, placements_of(db, second)[w.apps[2].id], w.places[0].id, "test",
+                               by=w.coordinator, confirm=True)
+    comparison = comparison_services.compare_runs(first, second)
     assert comparison.same == 3
     (moved, other), = comparison.moved
     assert moved.application_id == w.apps[2].id and moved.place_id is None and other.place_id == w.places[0].id
@@ -204,10 +208,10 @@ def test_compare_two_runs(db, placing):
 def test_publish_places_waitlists_and_offers(db, placing, outbox):
     w = placing()
     s1, s2, s3, s4 = w.apps
-    other = services.run_matching(w.call, by=w.coordinator)
-    run = services.run_matching(w.call, by=w.coordinator)
+    other = run_services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     when = deadline()
-    offers = services.publish_run(run, when, by=w.coordinator)
+    offers = offer_services.publish_run(run, when, by=w.coordinator)
     db.session.commit()
     assert run.status is RunStatus.published and run.offer_deadline == when and run.published_by_id == w.coordinator.id
     assert db.session.get(MatchingRun, other.id).status is RunStatus.superseded
@@ -221,10 +225,10 @@ def test_publish_places_waitlists_and_offers(db, placing, outbox):
     offer_mail = next(m for m in outbox.messages() if m["To"] == s1.student.email)
     assert "/placements/my/%d" % s1.id in text_of(offer_mail)
     with pytest.raises(WorkflowError) as exc:
-        services.publish_run(run, deadline(), by=w.coordinator)
+        offer_services.publish_run(run, deadline(), by=w.coordinator)
     assert exc.value.code == "not-draft"
     with pytest.raises(WorkflowError) as exc:
-        services.publish_run(db.session.get(MatchingRun, other.id), deadline(), by=w.coordinator)
+        offer_services.publish_run(db.session.get(MatchingRun, other.id), deadline(), by=w.coordinator)
     assert exc.value.code == "not-draft"
 
 
@@ -234,7 +238,7 @@ def test_a_mail_that_cannot_be_sent_does_not_stop_the_others(db, placing, outbox
 
     from exchange.core import mail
     w = placing()
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     send, refused = mail.send_template, w.apps[0].student.email
 
     def flaky(to, *args, **kwargs):
@@ -242,7 +246,7 @@ def test_a_mail_that_cannot_be_sent_does_not_stop_the_others(db, placing, outbox
             raise SMTPRecipientsRefused({to: (550, b"No such mailbox")})
         return send(to, *args, **kwargs)
     monkeypatch.setattr(mail, "send_template", flaky)
-    services.publish_run(run, deadline(), by=w.coordinator)
+    offer_services.publish_run(run, deadline(), by=w.coordinator)
     db.session.commit()
     assert run.status is RunStatus.published
     assert sorted(m["To"] for m in outbox.messages()) == sorted(a.student.email for a in w.apps[1:])
@@ -251,28 +255,28 @@ def test_a_mail_that_cannot_be_sent_does_not_stop_the_others(db, placing, outbox
 def test_students_with_no_possible_choice_are_not_placed(db, placing):
     w = placing(scores=(90, 80), seats=(1, 1), choices=[[0], [0]])
     w.places[1].seats = 0
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     row = placements_of(db, run)[w.apps[1].id]
     assert row.reason is UnplacedReason.full
-    services.publish_run(run, deadline(), by=w.coordinator)
+    offer_services.publish_run(run, deadline(), by=w.coordinator)
     assert w.apps[1].status is S.waitlisted
 
 
 def test_publish_rules(db, placing, make_application):
     w = placing()
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     for bad in (utcnow() + timedelta(minutes=30), utcnow() + timedelta(days=91), None):
         with pytest.raises(WorkflowError) as exc:
-            services.publish_run(run, bad, by=w.coordinator)
+            offer_services.publish_run(run, bad, by=w.coordinator)
         assert exc.value.field == "deadline"
     w.call.closes_at = utcnow() + timedelta(days=1)
     with pytest.raises(WorkflowError) as exc:
-        services.publish_run(run, deadline(), by=w.coordinator)
+        offer_services.publish_run(run, deadline(), by=w.coordinator)
     assert exc.value.code == "call-open"
     w.call.closes_at = utcnow() - timedelta(hours=1)
     app_services.withdraw_application(w.apps[3], by=w.apps[3].student)
     with pytest.raises(WorkflowError) as exc:
-        services.publish_run(run, deadline(), by=w.coordinator)
+        offer_services.publish_run(run, deadline(), by=w.coordinator)
     assert exc.value.code == "stale"
     assert run.status is RunStatus.draft
 
@@ -280,36 +284,36 @@ def test_publish_rules(db, placing, make_application):
 def test_accept_with_shared_documents_and_decline(db, placing, outbox):
     w = placing()
     s1, s2 = w.apps[:2]
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, second = services.publish_run(run, deadline(), by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, second = offer_services.publish_run(run, deadline(), by=w.coordinator)
     with pytest.raises(WorkflowError) as exc:
-        services.respond_to_offer(first, True, by=s2.student)
+        offer_services.respond_to_offer(first, True, by=s2.student)
     assert exc.value.status == 403
     with pytest.raises(WorkflowError) as exc:
-        services.respond_to_offer(first, True, by=s1.student, shared=["language_certificate"])  # not uploaded
+        offer_services.respond_to_offer(first, True, by=s1.student, shared=["language_certificate"])  # not uploaded
     assert exc.value.field == "documents"
     with pytest.raises(WorkflowError):
-        services.respond_to_offer(first, True, by=s1.student, shared=["nonsense"])
-    services.respond_to_offer(first, True, by=s1.student, shared=["transcript"])
-    services.respond_to_offer(second, False, by=s2.student)
+        offer_services.respond_to_offer(first, True, by=s1.student, shared=["nonsense"])
+    offer_services.respond_to_offer(first, True, by=s1.student, shared=["transcript"])
+    offer_services.respond_to_offer(second, False, by=s2.student)
     db.session.commit()
     assert (first.status, first.shared_kinds, s1.status) == (OfferStatus.accepted, [DocumentKind.transcript],
                                                             S.accepted)
     assert (second.status, s2.status) == (OfferStatus.declined, S.declined)
     with pytest.raises(WorkflowError) as exc:
-        services.respond_to_offer(first, False, by=s1.student)
+        offer_services.respond_to_offer(first, False, by=s1.student)
     assert exc.value.code == "answered"
-    services.set_shared_documents(s1, [], by=s1.student)
+    offer_services.set_shared_documents(s1, [], by=s1.student)
     assert first.shared_documents == ""
     with pytest.raises(WorkflowError):
-        services.set_shared_documents(s2, ["transcript"], by=s2.student)
+        offer_services.set_shared_documents(s2, ["transcript"], by=s2.student)
 
 
 def test_answering_through_the_application_workflow_keeps_the_offer_in_step(db, placing):
     w = placing()
     s1, s2 = w.apps[:2]
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, second = services.publish_run(run, deadline(), by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, second = offer_services.publish_run(run, deadline(), by=w.coordinator)
     app_services.transition(s1, S.accepted, by=s1.student)
     app_services.transition(s2, S.declined, by=s2.student)
     db.session.commit()
@@ -320,28 +324,28 @@ def test_answering_through_the_application_workflow_keeps_the_offer_in_step(db, 
 def test_expired_offers_decline_and_free_their_seats(db, placing, outbox):
     w = placing()
     s1, s2 = w.apps[:2]
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, second = services.publish_run(run, deadline(2), by=w.coordinator)
-    services.respond_to_offer(first, True, by=s1.student)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, second = offer_services.publish_run(run, deadline(2), by=w.coordinator)
+    offer_services.respond_to_offer(first, True, by=s1.student)
     db.session.commit()
-    assert services.expire_offers(now=utcnow()) == 0
-    assert services.expire_offers(now=utcnow() + timedelta(days=3)) == 1
+    assert offer_services.expire_offers(now=utcnow()) == 0
+    assert offer_services.expire_offers(now=utcnow() + timedelta(days=3)) == 1
     db.session.commit()
     assert second.status is OfferStatus.expired and s2.status is S.declined
     assert s2.history[-1].actor.value == "system" and s2.history[-1].by_id is None
     assert outbox.last()["To"] == s2.student.email and "expired" in outbox.last()["Subject"]
-    assert services.free_seats(w.call) == {w.places[0].id: 0, w.places[1].id: 1}
+    assert run_services.free_seats(w.call) == {w.places[0].id: 0, w.places[1].id: 1}
     with pytest.raises(WorkflowError) as exc:
-        services.respond_to_offer(second, True, by=s2.student)
+        offer_services.respond_to_offer(second, True, by=s2.student)
     assert exc.value.code == "answered"
 
 
 def test_an_answer_after_the_deadline_is_refused(db, placing):
     w = placing()
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, _second = services.publish_run(run, deadline(2), by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, _second = offer_services.publish_run(run, deadline(2), by=w.coordinator)
     with pytest.raises(WorkflowError) as exc:
-        services.respond_to_offer(first, True, by=w.apps[0].student, now=utcnow() + timedelta(days=3))
+        offer_services.respond_to_offer(first, True, by=w.apps[0].student, now=utcnow() + timedelta(days=3))
     assert exc.value.code == "expired"
 
 
@@ -349,36 +353,36 @@ def test_second_round_fills_freed_seats_without_moving_anyone(db, placing):
     w = placing()
     a, b = w.places
     s1, s2, s3, s4 = w.apps
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, second = services.publish_run(run, deadline(), by=w.coordinator)
-    services.respond_to_offer(first, False, by=s1.student)   # A is freed
-    services.respond_to_offer(second, True, by=s2.student)   # s2 keeps B although they preferred A
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, second = offer_services.publish_run(run, deadline(), by=w.coordinator)
+    offer_services.respond_to_offer(first, False, by=s1.student)   # A is freed
+    offer_services.respond_to_offer(second, True, by=s2.student)   # s2 keeps B although they preferred A
     db.session.commit()
-    again = services.run_matching(w.call, by=w.coordinator)
+    again = run_services.run_matching(w.call, by=w.coordinator)
     assert again.round == 2 and again.applications_count == 2 and again.seats_count == 1
     rows = placements_of(db, again)
     assert set(rows) == {s3.id, s4.id}
     assert rows[s3.id].place_id == a.id and rows[s4.id].place_id is None
-    offers = services.publish_run(again, deadline(), by=w.coordinator)
+    offers = offer_services.publish_run(again, deadline(), by=w.coordinator)
     db.session.commit()
     assert [o.application_id for o in offers] == [s3.id] and offers[0].round == 2
     assert s3.status is S.placed and s4.status is S.waitlisted and s2.status is S.accepted
     assert s2.placed_place_id == b.id
     with pytest.raises(WorkflowError) as exc:
-        services.run_matching(w.call, by=w.coordinator)
+        run_services.run_matching(w.call, by=w.coordinator)
     assert exc.value.code == "no-seats"
-    assert services.close_waitlist(w.call, by=w.coordinator) == 1
+    assert offer_services.close_waitlist(w.call, by=w.coordinator) == 1
     assert s4.status is S.not_placed
 
 
 def test_round_two_needs_its_own_run(db, placing):
     w = placing()
-    run = services.run_matching(w.call, by=w.coordinator)
-    stale = services.run_matching(w.call, by=w.coordinator)
-    services.publish_run(run, deadline(), by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    stale = run_services.run_matching(w.call, by=w.coordinator)
+    offer_services.publish_run(run, deadline(), by=w.coordinator)
     stale.status = RunStatus.draft  # pretend it escaped supersession
     with pytest.raises(WorkflowError) as exc:
-        services.publish_run(stale, deadline(), by=w.coordinator)
+        offer_services.publish_run(stale, deadline(), by=w.coordinator)
     assert exc.value.code == "stale"
 
 
@@ -387,17 +391,17 @@ def test_round_two_needs_its_own_run(db, placing):
 def test_student_outcome_explains_each_higher_choice(db, placing):
     w = placing()
     s1, s2, s3 = w.apps[:3]
-    run = services.run_matching(w.call, by=w.coordinator)
-    assert services.student_outcome(s3) is None  # not published yet
-    services.publish_run(run, deadline(), by=w.coordinator)
-    outcome = services.student_outcome(s3)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    assert student_services.student_outcome(s3) is None  # not published yet
+    offer_services.publish_run(run, deadline(), by=w.coordinator)
+    outcome = student_services.student_outcome(s3)
     assert outcome.score == Decimal("70") and outcome.offer is None
     assert [(r.rank, r.status, r.cutoff_score) for r in outcome.rows] == [(1, "full", Decimal("90")),
                                                                           (2, "full", Decimal("80"))]
-    outcome = services.student_outcome(s2)
+    outcome = student_services.student_outcome(s2)
     assert [(r.rank, r.status) for r in outcome.rows] == [(1, "full"), (2, "obtained")]
     assert outcome.offer.status is OfferStatus.offered
-    outcome = services.student_outcome(s1)
+    outcome = student_services.student_outcome(s1)
     assert [r.status for r in outcome.rows] == ["obtained", "lower"]
 
 
@@ -407,10 +411,10 @@ def test_student_outcome_explains_each_higher_choice(db, placing):
 def accepted(db, placing):
     """Two students accepted A and B (the first shared the transcript), one is waitlisted."""
     w = placing(scores=(90, 80, 70))
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
-    services.respond_to_offer(first, True, by=w.apps[0].student, shared=["transcript"], notify=False)
-    services.respond_to_offer(second, True, by=w.apps[1].student, notify=False)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, second = offer_services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    offer_services.respond_to_offer(first, True, by=w.apps[0].student, shared=["transcript"], notify=False)
+    offer_services.respond_to_offer(second, True, by=w.apps[1].student, notify=False)
     db.session.commit()
     return w
 
@@ -419,18 +423,18 @@ def test_nominate_one_with_dates_and_shared_documents(db, accepted, make_user, o
     w = accepted
     s1 = w.apps[0]
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
-    nomination = services.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 5),
-                                   departure=date(w.call.academic_year + 1, 1, 30), notify=True)
+    nomination = nominations.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 5),
+                                      departure=date(w.call.academic_year + 1, 1, 30), notify=True)
     db.session.commit()
     assert nomination.status is NominationStatus.nominated and nomination.institution_id == w.places[0].partner.id
     assert nomination.shared_kinds == [DocumentKind.transcript] and nomination.academic_year == w.call.academic_year
     assert s1.nominated_at is not None
     assert outbox.last()["To"] == partner_user.email
     with pytest.raises(WorkflowError) as exc:
-        services.nominate(s1, by=w.coordinator)
+        nominations.nominate(s1, by=w.coordinator)
     assert exc.value.code == "already"
     with pytest.raises(WorkflowError) as exc:
-        services.nominate(w.apps[2], by=w.coordinator)
+        nominations.nominate(w.apps[2], by=w.coordinator)
     assert exc.value.code == "not-accepted"
 
 
@@ -443,16 +447,16 @@ def test_nominate_one_with_dates_and_shared_documents(db, accepted, make_user, o
 def test_nomination_dates_are_checked(db, accepted, arrival, departure, field):
     y = accepted.call.academic_year
     with pytest.raises(WorkflowError) as exc:
-        services.nominate(accepted.apps[0], by=accepted.coordinator, arrival=date(y + arrival[0], *arrival[1:]),
-                          departure=date(y + departure[0], *departure[1:]))
+        nominations.nominate(accepted.apps[0], by=accepted.coordinator, arrival=date(y + arrival[0], *arrival[1:]),
+                             departure=date(y + departure[0], *departure[1:]))
     assert exc.value.field == field
 
 
 def test_default_period_follows_the_call(db, accepted):
     call = accepted.call
     y = call.academic_year
-    assert services.default_period(call) == (date(y, 9, 1), date(y + 1, 1, 31))
-    nomination = services.nominate(accepted.apps[1], by=accepted.coordinator)
+    assert nominations.default_period(call) == (date(y, 9, 1), date(y + 1, 1, 31))
+    nomination = nominations.nominate(accepted.apps[1], by=accepted.coordinator)
     assert (nomination.planned_arrival, nomination.planned_departure) == (date(y, 9, 1), date(y + 1, 1, 31))
 
 
@@ -461,14 +465,14 @@ def test_nominate_all_once_and_email_each_partner_user_once(db, accepted, make_u
     users = [make_user(Role.partner, institution_id=w.places[0].partner.id),
              make_user(Role.partner, institution_id=w.places[0].partner.id),
              make_user(Role.partner, institution_id=w.places[1].partner.id)]
-    result = services.nominate_many(w.call, by=w.coordinator)
+    result = nominations.nominate_many(w.call, by=w.coordinator)
     db.session.commit()
     assert len(result.done) == 2 and not result.refused
     assert sorted(m["To"] for m in outbox.messages()) == sorted(u.email for u in users)
     with pytest.raises(WorkflowError) as exc:
-        services.nominate_many(w.call, by=w.coordinator)
+        nominations.nominate_many(w.call, by=w.coordinator)
     assert exc.value.code == "none"
-    result = services.nominate_many(w.call, by=w.coordinator, application_ids=[w.apps[2].id])
+    result = nominations.nominate_many(w.call, by=w.coordinator, application_ids=[w.apps[2].id])
     assert not result.done and result.refused[0][0].id == w.apps[2].id
 
 
@@ -476,18 +480,18 @@ def test_partner_decisions_notify_student_and_coordinator(db, accepted, make_use
     w = accepted
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
     stranger = make_user(Role.partner)
-    first = services.nominate(w.apps[0], by=w.coordinator)
+    first = nominations.nominate(w.apps[0], by=w.coordinator)
     second_user = make_user(Role.partner, institution_id=w.places[1].partner.id)
-    second = services.nominate(w.apps[1], by=w.coordinator)
+    second = nominations.nominate(w.apps[1], by=w.coordinator)
     db.session.commit()
     with pytest.raises(WorkflowError) as exc:
-        services.decide_nomination(first, True, by=stranger)
+        nominations.decide_nomination(first, True, by=stranger)
     assert exc.value.status == 404
     with pytest.raises(WorkflowError) as exc:
-        services.decide_nomination(first, False, by=partner_user, reason="  ")
+        nominations.decide_nomination(first, False, by=partner_user, reason="  ")
     assert exc.value.field == "reason"
-    services.decide_nomination(first, True, by=partner_user)
-    services.decide_nomination(second, False, by=second_user, reason="Courses full in spring")
+    nominations.decide_nomination(first, True, by=partner_user)
+    nominations.decide_nomination(second, False, by=second_user, reason="Courses full in spring")
     db.session.commit()
     assert first.status is NominationStatus.accepted and first.decided_by_id == partner_user.id
     assert second.status is NominationStatus.rejected and second.reason == "Courses full in spring"
@@ -497,7 +501,7 @@ def test_partner_decisions_notify_student_and_coordinator(db, accepted, make_use
     rejection = next(m for m in outbox.messages() if m["To"] == w.apps[1].student.email)
     assert "Courses full in spring" in text_of(rejection)
     with pytest.raises(WorkflowError) as exc:
-        services.decide_nomination(first, False, by=partner_user, reason="changed my mind")
+        nominations.decide_nomination(first, False, by=partner_user, reason="changed my mind")
     assert exc.value.code == "decided"
 
 
@@ -506,19 +510,19 @@ def test_a_rejection_hides_the_student_and_a_new_nomination_shows_them_again(db,
     s1 = w.apps[0]
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
     transcript = s1.document(DocumentKind.transcript)
-    first = services.nominate(s1, by=w.coordinator)
+    first = nominations.nominate(s1, by=w.coordinator)
     assert partner_may_see_document(partner_user, s1, transcript)
-    services.decide_nomination(first, False, by=partner_user, reason="No room", notify=False)
+    nominations.decide_nomination(first, False, by=partner_user, reason="No room", notify=False)
     db.session.commit()
     assert s1.nominated_at is None and not partner_may_see_document(partner_user, s1, transcript)
-    assert db.session.scalars(services.incoming_query(partner_user)).all() == []
-    assert services.partner_panel_counts(partner_user) == (0, 0)
-    assert services.incoming_summary(partner_user).counts == {}
-    second = services.nominate(s1, by=w.coordinator)  # the office tries again
+    assert db.session.scalars(incoming.incoming_query(partner_user)).all() == []
+    assert panels.partner_panel_counts(partner_user) == (0, 0)
+    assert incoming.incoming_summary(partner_user).counts == {}
+    second = nominations.nominate(s1, by=w.coordinator)  # the office tries again
     db.session.commit()
-    assert db.session.scalars(services.incoming_query(partner_user)).all() == [second]
+    assert db.session.scalars(incoming.incoming_query(partner_user)).all() == [second]
     assert partner_may_see_document(partner_user, s1, transcript)
-    assert services.partner_panel_counts(partner_user) == (1, 1)
+    assert panels.partner_panel_counts(partner_user) == (1, 1)
 
 
 def test_the_migration_hides_the_students_rejected_before_it(db, accepted, make_user):
@@ -531,8 +535,8 @@ def test_the_migration_hides_the_students_rejected_before_it(db, accepted, make_
     w = accepted
     s1, s2 = w.apps[:2]
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
-    rejected = services.nominate(s1, by=w.coordinator)
-    services.nominate(s2, by=w.coordinator)
+    rejected = nominations.nominate(s1, by=w.coordinator)
+    nominations.nominate(s2, by=w.coordinator)
     rejected.status = NominationStatus.rejected  # as a rejection left it: nominated_at still set
     legacy = w.apps[2]  # marked nominated without a nomination row: left alone
     legacy.placed_place_id, legacy.placed_institution_id, legacy.nominated_at = (
@@ -554,25 +558,25 @@ def test_the_migration_hides_the_students_rejected_before_it(db, accepted, make_
 def test_cancel_and_withdrawal_hide_the_student_from_the_partner(db, accepted, make_user, outbox):
     w = accepted
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
-    nomination = services.nominate(w.apps[0], by=w.coordinator)
+    nomination = nominations.nominate(w.apps[0], by=w.coordinator)
     db.session.commit()
-    assert db.session.scalar(services.incoming_query(partner_user)).id == nomination.id
+    assert db.session.scalar(incoming.incoming_query(partner_user)).id == nomination.id
     with pytest.raises(WorkflowError):
-        services.cancel_nomination(nomination, by=w.coordinator, reason="")
-    services.cancel_nomination(nomination, by=w.coordinator, reason="Wrong partner")
+        nominations.cancel_nomination(nomination, by=w.coordinator, reason="")
+    nominations.cancel_nomination(nomination, by=w.coordinator, reason="Wrong partner")
     db.session.commit()
     assert nomination.status is NominationStatus.cancelled and w.apps[0].nominated_at is None
-    assert db.session.scalar(services.incoming_query(partner_user)) is None
+    assert db.session.scalar(incoming.incoming_query(partner_user)) is None
     assert outbox.last()["To"] == partner_user.email
     # Nominated again, then the student withdraws: the nomination is cancelled, the offer withdrawn.
-    again = services.nominate(w.apps[0], by=w.coordinator)
+    again = nominations.nominate(w.apps[0], by=w.coordinator)
     db.session.commit()
     app_services.withdraw_application(w.apps[0], by=w.apps[0].student, comment="Staying home")
     db.session.commit()
     assert again.status is NominationStatus.cancelled and w.apps[0].nominated_at is None
     offer = db.session.scalar(select(Offer).where(Offer.application_id == w.apps[0].id))
     assert offer.status is OfferStatus.withdrawn
-    assert services.free_seats(w.call)[w.places[0].id] == 1
+    assert run_services.free_seats(w.call)[w.places[0].id] == 1
 
 
 def test_partners_open_only_the_documents_shared_with_them(db, accepted, make_user, app):
@@ -581,14 +585,14 @@ def test_partners_open_only_the_documents_shared_with_them(db, accepted, make_us
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
     other = make_user(Role.partner)
     add_document(s1, DocumentKind.language_certificate)
-    services.nominate(s1, by=w.coordinator)
+    nominations.nominate(s1, by=w.coordinator)
     db.session.commit()
     transcript = s1.document(DocumentKind.transcript)
     certificate = s1.document(DocumentKind.language_certificate)
     assert partner_may_see_document(partner_user, s1, transcript)
     assert not partner_may_see_document(partner_user, s1, certificate)
     assert not partner_may_see_document(other, s1, transcript)
-    services.set_shared_documents(s1, ["transcript", "language_certificate"], by=s1.student)
+    offer_services.set_shared_documents(s1, ["transcript", "language_certificate"], by=s1.student)
     assert partner_may_see_document(partner_user, s1, certificate)
     with app.test_request_context("/"):
         assert get_document_for(partner_user, s1.id, certificate.id).id == certificate.id
@@ -597,49 +601,31 @@ def test_partners_open_only_the_documents_shared_with_them(db, accepted, make_us
 def test_placement_summary_for_certificates(db, accepted):
     w = accepted
     s1 = w.apps[0]
-    summary = services.placement_summary(s1)
+    summary = student_services.placement_summary(s1)
     assert summary["partner_name"] == w.places[0].partner.name and summary["nomination_status"] is None
-    nomination = services.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 10),
-                                   departure=date(w.call.academic_year + 1, 1, 20))
-    summary = services.placement_summary(s1)
+    nomination = nominations.nominate(s1, by=w.coordinator, arrival=date(w.call.academic_year, 9, 10),
+                                      departure=date(w.call.academic_year + 1, 1, 20))
+    summary = student_services.placement_summary(s1)
     assert summary["planned_arrival"] == nomination.planned_arrival and summary["nomination_status"] == "nominated"
     assert summary["isced_code"] == "0613" and summary["academic_year"] == w.call.academic_year
     assert summary["period"] == "autumn"
-    assert services.placement_summary(w.apps[2]) is None
-    assert services.nominations_by_application([s1.id])[s1.id].id == nomination.id
-
-
-# --- Factsheets -------------------------------------------------------------------------------------------
-
-def test_factsheet_is_saved_once_per_institution(db, make_user, make_institution):
-    institution = make_institution()
-    user = make_user(Role.partner, institution_id=institution.id)
-    services.save_factsheet(institution, {"contact_email": " incoming@x.example ", "other_requirements": ""},
-                            by=user)
-    sheet = services.save_factsheet(institution, {"course_catalogue_url": "https://x.example/courses"}, by=user)
-    db.session.commit()
-    assert sheet.contact_email == "incoming@x.example" and sheet.other_requirements is None
-    assert sheet.course_catalogue_url == "https://x.example/courses" and sheet.updated_by_id == user.id
-    with pytest.raises(WorkflowError):
-        services.save_factsheet(make_institution(), {"contact_email": "a@b.example"}, by=user)
-    with pytest.raises(ValueError):
-        services.save_factsheet(institution, {"institution_id": 3}, by=user)
-    assert db.session.scalar(select(func.count(Nomination.id))) == 0
+    assert student_services.placement_summary(w.apps[2]) is None
+    assert nominations.nominations_by_application([s1.id])[s1.id].id == nomination.id
 
 
 def test_later_rounds_include_applications_found_eligible_since(db, placing):
     w = placing(scores=(90, 80, 70, 95), statuses=[S.eligible, S.eligible, S.eligible, S.under_review])
     s1, s2, s3, late = w.apps
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
-    services.respond_to_offer(first, False, by=s1.student, notify=False)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, second = offer_services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    offer_services.respond_to_offer(first, False, by=s1.student, notify=False)
     app_services.transition(late, S.eligible, by=w.coordinator, notify=False)
     db.session.commit()
-    again = services.run_matching(w.call, by=w.coordinator)
+    again = run_services.run_matching(w.call, by=w.coordinator)
     rows = placements_of(db, again)
     assert set(rows) == {s3.id, late.id}
     assert rows[late.id].place_id == w.places[0].id and rows[s3.id].place_id is None
-    services.publish_run(again, deadline(), by=w.coordinator, notify=False)
+    offer_services.publish_run(again, deadline(), by=w.coordinator, notify=False)
     assert late.status is S.placed and s3.status is S.waitlisted
 
 
@@ -648,53 +634,53 @@ def test_later_rounds_include_applications_found_eligible_since(db, placing):
 def test_partner_panel_counts_pending_and_all_but_cancelled(db, accepted, make_user):
     w = accepted
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
-    assert services.partner_panel_counts(partner_user) == (0, 0)
-    nomination = services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    assert panels.partner_panel_counts(partner_user) == (0, 0)
+    nomination = nominations.nominate(w.apps[0], by=w.coordinator, notify=False)
     db.session.commit()
-    assert services.partner_panel_counts(partner_user) == (1, 1)
-    services.decide_nomination(nomination, True, by=partner_user, notify=False)
-    assert services.partner_panel_counts(partner_user) == (0, 1)
-    services.cancel_nomination(nomination, by=w.coordinator, reason="Wrong partner")
-    assert services.partner_panel_counts(partner_user) == (0, 0)
+    assert panels.partner_panel_counts(partner_user) == (1, 1)
+    nominations.decide_nomination(nomination, True, by=partner_user, notify=False)
+    assert panels.partner_panel_counts(partner_user) == (0, 1)
+    nominations.cancel_nomination(nomination, by=w.coordinator, reason="Wrong partner")
+    assert panels.partner_panel_counts(partner_user) == (0, 0)
     other = make_user(Role.partner, institution_id=w.places[1].partner.id)
-    services.nominate(w.apps[1], by=w.coordinator, notify=False)
-    assert services.partner_panel_counts(other) == (1, 1)
-    assert services.partner_panel_counts(partner_user) == (0, 0)
-    assert services.partner_panel_counts(w.coordinator) == (0, 0)
+    nominations.nominate(w.apps[1], by=w.coordinator, notify=False)
+    assert panels.partner_panel_counts(other) == (1, 1)
+    assert panels.partner_panel_counts(partner_user) == (0, 0)
+    assert panels.partner_panel_counts(w.coordinator) == (0, 0)
 
 
 def test_open_offers_of_a_student_soonest_first(db, placing):
     w = placing(scores=(90, 80))
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, second = services.publish_run(run, deadline(4), by=w.coordinator, notify=False)
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    first, second = offer_services.publish_run(run, deadline(4), by=w.coordinator, notify=False)
     db.session.commit()
     student = w.apps[0].student
-    [row] = services.open_offers_of(student)
+    [row] = panels.open_offers_of(student)
     place = w.places[0]
     assert (row.application_id, row.deadline, row.call_title) == (w.apps[0].id, first.deadline, w.call.title)
     assert (row.partner_name, row.partner_city, row.partner_country, row.isced_code) == (
         place.partner.name, place.partner.city, place.partner.country, place.condition.isced_code)
-    assert services.open_offers_of(w.apps[1].student)[0].application_id == w.apps[1].id
+    assert panels.open_offers_of(w.apps[1].student)[0].application_id == w.apps[1].id
     first.deadline = utcnow() - timedelta(minutes=1)  # past its deadline, not yet expired by the command
-    assert services.open_offers_of(student) == []
+    assert panels.open_offers_of(student) == []
     first.deadline = deadline(4)
-    services.respond_to_offer(first, True, by=student, notify=False)
-    assert services.open_offers_of(student) == []
+    offer_services.respond_to_offer(first, True, by=student, notify=False)
+    assert panels.open_offers_of(student) == []
 
 
 def test_staff_panel_lists_newest_drafts_and_counts_students_to_nominate(db, placing, accepted):
     w = accepted
-    assert services.staff_panel_data() == ([], 2)
-    services.nominate(w.apps[0], by=w.coordinator, notify=False)
-    assert services.staff_panel_data() == ([], 1)
+    assert panels.staff_panel_data() == ([], 2)
+    nominations.nominate(w.apps[0], by=w.coordinator, notify=False)
+    assert panels.staff_panel_data() == ([], 1)
     other = placing(scores=(50,))
     runs = []
     for minutes in (3, 2, 1):
-        run = services.run_matching(other.call, by=other.coordinator)
+        run = run_services.run_matching(other.call, by=other.coordinator)
         run.created_at = utcnow() - timedelta(minutes=minutes)
         runs.append(run)
     db.session.flush()
-    drafts, to_nominate = services.staff_panel_data(limit=2)
+    drafts, to_nominate = panels.staff_panel_data(limit=2)
     assert to_nominate == 1
     assert [(d.id, d.call_title, d.round, d.placed_count, d.applications_count) for d in drafts] == [
         (r.id, other.call.title, 1, r.placed_count, 1) for r in (runs[2], runs[1])]
@@ -703,21 +689,21 @@ def test_staff_panel_lists_newest_drafts_and_counts_students_to_nominate(db, pla
 def test_incoming_summary_and_pages_of_plain_rows(db, app, accepted, make_user):
     w = accepted
     partner_user = make_user(Role.partner, institution_id=w.places[0].partner.id)
-    first = services.nominate(w.apps[0], by=w.coordinator, notify=False)
-    second = services.nominate(w.apps[1], by=w.coordinator, notify=False)
+    first = nominations.nominate(w.apps[0], by=w.coordinator, notify=False)
+    second = nominations.nominate(w.apps[1], by=w.coordinator, notify=False)
     year = first.academic_year
     second.institution_id, second.academic_year = partner_user.institution_id, year + 1
     w.apps[1].placed_institution_id = partner_user.institution_id  # as if placed there too
-    services.decide_nomination(first, True, by=partner_user, notify=False)
+    nominations.decide_nomination(first, True, by=partner_user, notify=False)
     db.session.commit()
-    summary = services.incoming_summary(partner_user)
+    summary = incoming.incoming_summary(partner_user)
     assert summary.years == [year + 1, year]
     assert summary.by_status() == {NominationStatus.accepted: 1, NominationStatus.nominated: 1}
     assert summary.by_status(year) == {NominationStatus.accepted: 1}
-    assert services.incoming_summary(w.coordinator).years == []
+    assert incoming.incoming_summary(w.coordinator).years == []
 
     with app.test_request_context("/placements/incoming?page=2"):
-        page = services.incoming_page(partner_user, None, None, total=2, per_page=1)
+        page = incoming.incoming_page(partner_user, None, None, total=2, per_page=1)
     assert (page.total, page.pages, page.page) == (2, 2, 2)
     [row] = page.items  # latest academic year first: the first nomination is on the second page
     student = w.apps[0].student
@@ -726,35 +712,35 @@ def test_incoming_summary_and_pages_of_plain_rows(db, app, accepted, make_user):
     assert (row.planned_arrival, row.planned_departure, row.nominated_at) == (
         first.planned_arrival, first.planned_departure, first.nominated_at)
     with app.test_request_context("/placements/incoming"):
-        assert [r.id for r in services.incoming_page(partner_user, None, None, total=2, per_page=50).items] == [
+        assert [r.id for r in incoming.incoming_page(partner_user, None, None, total=2, per_page=50).items] == [
             second.id, first.id]
-        assert [r.id for r in services.incoming_page(partner_user, year + 1, None, total=1, per_page=50).items] == [
+        assert [r.id for r in incoming.incoming_page(partner_user, year + 1, None, total=1, per_page=50).items] == [
             second.id]
-        assert [r.id for r in services.incoming_page(partner_user, None, NominationStatus.accepted, total=1,
+        assert [r.id for r in incoming.incoming_page(partner_user, None, NominationStatus.accepted, total=1,
                                                      per_page=50).items] == [first.id]
-        services.cancel_nomination(second, by=w.coordinator, reason="Wrong partner")
-        assert [r.id for r in services.incoming_page(partner_user, None, None, total=1, per_page=50).items] == [
+        nominations.cancel_nomination(second, by=w.coordinator, reason="Wrong partner")
+        assert [r.id for r in incoming.incoming_page(partner_user, None, None, total=1, per_page=50).items] == [
             first.id]
-        assert services.incoming_page(w.coordinator, None, None, total=0, per_page=50).items == []
-    assert services.incoming_summary(partner_user).years == [year]
+        assert incoming.incoming_page(w.coordinator, None, None, total=0, per_page=50).items == []
+    assert incoming.incoming_summary(partner_user).years == [year]
 
 
 # --- The run page's lists, offers and nominations: pages of plain rows --------------------------------
 
 def test_run_pages_list_places_and_students_in_ranking_order(db, app, placing):
     w = placing(scores=(90, None, 80, 80, 70), seats=(2, 1))
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = run_services.run_matching(w.call, by=w.coordinator)
     db.session.commit()
     rows = list(placements_of(db, run).values())
     ranked = sorted(rows, key=lambda p: p.rank_key())
     with app.test_request_context("/"):
-        places = services.run_places_page(run, per_page=50)
-        placed = services.run_placements_page(run, True, per_page=50)
-        unplaced = services.run_placements_page(run, False, per_page=50)
-        at_a = services.run_placements_page(run, True, per_page=50, place_id=w.places[0].id,
-                                            place=services.run_place_of(run, w.places[0].id))
-        nowhere = services.run_placements_page(run, True, per_page=50, place_id=-1, place=None)
-    assert [r.place_id for r in places.items] == [rp.place_id for rp in services.run_places(run)]
+        places = run_services.run_places_page(run, per_page=50)
+        placed = run_services.run_placements_page(run, True, per_page=50)
+        unplaced = run_services.run_placements_page(run, False, per_page=50)
+        at_a = run_services.run_placements_page(run, True, per_page=50, place_id=w.places[0].id,
+                                                place=run_services.run_place_of(run, w.places[0].id))
+        nowhere = run_services.run_placements_page(run, True, per_page=50, place_id=-1, place=None)
+    assert [r.place_id for r in places.items] == [rp.place_id for rp in run_services.run_places(run)]
     assert places.total == run.places_count == 2
     first = places.items[0]
     assert (first.partner_name, first.isced_code, first.capacity, first.filled, first.eqf_levels) == (
@@ -765,23 +751,23 @@ def test_run_pages_list_places_and_students_in_ranking_order(db, app, placing):
     assert [r.partner_name for r in placed.items] == ["Partner A", "Partner A", "Partner B"]
     assert [r.full_name for r in at_a.items] == ["Student 1", "Student 3"] and at_a.total == 2
     assert nowhere.items == [] and nowhere.total == 0
-    assert services.run_place_of(run, -1) is None
+    assert run_services.run_place_of(run, -1) is None
     assert unplaced.items[0].choices == placements_of(db, run)[unplaced.items[0].application_id].choices
     with app.test_request_context("/?page=2"):
-        second = services.run_placements_page(run, True, per_page=2)
+        second = run_services.run_placements_page(run, True, per_page=2)
     assert [r.id for r in second.items] == [p.id for p in ranked if p.place_id][2:] and second.pages == 2
 
 
 def test_offers_and_placed_pages_of_a_call(db, app, accepted):
     w = accepted
-    services.nominate(w.apps[0], by=w.coordinator, notify=False)
+    nominations.nominate(w.apps[0], by=w.coordinator, notify=False)
     db.session.commit()
     offers = db.session.scalars(select(Offer).order_by(Offer.round.desc(), Offer.id)).all()
     with app.test_request_context("/"):
-        page = services.offers_page(w.call, None, total=len(offers), per_page=50)
-        accepted_only = services.offers_page(w.call, OfferStatus.accepted, total=2, per_page=50)
-        declined_only = services.offers_page(w.call, OfferStatus.declined, total=0, per_page=50)
-        placed = services.placed_page(w.call, per_page=50)
+        page = queries.offers_page(w.call, None, total=len(offers), per_page=50)
+        accepted_only = queries.offers_page(w.call, OfferStatus.accepted, total=2, per_page=50)
+        declined_only = queries.offers_page(w.call, OfferStatus.declined, total=0, per_page=50)
+        placed = queries.placed_page(w.call, per_page=50)
     assert [r.application_id for r in page.items] == [w.apps[0].id, w.apps[1].id]
     row = page.items[0]
     assert (row.status, row.round, row.deadline, row.partner_name, row.email) == (
@@ -790,23 +776,23 @@ def test_offers_and_placed_pages_of_a_call(db, app, accepted):
     assert declined_only.items == []  # the status filter applies (every offer here is accepted)
     assert [(r.id, r.status, r.partner_name) for r in placed.items] == [
         (w.apps[0].id, S.accepted, "Partner A"), (w.apps[1].id, S.accepted, "Partner B")]
-    assert placed.total == 2 and services.nominable_count(w.call) == 1
-    assert services.nomination_counts(w.call) == {NominationStatus.nominated: 1}
-    assert services.offer_counts(w.call) == {OfferStatus.accepted: 2}
+    assert placed.total == 2 and queries.nominable_count(w.call) == 1
+    assert queries.nomination_counts(w.call) == {NominationStatus.nominated: 1}
+    assert queries.offer_counts(w.call) == {OfferStatus.accepted: 2}
 
 
 def test_pages_expire_the_offers_of_their_call_past_the_deadline(db, placing):
     w = placing(scores=(90, 80))
     other = placing(scores=(70,))
     for world in (w, other):
-        run = services.run_matching(world.call, by=world.coordinator)
-        services.publish_run(run, deadline(4), by=world.coordinator, notify=False)
+        run = run_services.run_matching(world.call, by=world.coordinator)
+        offer_services.publish_run(run, deadline(4), by=world.coordinator, notify=False)
     db.session.commit()
-    assert services.expire_due_offers_of(w.call) == 0
+    assert offer_services.expire_due_offers_of(w.call) == 0
     offers = db.session.scalars(select(Offer).order_by(Offer.id)).all()
     for offer in offers:
         offer.deadline = utcnow() - timedelta(minutes=1)
-    assert services.expire_due_offers_of(w.call) == 2
+    assert offer_services.expire_due_offers_of(w.call) == 2
     assert [o.status for o in offers] == [OfferStatus.expired, OfferStatus.expired, OfferStatus.offered]
-    assert services.expire_due_offers_of(w.call) == 0
-    assert services.expire_due_offers_of(other.call) == 1
+    assert offer_services.expire_due_offers_of(w.call) == 0
+    assert offer_services.expire_due_offers_of(other.call) == 1

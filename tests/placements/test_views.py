@@ -10,9 +10,10 @@ from exchange.applications.models import DocumentKind
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.core.types import utcnow
-from exchange.placements import services
-from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
-                                        PartnerFactsheet, RunPlacement, RunStatus)
+from exchange.partners.models import PartnerFactsheet
+from exchange.placements import nominations, offers, runs
+from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus, RunPlacement,
+                                        RunStatus)
 
 from tests.applications.conftest import PDF
 
@@ -146,10 +147,10 @@ def nominated(db, placing, make_user):
     w = placing(scores=(90, 80, 70))
     s1 = w.apps[0]
     add_document(s1, DocumentKind.language_certificate)
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, _second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
-    services.respond_to_offer(first, True, by=s1.student, shared=["transcript"], notify=False)
-    w.nomination = services.nominate(s1, by=w.coordinator)
+    run = runs.run_matching(w.call, by=w.coordinator)
+    first, _second = offers.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    offers.respond_to_offer(first, True, by=s1.student, shared=["transcript"], notify=False)
+    w.nomination = nominations.nominate(s1, by=w.coordinator)
     w.partner_a = make_user(Role.partner, institution_id=w.places[0].partner.id)
     w.partner_b = make_user(Role.partner, institution_id=w.places[1].partner.id)
     w.run = run
@@ -191,7 +192,7 @@ def test_partners_cannot_guess_their_way_to_other_students(db, client, login, no
     assert client.get(f"/placements/partners/{w.places[0].partner.id}").status_code == 200
 
     # cancelled: gone for the partner
-    services.cancel_nomination(n, by=w.coordinator, reason="Mistake")
+    nominations.cancel_nomination(n, by=w.coordinator, reason="Mistake")
     db.session.commit()
     assert client.get(f"/placements/incoming/{n.id}").status_code == 404
     assert "Student 1" not in body(client.get("/placements/incoming"))
@@ -329,7 +330,7 @@ def test_post_without_csrf_token_is_refused(app, client, db, login, placing):
         assert client.post(factsheet, data={"other_requirements": "Learning agreement first"}).status_code == 400
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
-    assert services.runs_of(w.call) == []
+    assert runs.runs_of(w.call) == []
     assert db.session.scalar(select(PartnerFactsheet)) is None
 
 
@@ -339,9 +340,9 @@ def test_post_without_csrf_token_is_refused(app, client, db, login, placing):
 def accepted_at_a(db, placing, make_user):
     """Student 1 accepted a place at A (sharing the transcript) and is not nominated yet; partner_a works at A."""
     w = placing(scores=(90, 80, 70))
-    run = services.run_matching(w.call, by=w.coordinator)
-    first, _second = services.publish_run(run, deadline(), by=w.coordinator, notify=False)
-    services.respond_to_offer(first, True, by=w.apps[0].student, shared=["transcript"], notify=False)
+    run = runs.run_matching(w.call, by=w.coordinator)
+    first, _second = offers.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    offers.respond_to_offer(first, True, by=w.apps[0].student, shared=["transcript"], notify=False)
     w.partner_a = make_user(Role.partner, institution_id=w.places[0].partner.id)
     db.session.commit()
     return w
@@ -353,13 +354,13 @@ def test_a_line_break_in_a_students_name_does_not_break_the_nomination_workflow(
     s1 = w.apps[0]
     s1.full_name = s1.student.name = "Ana\r\nPérez\tRuiz"  # legacy data, saved before the forms refused it
     db.session.commit()
-    arrival, departure = services.default_period(w.call)
+    arrival, departure = nominations.default_period(w.call)
     dates = {"planned_arrival": arrival.isoformat(), "planned_departure": departure.isoformat()}
 
     def nominate():
         login(w.coordinator)
         assert client.post(f"/placements/applications/{s1.id}/nominate", data=dates).status_code == 302
-        return services.active_nomination(s1)
+        return nominations.active_nomination(s1)
 
     def subjects_to(user):
         return [m["Subject"] for m in outbox.messages() if m["To"] == user.email]
@@ -419,7 +420,7 @@ def test_a_decision_is_mailed_only_once_it_is_committed(db, client, login, nomin
 def test_a_rolled_back_decision_sends_no_mail(db, nominated, outbox):
     w = nominated
     n = w.nomination
-    services.decide_nomination(n, True, by=w.partner_a)
+    nominations.decide_nomination(n, True, by=w.partner_a)
     db.session.rollback()
     assert n.status is NominationStatus.nominated and len(outbox) == 0
     db.session.commit()
@@ -486,7 +487,7 @@ def test_move_form_errors(db, client, login, placing):
     assert response.status_code == 422 and "already there" in body(response)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body(response)
     other = placing(scores=(50,))
-    other_row = services.run_matching(other.call, by=w.coordinator)
+    other_row = runs.run_matching(other.call, by=w.coordinator)
     db.session.commit()
     foreign = db.session.scalar(select(RunPlacement).where(RunPlacement.run_id == other_row.id))
     assert client.get(f"/placements/runs/{run.id}/placements/{foreign.id}/move").status_code == 404
@@ -576,8 +577,8 @@ def test_a_place_filter_past_the_ids_shows_every_placement(db, client, login, no
 
 def test_nominate_one_form(db, client, login, nominated, make_user):
     w = nominated
-    services.respond_to_offer(db.session.scalar(select(Offer).where(Offer.application_id == w.apps[1].id)), True,
-                              by=w.apps[1].student, notify=False)
+    offers.respond_to_offer(db.session.scalar(select(Offer).where(Offer.application_id == w.apps[1].id)), True,
+                            by=w.apps[1].student, notify=False)
     db.session.commit()
     login(w.coordinator)
     url = f"/placements/applications/{w.apps[1].id}/nominate"
@@ -595,7 +596,7 @@ def test_nominate_one_form(db, client, login, nominated, make_user):
                                       "planned_departure": f"{w.call.academic_year + 1}-01-31"})
     assert response.status_code == 302
     # Cancel with a reason.
-    nomination = services.active_nomination(w.apps[1])
+    nomination = nominations.active_nomination(w.apps[1])
     cancel = f"/placements/nominations/{nomination.id}/cancel"
     assert client.post(cancel, data={"reason": ""}).status_code == 422
     assert client.post(cancel, data={"reason": "Wrong dates"}).status_code == 302
@@ -653,7 +654,7 @@ def test_panels_and_navigation(db, client, login, nominated):
 
 def test_staff_panel_lists_runs_awaiting_publication(db, client, login, placing):
     w = placing()
-    services.run_matching(w.call, by=w.coordinator)
+    runs.run_matching(w.call, by=w.coordinator)
     db.session.commit()
     login(w.coordinator)
     page = body(client.get("/"))
@@ -678,7 +679,7 @@ def test_expire_offers_command(app, db, nominated):
 def test_without_redis_the_publication_runs_at_once(db, client, login, placing, outbox):
     from exchange.jobs.models import Job, JobStatus
     w = placing(scores=(90, 80, 70))
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = runs.run_matching(w.call, by=w.coordinator)
     db.session.commit()
     login(w.coordinator)
     too_soon = local(utcnow() + timedelta(minutes=30))
@@ -705,7 +706,7 @@ def test_with_redis_the_publication_waits_for_a_worker(app, db, client, login, p
     from exchange.jobs import services as job_services
     from exchange.jobs.models import Job, JobStatus
     w = placing(scores=(90, 80, 70))
-    run = services.run_matching(w.call, by=w.coordinator)
+    run = runs.run_matching(w.call, by=w.coordinator)
     db.session.commit()
     login(w.coordinator)
     response = client.post(f"/placements/runs/{run.id}/publish", data={"deadline": local(deadline(4))})
