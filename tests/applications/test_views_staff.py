@@ -12,7 +12,7 @@ from exchange.applications.models import Application, Call, CallPlace
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.extensions import db as _db
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 STAFF_GETS = ["/applications/manage", "/applications/manage/calls/new", "/applications/manage/calls/{call}/edit",
               "/applications/manage/calls/{call}/places", "/applications/manage/calls/{call}",

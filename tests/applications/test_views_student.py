@@ -12,7 +12,7 @@ from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.core.types import utcnow
 from exchange.core.uploads import path_of
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 from .conftest import JPEG, PDF, add_document, png_bytes
 

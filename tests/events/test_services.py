@@ -13,7 +13,7 @@ from exchange.events import ical, services
 from exchange.extensions import db
 from exchange.events.models import (Audience, Event, EventCategory, EventStatus, QuestionKind, Registration,
                                     RegistrationStatus, attended)
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 CONFIRMED, WAITLISTED, CANCELLED = (RegistrationStatus.confirmed, RegistrationStatus.waitlisted,
                                     RegistrationStatus.cancelled)

@@ -15,7 +15,7 @@ from exchange.core.types import utcnow
 from exchange.placements import services
 from exchange.placements.models import (ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
                                         OfferStatus, RunPlace, RunPlacement, RunStatus, UnplacedReason)
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 from .conftest import add_document, deadline
 

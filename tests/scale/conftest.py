@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 from exchange.auth.models import User
 from exchange.extensions import db as _db
 from exchange.scale.seed import SeedSizes, seed_scale
-from tests.conftest import _clean_tables
+from tests.fixtures.app import clean_tables
 
 
 @dataclass
@@ -73,11 +73,11 @@ SMALL_SCALE = SeedSizes(students=150, partners=40, events=60)
 def scale_data(app):
     """The scale data set at a small size, loaded once for the module (tables emptied before and after)."""
     with app.app_context():
-        _clean_tables()
+        clean_tables()
         summary = seed_scale(SMALL_SCALE, seed=11, batch_size=500, write_files=False)
     yield summary
     with app.app_context():
-        _clean_tables()
+        clean_tables()
 
 
 @pytest.fixture
