@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.queues",
     "tests.fixtures.partners",
     "tests.fixtures.calls",
+    "tests.fixtures.queries",
 ]
 
 

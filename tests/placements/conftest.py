@@ -8,7 +8,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event
 
 from exchange.applications import services as app_services
 from exchange.applications.workflow import ApplicationStatus as S
@@ -60,26 +59,6 @@ def placing(db, make_user, make_institution, make_condition, make_call, make_app
         db.session.commit()
         return SimpleNamespace(call=call, places=places, apps=apps, coordinator=coordinator)
     return _make
-
-
-@pytest.fixture
-def count_queries(db):
-    """with count_queries() as counter: …; counter.n is the number of SQL statements run."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def _count():
-        counter = SimpleNamespace(n=0)
-
-        def before(*_args, **_kw):
-            counter.n += 1
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", before)
-        try:
-            yield counter
-        finally:
-            event.remove(engine, "before_cursor_execute", before)
-    return _count
 
 
 def deadline(days=5):

@@ -13,8 +13,7 @@ from exchange.events.models import Event, Registration, RegistrationStatus
 from exchange.partners.models import Agreement, CooperationCondition, PartnerContact, PartnerInstitution
 from exchange.scale.seed import EMAIL_DOMAIN, PASSWORD, ScaleError, SeedSizes, seed_scale
 from tests.fixtures.app import clean_tables
-
-from .conftest import counting_queries
+from tests.fixtures.queries import counting_queries
 
 SIZES = SeedSizes(students=60, partners=12, events=10)
 
