@@ -1,14 +1,10 @@
 """Fixtures for the applications tests: agreements with outgoing places, calls, complete applications."""
-import io
 import secrets
-import struct
-import zlib
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from werkzeug.datastructures import FileStorage
 
 from exchange.applications import services
 from exchange.applications.models import ApplicationDocument, CallPeriod, DocumentKind
@@ -20,25 +16,7 @@ from exchange.core import uploads
 from exchange.core.types import utcnow
 from exchange.partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction,
                                       LanguageRequirement, MobilityType, current_academic_year)
-
-PDF = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] "
-       b"/Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
-
-
-def png_bytes() -> bytes:
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    raw = b"\x00\xff\x00\x00"
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
-
-
-def file_storage(data: bytes = PDF, filename: str = "transcript.pdf") -> FileStorage:
-    return FileStorage(stream=io.BytesIO(data), filename=filename)
-
+from tests.fixtures.files import PDF
 
 @pytest.fixture
 def year():

@@ -13,9 +13,8 @@ from exchange.auth.models import Role
 from exchange.core.errors import WorkflowError
 from exchange.core.types import utcnow
 from exchange.partners.models import AgreementStatus, Direction, MobilityType
+from tests.fixtures.files import PDF, file_storage, png_bytes
 from tests.fixtures.mail import text_of
-
-from .conftest import PDF, file_storage, png_bytes
 
 
 # --- Calls and places ------------------------------------------------------------------------------

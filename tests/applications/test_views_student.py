@@ -12,9 +12,10 @@ from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.core.types import utcnow
 from exchange.core.uploads import path_of
+from tests.fixtures.files import JPEG, PDF, png_bytes
 from tests.fixtures.mail import text_of
 
-from .conftest import JPEG, PDF, add_document, png_bytes
+from .conftest import add_document
 
 
 def upload(client, application, kind, data=PDF, name="file.pdf"):

@@ -1,13 +1,9 @@
 """Fixtures of the certificate tests: a home institution, attended events, placed applications."""
-import io
-import struct
-import zlib
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from pypdf import PdfReader
 
 from exchange.applications.models import Application, CallPlace
 from exchange.applications.workflow import ApplicationStatus
@@ -16,32 +12,6 @@ from exchange.core.types import utcnow
 from exchange.events.models import Event, EventCategory, EventStatus, Registration, RegistrationStatus
 from exchange.partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction,
                                       HomeInstitution, MobilityType)
-
-
-def png_bytes(width=2, height=1) -> bytes:
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    raw = b"".join(b"\x00" + b"\x20\x40\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
-
-
-def font_names(data: bytes) -> set[str]:
-    """The /BaseFont names embedded on the pages (e.g. 'ABCDEF+NotoSansCJKsc-Regular')."""
-    names = set()
-    for page in PdfReader(io.BytesIO(data)).pages:
-        fonts = page.get("/Resources", {}).get_object().get("/Font", {})
-        for font in fonts.get_object().values():
-            names.add(str(font.get_object().get("/BaseFont")))
-    return names
-
-
-def page_count(data: bytes) -> int:
-    return len(PdfReader(io.BytesIO(data)).pages)
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,7 @@ import pytest
 from exchange.certificates import pdf, services
 from exchange.certificates.models import CertificateKind
 from exchange.core.uploads import upload_folder
-
-from .conftest import font_names, page_count, pdf_text, png_bytes
+from tests.fixtures.files import font_names, page_count, pdf_text, png_bytes
 
 SIXTY = "Maximiliana Alexandra Konstantinopoulou-Wittgenstein Hernández"[:60]
 ATTACKS = ['<img src="file:///etc/passwd">', '<link rel="stylesheet" href="http://127.0.0.1:{port}/">',

@@ -17,8 +17,7 @@ from exchange.core.types import utcnow
 from exchange.events.models import RegistrationStatus
 from exchange.jobs import services as job_services
 from exchange.jobs.models import Job, JobStatus
-
-from .conftest import page_count, pdf_text, png_bytes
+from tests.fixtures.files import page_count, pdf_text, png_bytes
 
 P = CertificateKind.participation
 

@@ -12,8 +12,7 @@ from exchange.certificates.models import Certificate, CertificateKind, Completio
 from exchange.jobs.models import Job
 from exchange.partners.models import HomeInstitution
 from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
-
-from .conftest import page_count, pdf_text, png_bytes
+from tests.fixtures.files import page_count, pdf_text, png_bytes
 
 P = CertificateKind.participation
 

@@ -13,8 +13,7 @@ from exchange.core.types import utcnow
 from exchange.placements import services
 from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
                                         PartnerFactsheet, RunPlacement, RunStatus)
-
-from tests.applications.conftest import PDF
+from tests.fixtures.files import PDF
 
 from .conftest import add_document, deadline
 
