@@ -1,4 +1,8 @@
-"""The suite's configuration: its command-line options, and the fixtures of tests/fixtures/, registered once."""
+"""The suite's configuration: its command-line options, and its fixtures registered once from tests/fixtures/.
+
+Per-directory conftest.py files hold only what is local to their directory (the browser tests' live server,
+the scale tests' data set, autouse settings of one domain).
+"""
 pytest_plugins = [
     "tests.fixtures.app",
     "tests.fixtures.users",
@@ -6,6 +10,10 @@ pytest_plugins = [
     "tests.fixtures.queues",
     "tests.fixtures.partners",
     "tests.fixtures.calls",
+    "tests.fixtures.applications",
+    "tests.fixtures.placements",
+    "tests.fixtures.events",
+    "tests.fixtures.certificates",
     "tests.fixtures.queries",
 ]
 

@@ -76,8 +76,9 @@ def test_organiser_pages_refuse_students_and_partners(client, login, make_event,
     (Role.student, Audience.everyone, EventStatus.draft),
     (Role.student, Audience.call, EventStatus.published),
 ])
-def test_events_outside_your_audience_answer_404(client, login, make_event, make_call, role, audience, status):
-    event = make_event(audience=audience, status=status, call_id=make_call().id if audience is Audience.call else None)
+def test_events_outside_your_audience_answer_404(client, login, make_event, make_empty_call, role, audience, status):
+    event = make_event(audience=audience, status=status,
+                       call_id=make_empty_call().id if audience is Audience.call else None)
     login(role)
     for url in (f"/events/{event.id}", f"/events/{event.id}.ics", f"/events/{event.id}/cover"):
         assert client.get(url).status_code == 404
@@ -660,8 +661,8 @@ def test_navigation_has_events(client, login):
     assert 'href="/events/"' in html_of(client.get("/"))
 
 
-def test_call_audience_through_the_pages(client, login, make_event, make_call, apply_to, make_user, db):
-    call = make_call(title="Erasmus+ study")
+def test_call_audience_through_the_pages(client, login, make_event, make_empty_call, apply_to, make_user, db):
+    call = make_empty_call(title="Erasmus+ study")
     event = make_event(title="Pre-departure briefing", audience=Audience.call, call_id=call.id)
     placed = make_user(Role.student)
     apply_to(call, placed, "placed")

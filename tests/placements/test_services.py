@@ -15,9 +15,9 @@ from exchange.core.types import utcnow
 from exchange.placements import services
 from exchange.placements.models import (ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
                                         OfferStatus, RunPlace, RunPlacement, RunStatus, UnplacedReason)
+from tests.fixtures.applications import add_document
 from tests.fixtures.mail import text_of
-
-from .conftest import add_document, deadline
+from tests.fixtures.placements import deadline
 
 
 def placements_of(db, run):

@@ -13,9 +13,9 @@ from exchange.core.types import utcnow
 from exchange.placements import services
 from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus,
                                         PartnerFactsheet, RunPlacement, RunStatus)
+from tests.fixtures.applications import add_document
 from tests.fixtures.files import PDF
-
-from .conftest import add_document, deadline
+from tests.fixtures.placements import deadline
 
 
 def local(value):
