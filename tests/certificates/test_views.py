@@ -11,8 +11,7 @@ from exchange.certificates import services
 from exchange.certificates.models import Certificate, CertificateKind, CompletionRecord
 from exchange.jobs.models import Job
 from exchange.partners.models import HomeInstitution
-from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
-from tests.fixtures.files import page_count, pdf_text, png_bytes
+from tests.fixtures.files import FAKE_PNG, TRUNCATED_PNG, huge_png, page_count, pdf_text, png_bytes
 
 P = CertificateKind.participation
 

@@ -11,8 +11,8 @@ from exchange.auth.models import Role
 from exchange.core.types import utcnow
 from exchange.events import services
 from exchange.events.models import Audience, Event, EventStatus, Registration, RegistrationStatus
+from tests.fixtures.files import FAKE_PNG, TRUNCATED_PNG, huge_png
 from tests.fixtures.mail import text_of
-from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x03\x00\x08\xfc\x02\xfe\xa7\x9a\xa0\xa0\x00\x00\x00\x00IEND\xaeB`\x82")

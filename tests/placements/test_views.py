@@ -430,7 +430,7 @@ def test_a_decision_whose_mail_cannot_be_sent_is_kept_and_shown_to_staff(app, db
     import logging
 
     from exchange.core.audit import AuditEvent
-    from tests.core.test_mail import free_port
+    from tests.fixtures.network import free_port
     w = nominated
     n = w.nomination
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
