@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from exchange.auth.models import Role, User
 from exchange.core.audit import AuditEvent
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 
 def test_admin_lists_and_searches_users(client, login, make_user):

@@ -60,13 +60,13 @@ def load_all(application_ids, requirements=True, together=False):
 
 
 @pytest.fixture
-def busy(db, make_call, make_condition, make_application, make_user, coordinator):
+def busy(db, make_call_with_places, make_condition, make_application, make_user, coordinator):
     """Two applications to one call: three ranked choices (one condition asks for two languages), a scored and
     an unscored review, a history with automatic and staff steps, comments with and without an author; and an
     application with nothing but a draft."""
     conditions = [make_condition("0613", languages=[("fr", "B1"), ("en", "B2")]), make_condition("0613"),
                   make_condition("0613", languages=[])]
-    call = make_call(conditions=conditions)
+    call = make_call_with_places(conditions=conditions)
     place_of = {place.condition_id: place.id for place in services.load_places(call)}
     busy_app = make_application(call=call, status=S.under_review, staff=coordinator,
                                 choices=[place_of[condition.id] for condition in conditions])

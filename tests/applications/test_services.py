@@ -13,28 +13,27 @@ from exchange.auth.models import Role
 from exchange.core.errors import WorkflowError
 from exchange.core.types import utcnow
 from exchange.partners.models import AgreementStatus, Direction, MobilityType
-from tests.conftest import text_of
-
-from .conftest import PDF, file_storage, png_bytes
+from tests.fixtures.files import PDF, file_storage, png_bytes
+from tests.fixtures.mail import text_of
 
 
 # --- Calls and places ------------------------------------------------------------------------------
 
 def test_available_conditions_are_outgoing_places_of_active_agreements_covering_the_year(
-        db, make_condition, make_call, year):
+        db, make_condition, make_call_with_places, next_academic_year):
     good = make_condition("0613")
     make_condition("0613", direction=Direction.incoming)
     make_condition("0613", status=AgreementStatus.draft)
     make_condition("0613", status=AgreementStatus.terminated)
-    make_condition("0613", first=year - 3, last=year - 1)  # ends before the call's year
-    make_condition("0613", first=year + 1, last=year + 2)  # starts after it
+    make_condition("0613", first=next_academic_year - 3, last=next_academic_year - 1)  # ends before the call's year
+    make_condition("0613", first=next_academic_year + 1, last=next_academic_year + 2)  # starts after it
     make_condition("0613", mobility_type=MobilityType.traineeship)
-    call = make_call(conditions=[good])
+    call = make_call_with_places(conditions=[good])
     assert [c.id for c in services.available_conditions(call)] == [good.id]
 
 
-def test_places_from_elsewhere_are_refused(db, make_condition, make_call, coordinator):
-    call = make_call()
+def test_places_from_elsewhere_are_refused(db, make_condition, make_call_with_places, coordinator):
+    call = make_call_with_places()
     incoming = make_condition(direction=Direction.incoming)
     with pytest.raises(WorkflowError) as info:
         services.set_call_places(call, {incoming.id: 2}, by=coordinator)
@@ -58,16 +57,16 @@ def test_a_chosen_place_cannot_be_removed_but_its_seats_can_change(db, make_appl
     ([services.CriterionData("GPA", 50), services.CriterionData("gpa", 50)], "criteria-names"),
     ([], "weights"),
 ])
-def test_call_criteria_are_checked(db, make_call, criteria, code):
+def test_call_criteria_are_checked(db, make_call_with_places, criteria, code):
     with pytest.raises(WorkflowError) as info:
-        make_call(criteria=criteria)
+        make_call_with_places(criteria=criteria)
     assert info.value.code == code
 
 
-def test_call_dates_must_be_ordered(db, make_call):
+def test_call_dates_must_be_ordered(db, make_call_with_places):
     now = utcnow()
     with pytest.raises(WorkflowError) as info:
-        make_call(opens_at=now, closes_at=now - timedelta(days=1))
+        make_call_with_places(opens_at=now, closes_at=now - timedelta(days=1))
     assert info.value.field == "closes_at"
 
 
@@ -87,26 +86,26 @@ def test_criteria_are_locked_once_scored(db, make_application, coordinator):
     assert call.title == "Renamed"
 
 
-def test_public_calls_lists_open_and_upcoming_not_closed(db, make_call):
-    open_call = make_call(title="Open")
-    upcoming = make_call(title="Soon", phase="upcoming")
-    make_call(title="Over", phase="closed")
+def test_public_calls_lists_open_and_upcoming_not_closed(db, make_call_with_places):
+    open_call = make_call_with_places(title="Open")
+    upcoming = make_call_with_places(title="Soon", phase="upcoming")
+    make_call_with_places(title="Over", phase="closed")
     assert {c.title for c in services.public_calls()} == {open_call.title, upcoming.title}
 
 
 # --- Starting and editing -------------------------------------------------------------------------
 
-def test_start_application_records_the_draft(db, make_call, make_user):
+def test_start_application_records_the_draft(db, make_call_with_places, make_user):
     student = make_user(Role.student, name="Ana Gil")
-    application = services.start_application(make_call(), student)
+    application = services.start_application(make_call_with_places(), student)
     assert application.status is S.draft and application.full_name == "Ana Gil"
     assert [(h.from_status, h.to_status, h.actor) for h in application.history] == [(None, S.draft, Actor.student)]
 
 
 @pytest.mark.parametrize(("phase", "code"), [("closed", "deadline"), ("upcoming", "not-open")])
-def test_cannot_start_outside_the_call_window(db, make_call, make_user, phase, code):
+def test_cannot_start_outside_the_call_window(db, make_call_with_places, make_user, phase, code):
     with pytest.raises(WorkflowError) as info:
-        services.start_application(make_call(phase=phase), make_user(Role.student))
+        services.start_application(make_call_with_places(phase=phase), make_user(Role.student))
     assert info.value.code == code
 
 
@@ -117,9 +116,9 @@ def test_second_application_to_the_same_call_is_refused(db, make_application):
     assert info.value.code == "duplicate" and info.value.status == 409
 
 
-def test_only_students_apply(db, make_call, coordinator):
+def test_only_students_apply(db, make_call_with_places, coordinator):
     with pytest.raises(WorkflowError):
-        services.start_application(make_call(), coordinator)
+        services.start_application(make_call_with_places(), coordinator)
 
 
 def test_gpa_is_converted_when_saved(db, make_application):
@@ -137,10 +136,10 @@ def test_gpa_outside_its_scale_is_refused_and_nothing_changes(db, make_applicati
     assert application.gpa == Decimal("8.00") and application.gpa_scale is GpaScale.scale_10
 
 
-def test_choices_refuse_duplicates_foreign_places_and_too_many(db, make_application, make_call):
+def test_choices_refuse_duplicates_foreign_places_and_too_many(db, make_application, make_call_with_places):
     application = make_application()
     places = services.load_places(application.call)
-    other_call = make_call(title="Other")
+    other_call = make_call_with_places(title="Other")
     foreign = services.load_places(other_call)[0]
     for place_ids, code in [([places[0].id, places[0].id], "duplicate-choice"),
                             ([places[0].id, foreign.id], "foreign-place"),
@@ -376,8 +375,8 @@ def test_version_check(db, make_application):
         assert info.value.status == 409
 
 
-def test_bulk_transition_reports_refusals(db, make_application, make_call, coordinator):
-    call = make_call()
+def test_bulk_transition_reports_refusals(db, make_application, make_call_with_places, coordinator):
+    call = make_call_with_places()
     a = make_application(call=call, status=S.submitted)
     b = make_application(call=call, status=S.under_review)
     elsewhere = make_application(status=S.submitted)

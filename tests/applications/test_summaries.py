@@ -32,8 +32,8 @@ def assert_exact(*calls):
         assert counters(call) == counted(call)
 
 
-def test_counters_follow_every_status_change(db, make_application, make_call, make_user):
-    call = make_call()
+def test_counters_follow_every_status_change(db, make_application, make_call_with_places, make_user):
+    call = make_call_with_places()
     drafts = [make_application(call=call) for _ in range(3)]
     assert_exact(call)
     assert counters(call) == {S.draft: 3}
@@ -51,8 +51,8 @@ def test_counters_follow_every_status_change(db, make_application, make_call, ma
     assert counters(call) == {S.draft: 2, S.withdrawn: 1, S.eligible: 2}
 
 
-def test_counters_follow_deletes_moves_and_bulk_inserts(db, make_application, make_call, make_user):
-    first, second = make_call(), make_call()
+def test_counters_follow_deletes_moves_and_bulk_inserts(db, make_application, make_call_with_places, make_user):
+    first, second = make_call_with_places(), make_call_with_places()
     application = make_application(call=first, status=S.submitted)
     other = make_application(call=first)
     assert_exact(first, second)
@@ -78,8 +78,9 @@ def test_a_rolled_back_change_leaves_the_counters(db, make_application, make_use
     assert counters(call) == {S.submitted: 1}
 
 
-def test_pipeline_tiles_show_the_users_own_change(app, db, client, login, make_application, make_call, make_user):
-    call = make_call()
+def test_pipeline_tiles_show_the_users_own_change(app, db, client, login, make_application, make_call_with_places,
+                                                  make_user):
+    call = make_call_with_places()
     applications = [make_application(call=call, status=S.submitted) for _ in range(3)]
     coordinator = make_user(Role.coordinator)
     db.session.commit()
@@ -110,8 +111,9 @@ def version(call) -> int:
     return db_session().scalar(select(Call.places_version).where(Call.id == call.id))
 
 
-def test_places_version_rises_with_what_the_destination_list_shows(db, make_call, make_condition, coordinator):
-    call, other = make_call(), make_call()
+def test_places_version_rises_with_what_the_destination_list_shows(db, make_call_with_places, make_condition,
+                                                                   coordinator):
+    call, other = make_call_with_places(), make_call_with_places()
     place = call.places[0]
     condition = place.condition
     seen, other_start = [version(call)], version(other)
@@ -136,8 +138,8 @@ def test_places_version_rises_with_what_the_destination_list_shows(db, make_call
     assert version(other) == other_start
 
 
-def test_the_filter_lists_a_renamed_partner_at_once(app, db, client, login, make_call, make_user):
-    call = make_call()
+def test_the_filter_lists_a_renamed_partner_at_once(app, db, client, login, make_call_with_places, make_user):
+    call = make_call_with_places()
     partner = call.places[0].condition.agreement.partner
     db.session.commit()
     login(make_user(Role.coordinator))
@@ -149,8 +151,8 @@ def test_the_filter_lists_a_renamed_partner_at_once(app, db, client, login, make
     assert ">Universidade Nova de Lisboa · 0613</option>" in html
 
 
-def test_destinations_are_cached_per_version(db, make_call):
-    call = make_call()
+def test_destinations_are_cached_per_version(db, make_call_with_places):
+    call = make_call_with_places()
     db.session.commit()
     pipeline._destinations.clear()
     found = pipeline.destinations(call)
@@ -163,11 +165,11 @@ def test_destinations_are_cached_per_version(db, make_call):
 
 
 @pytest.mark.parametrize("data", [None, "", "abc"])
-def test_the_prerendered_destination_select_is_the_plain_one(app, db, make_call, data):
+def test_the_prerendered_destination_select_is_the_plain_one(app, db, make_call_with_places, data):
     from werkzeug.datastructures import MultiDict
 
     from exchange.applications.forms import PipelineFilterForm
-    call = make_call()
+    call = make_call_with_places()
     places = pipeline.destinations(call)
     for value in (data, str(places.choices[1][0])):
         args = MultiDict({} if value is None else {"place": value})

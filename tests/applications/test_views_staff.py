@@ -12,7 +12,7 @@ from exchange.applications.models import Application, Call, CallPlace
 from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.extensions import db as _db
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 STAFF_GETS = ["/applications/manage", "/applications/manage/calls/new", "/applications/manage/calls/{call}/edit",
               "/applications/manage/calls/{call}/places", "/applications/manage/calls/{call}",
@@ -27,14 +27,14 @@ STAFF_POSTS = ["/applications/manage/calls/new", "/applications/manage/calls/{ca
 
 
 @pytest.fixture
-def reviewed(db, world, coordinator):
+def reviewed(db, applications_world, coordinator):
     """Bob's application submitted, Alice's under review with a score from the coordinator."""
-    services.submit_application(world.bob_app, by=world.bob)
-    services.submit_application(world.alice_app, by=world.alice)
-    services.transition(world.alice_app, S.under_review, by=coordinator, notify=False)
-    services.save_scores(world.alice_app, coordinator, {c.id: 7 for c in world.call.criteria})
+    services.submit_application(applications_world.bob_app, by=applications_world.bob)
+    services.submit_application(applications_world.alice_app, by=applications_world.alice)
+    services.transition(applications_world.alice_app, S.under_review, by=coordinator, notify=False)
+    services.save_scores(applications_world.alice_app, coordinator, {c.id: 7 for c in applications_world.call.criteria})
     db.session.commit()
-    return world
+    return applications_world
 
 
 def fill(template, world):
@@ -137,9 +137,9 @@ def test_call_form_bad_input(client, db, login, overrides, message):
     assert db.session.scalar(db.select(db.func.count(Call.id))) == 0
 
 
-def test_choose_places_and_seats(client, db, login, make_call, make_condition):
+def test_choose_places_and_seats(client, db, login, make_call_with_places, make_condition):
     login(Role.coordinator)
-    call = make_call()
+    call = make_call_with_places()
     new_condition = make_condition("0231")
     db.session.commit()
     existing = {p.condition_id: p for p in call.places}
@@ -158,10 +158,10 @@ def test_choose_places_and_seats(client, db, login, make_call, make_condition):
 
 
 @pytest.mark.parametrize("typed", ["²", "٣", "1000", "99999999999999999999", "+3", " "])
-def test_seats_are_ascii_digits_from_0_to_999(client, db, login, make_call, typed):
+def test_seats_are_ascii_digits_from_0_to_999(client, db, login, make_call_with_places, typed):
     """str.isdigit() took "²" (then int() failed: a 500) and "٣"; a number is ASCII digits only."""
     login(Role.coordinator)
-    call = make_call()
+    call = make_call_with_places()
     db.session.commit()
     condition_id = call.places[0].condition_id
     response = client.post(f"/applications/manage/calls/{call.id}/places",
@@ -178,9 +178,9 @@ def test_seats_are_ascii_digits_from_0_to_999(client, db, login, make_call, type
 # --- Pipeline ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def crowd(db, make_call, make_application, make_user, coordinator):
+def crowd(db, make_call_with_places, make_application, make_user, coordinator):
     """30 sent-in applications in various states, two drafts."""
-    call = make_call()
+    call = make_call_with_places()
     statuses = [S.submitted] * 12 + [S.under_review] * 8 + [S.eligible] * 6 + [S.ineligible] * 2 + [S.withdrawn] * 2
     apps = []
     for i, status in enumerate(statuses):

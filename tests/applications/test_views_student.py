@@ -12,9 +12,9 @@ from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import Role
 from exchange.core.types import utcnow
 from exchange.core.uploads import path_of
-from tests.conftest import text_of
-
-from .conftest import JPEG, PDF, add_document, png_bytes
+from tests.fixtures.applications import add_document
+from tests.fixtures.files import JPEG, PDF, png_bytes
+from tests.fixtures.mail import text_of
 
 
 def upload(client, application, kind, data=PDF, name="file.pdf"):
@@ -24,12 +24,12 @@ def upload(client, application, kind, data=PDF, name="file.pdf"):
 
 # --- Public calls page -------------------------------------------------------------------------
 
-def test_public_calls_page_lists_open_calls_with_destinations(client, db, make_call, make_condition,
+def test_public_calls_page_lists_open_calls_with_destinations(client, db, make_call_with_places, make_condition,
                                                               make_institution):
     bologna = make_institution(name="Università di Bologna", city="Bologna", country="IT")
     condition = make_condition("0413", languages=[("it", "B1"), ("en", "B2")], partner=bologna)
-    make_call(title="Semester exchange 2027/28 — outgoing", conditions=[condition], seats=4)
-    make_call(title="Old call", phase="closed")
+    make_call_with_places(title="Semester exchange 2027/28 — outgoing", conditions=[condition], seats=4)
+    make_call_with_places(title="Old call", phase="closed")
     db.session.commit()
     response = client.get("/applications/calls")
     assert response.status_code == 200
@@ -47,8 +47,8 @@ def test_no_open_calls(client, db):
 
 # --- From sign-up to a submitted application, through the pages -----------------------------------
 
-def test_student_from_sign_up_to_submitted_application(client, db, make_call, outbox):
-    call = make_call(required_documents=[DocumentKind.transcript, DocumentKind.language_certificate])
+def test_student_from_sign_up_to_submitted_application(client, db, make_call_with_places, outbox):
+    call = make_call_with_places(required_documents=[DocumentKind.transcript, DocumentKind.language_certificate])
     db.session.commit()
     response = client.post("/auth/signup", data={"name": "Nora Vidal", "email": "nora@example.test",
                                                  "password": "long-enough-9", "confirm": "long-enough-9"})
@@ -92,8 +92,8 @@ def test_student_from_sign_up_to_submitted_application(client, db, make_call, ou
     assert f"/applications/{application.id}" in text_of(outbox.last())
 
 
-def test_saving_a_step_keeps_a_draft_and_the_progress_shows_what_is_missing(client, db, login, make_call):
-    call = make_call()
+def test_saving_a_step_keeps_a_draft_and_the_progress_shows_what_is_missing(client, db, login, make_call_with_places):
+    call = make_call_with_places()
     student = login(Role.student)
     application = services.start_application(call, student)
     db.session.commit()
@@ -110,9 +110,9 @@ def test_saving_a_step_keeps_a_draft_and_the_progress_shows_what_is_missing(clie
 # --- Bad input -----------------------------------------------------------------------------
 
 @pytest.fixture
-def draft(db, login, make_call, make_application):
+def draft(db, login, make_call_with_places, make_application):
     student = login(Role.student)
-    application = make_application(student=student, call=make_call())
+    application = make_application(student=student, call=make_call_with_places())
     db.session.commit()
     return application
 
@@ -176,8 +176,8 @@ def test_duplicate_destinations_are_refused(client, draft):
     assert "You already chose this destination as choice 1" in response.get_data(as_text=True)
 
 
-def test_destination_from_another_call_is_refused(client, draft, make_call, db):
-    other = services.load_places(make_call(title="Another call"))[0]
+def test_destination_from_another_call_is_refused(client, draft, make_call_with_places, db):
+    other = services.load_places(make_call_with_places(title="Another call"))[0]
     db.session.commit()
     response = client.post(f"/applications/{draft.id}/edit/destinations", data={"rank_1": str(other.id)})
     assert response.status_code == 422
@@ -197,9 +197,9 @@ def test_ineligible_choice_is_explained_and_cannot_be_submitted(client, draft):
     assert "German at level B2 is required" in response.get_data(as_text=True)
 
 
-def test_incomplete_application_cannot_be_submitted(client, db, login, make_call):
+def test_incomplete_application_cannot_be_submitted(client, db, login, make_call_with_places):
     student = login(Role.student)
-    application = services.start_application(make_call(), student)
+    application = services.start_application(make_call_with_places(), student)
     db.session.commit()
     response = client.post(f"/applications/{application.id}/submit")
     assert response.status_code == 422
@@ -218,10 +218,10 @@ def test_deadline_passed(client, draft, db):
     assert client.get(f"/applications/{draft.id}/edit/review").status_code == 200  # still readable
 
 
-def test_applying_to_a_closed_call_or_twice_is_refused(client, db, login, make_call):
+def test_applying_to_a_closed_call_or_twice_is_refused(client, db, login, make_call_with_places):
     student = login(Role.student)
-    closed = make_call(phase="closed", title="Closed call")
-    open_call = make_call(title="Open call")
+    closed = make_call_with_places(phase="closed", title="Closed call")
+    open_call = make_call_with_places(title="Open call")
     db.session.commit()
     response = client.post(f"/applications/calls/{closed.id}/apply")
     assert response.status_code == 422 and "closed on" in response.get_data(as_text=True)
@@ -234,9 +234,9 @@ def test_applying_to_a_closed_call_or_twice_is_refused(client, db, login, make_c
 
 # --- Documents ----------------------------------------------------------------------------
 
-def test_upload_replace_delete_and_download(client, db, login, make_call):
+def test_upload_replace_delete_and_download(client, db, login, make_call_with_places):
     student = login(Role.student)
-    application = services.start_application(make_call(), student)
+    application = services.start_application(make_call_with_places(), student)
     db.session.commit()
     assert upload(client, application, "cv", JPEG, "cv.jpg").status_code == 302
     document = services.find_application(application.call, student).document(DocumentKind.cv)
@@ -338,12 +338,13 @@ def test_withdraw(client, db, login, make_application, outbox):
     assert response.status_code == 422  # already withdrawn
 
 
-def test_apply_again_after_withdrawing_while_the_call_is_open(client, db, login, make_application, make_call, outbox):
+def test_apply_again_after_withdrawing_while_the_call_is_open(client, db, login, make_application,
+                                                              make_call_with_places, outbox):
     from datetime import timedelta
 
     from exchange.core.types import utcnow
     student = login(Role.student)
-    call = make_call(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
+    call = make_call_with_places(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
     application = make_application(student=student, call=call, status=S.submitted, student_number="S-KEPT-1")
     db.session.commit()
     assert client.post(f"/applications/{application.id}/withdraw", data={"comment": "Changed my mind"}).status_code == 302
@@ -384,12 +385,12 @@ def test_no_applying_again_once_the_call_has_closed(client, db, login, make_appl
     assert services.find_application(application.call, student).status is S.withdrawn
 
 
-def test_applying_twice_is_still_refused(client, db, login, make_call, make_application):
+def test_applying_twice_is_still_refused(client, db, login, make_call_with_places, make_application):
     from datetime import timedelta
 
     from exchange.core.types import utcnow
     student = login(Role.student)
-    call = make_call(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
+    call = make_call_with_places(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
     make_application(student=student, call=call)
     db.session.commit()
     response = client.post(f"/applications/calls/{call.id}/apply")
@@ -425,23 +426,23 @@ def other_students_urls(application, document):
             ("post", f"/applications/{a}/submit"), ("post", f"/applications/{a}/withdraw")]
 
 
-def test_a_student_can_never_reach_another_students_application(client, db, auth, world):
-    document = world.bob_app.documents[0]
-    auth.login(world.alice)
-    for method, url in other_students_urls(world.bob_app, document):
+def test_a_student_can_never_reach_another_students_application(client, db, auth, applications_world):
+    document = applications_world.bob_app.documents[0]
+    auth.login(applications_world.alice)
+    for method, url in other_students_urls(applications_world.bob_app, document):
         response = getattr(client, method)(url, data={"full_name": "Hacked", "answer": "accept"})
         assert response.status_code == 404, (method, url)
     # Guessing ids: the next ids do not exist at all, and answer the same.
-    assert client.get(f"/applications/{world.bob_app.id + 100}").status_code == 404
+    assert client.get(f"/applications/{applications_world.bob_app.id + 100}").status_code == 404
     # Alice's own document id with Bob's application id does not work either.
-    own = world.alice_app.documents[0]
-    assert client.get(f"/applications/{world.bob_app.id}/documents/{own.id}").status_code == 404
-    bob = services.find_application(world.call, world.bob)
+    own = applications_world.alice_app.documents[0]
+    assert client.get(f"/applications/{applications_world.bob_app.id}/documents/{own.id}").status_code == 404
+    bob = services.find_application(applications_world.call, applications_world.bob)
     assert bob.full_name != "Hacked" and bob.status is S.draft and len(bob.documents) == 2
 
 
-def test_partner_sees_documents_only_after_nomination(client, db, auth, world, make_user):
-    application = world.bob_app
+def test_partner_sees_documents_only_after_nomination(client, db, auth, applications_world, make_user):
+    application = applications_world.bob_app
     document = application.documents[0]
     place = application.choices[0].place
     partner = make_user(Role.partner, institution_id=place.partner.id)
@@ -450,8 +451,8 @@ def test_partner_sees_documents_only_after_nomination(client, db, auth, world, m
     url = f"/applications/{application.id}/documents/{document.id}"
     assert client.get(url).status_code == 404
     assert client.get(f"/applications/{application.id}").status_code == 404
-    from .conftest import walk
-    walk(application, S.placed, staff=world.coordinator)
+    from tests.fixtures.applications import walk
+    walk(application, S.placed, staff=applications_world.coordinator)
     db.session.commit()
     assert client.get(url).status_code == 404  # placed, not yet nominated
     services.mark_nominated(application)
@@ -461,17 +462,17 @@ def test_partner_sees_documents_only_after_nomination(client, db, auth, world, m
     page = client.get(f"/applications/{application.id}").get_data(as_text=True)
     assert application.full_name in page
     assert "Confidential support request" not in page  # coordinators only
-    auth.login(world.partner)  # a partner of another institution
+    auth.login(applications_world.partner)  # a partner of another institution
     assert client.get(url).status_code == 404
 
 
-def test_staff_may_download_any_document(client, db, auth, world):
-    document = world.bob_app.documents[0]
-    auth.login(world.coordinator)
-    assert client.get(f"/applications/{world.bob_app.id}/documents/{document.id}").status_code == 200
+def test_staff_may_download_any_document(client, db, auth, applications_world):
+    document = applications_world.bob_app.documents[0]
+    auth.login(applications_world.coordinator)
+    assert client.get(f"/applications/{applications_world.bob_app.id}/documents/{document.id}").status_code == 200
     # The application page redirects staff to the review page.
-    assert client.get(f"/applications/{world.bob_app.id}").headers["Location"].endswith(
-        f"/applications/manage/applications/{world.bob_app.id}")
+    assert client.get(f"/applications/{applications_world.bob_app.id}").headers["Location"].endswith(
+        f"/applications/manage/applications/{applications_world.bob_app.id}")
 
 
 @pytest.mark.parametrize(("method", "url"), [
@@ -523,14 +524,14 @@ def test_document_of_a_draft_shown_on_review_step(client, draft, db):
     assert "Transcript of records" in page and "CV" in page and "Language certificate" not in page
 
 
-def test_placements_can_narrow_the_documents_a_partner_sees(client, db, auth, world, make_user):
+def test_placements_can_narrow_the_documents_a_partner_sees(client, db, auth, applications_world, make_user):
     from exchange.applications import access
-    from .conftest import walk
-    application = world.bob_app
+    from tests.fixtures.applications import walk
+    application = applications_world.bob_app
     transcript, cv = application.documents
     place = application.choices[0].place
     partner = make_user(Role.partner, institution_id=place.partner.id)
-    walk(application, S.placed, staff=world.coordinator)
+    walk(application, S.placed, staff=applications_world.coordinator)
     services.mark_nominated(application)
     db.session.commit()
     auth.login(partner)

@@ -8,7 +8,7 @@ from exchange.auth import services
 from exchange.auth.models import LoginAttempt, Role, User
 from exchange.core.audit import AuditEvent
 from exchange.core.errors import WorkflowError
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 GOOD_PASSWORD = "Bright-Lantern-42"
 

@@ -6,7 +6,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from exchange.auth import services
 from exchange.auth.models import Role
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 GOOD_PASSWORD = "Bright-Lantern-42"
 

@@ -2,25 +2,25 @@
 
 Skipped when Chromium is missing, unless pytest runs with --require-browser (as .ci/run does), which
 turns a missing browser into a failure. On failure, a screenshot and the page's HTML are saved under
-test-results/browser/.
+test-results/browser/. The helpers that drive the pages (log_in, field, follow, …) are in
+tests/fixtures/browser.py.
 """
 import os
-import re
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.fixtures.network import free_port
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        "test-results", "browser")
-DEMO_PASSWORD = "demo-password"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -47,12 +47,6 @@ def browser(request):
         browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(browser):
     """The app served on 127.0.0.1 from a fresh SQLite file, migrated and loaded with demo data."""
@@ -62,7 +56,7 @@ def live_server(browser):
     from exchange.config import Config
     from exchange.demo import seed_demo
     tmp = tempfile.mkdtemp(prefix="exchange-browser-")
-    port = _free_port()
+    port = free_port()
     app = create_app(Config, SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(tmp, "live.db"),
                      UPLOAD_FOLDER=os.path.join(tmp, "uploads"), MAIL_FOLDER=os.path.join(tmp, "mail"),
                      BASE_URL=f"http://127.0.0.1:{port}", SECRET_KEY=secrets.token_hex(32), MAIL_SERVER="",
@@ -112,41 +106,6 @@ def page(context, live_server):
     page = context.new_page()
     page.base_url = live_server.live_url
     return page
-
-
-def field(page, label):
-    """The control labelled exactly `label` (the label may end with the required-field marker)."""
-    return page.get_by_label(re.compile(r"^\s*" + re.escape(label) + r"\s*\*?\s*$"))
-
-
-def go(page, path):
-    return page.goto(page.base_url + path)
-
-
-def log_in(page, email, password=DEMO_PASSWORD):
-    go(page, "/auth/login")
-    field(page, "Email address").fill(email)
-    field(page, "Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-
-
-def log_out(page):
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log out").click()
-
-
-def check_accessibility(page, path_label=""):
-    """axe-core (WCAG 2.1 A/AA rules): no serious or critical violation."""
-    from axe_playwright_python.sync_playwright import Axe
-    results = Axe().run(page, options={"runOnly": {"type": "tag",
-                                                   "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
-    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-    details = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] if isinstance(n["target"][0], str)
-                                                                 else str(n["target"]) for n in v["nodes"][:5])
-        for v in bad)
-    assert not bad, f"accessibility problems on {path_label or page.url}:\n{details}"
 
 
 @pytest.fixture(scope="session")
@@ -288,123 +247,3 @@ def make_student(live_server):
             db.session.commit()
             return SimpleNamespace(id=user.id, email=email, name=full_name)
     return make
-
-
-def submit_application_for(app, student) -> int:
-    """A complete application to the open demo call, submitted by `student`; returns its id."""
-    import random
-
-    from sqlalchemy import select
-
-    from exchange.applications import demo as applications_demo
-    from exchange.applications import services
-    from exchange.applications.models import Call
-    from exchange.auth.models import User
-    from exchange.extensions import db
-    with app.app_context():
-        user = db.session.get(User, student.id)
-        call = db.session.scalar(select(Call).where(Call.title.like("Semester exchange %")))
-        application = services.start_application(call, user)
-        places = services.load_places(call)
-        rng = random.Random(student.id)
-        profile = applications_demo._profile(rng, places, 0)
-        applications_demo._fill(application, rng, profile, places, student.name, 0, complete=True)
-        services.submit_application(application, by=user)
-        db.session.commit()
-        return application.id
-
-
-def open_call_place(app):
-    """A destination of the open demo call and what a student must declare to meet its conditions."""
-    from types import SimpleNamespace
-
-    from sqlalchemy import select
-
-    from exchange.applications import services
-    from exchange.applications.models import Call
-    from exchange.extensions import db
-    with app.app_context():
-        call = db.session.scalar(select(Call).where(Call.title.like("Semester exchange %")))
-        places = services.load_places(call)
-        levels = set(call.eqf_level_list)
-        place = next(p for p in places if not levels or levels & set(p.condition.eqf_level_list))
-        eqf = next(level for level in place.condition.eqf_level_list if not levels or level in levels)
-        return SimpleNamespace(id=place.id, call_id=call.id, call_title=call.title, partner=place.partner.name,
-                               isced_code=place.condition.isced_code, eqf_level=eqf,
-                               languages=list(place.language_requirements))
-
-
-# JavaScript: how a control is named in the helpers' messages ('select#nationality[name=nationality]').
-DESCRIBE_JS = "el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.name ? '[name=' + el.name + ']' : '')"
-
-
-def accessible_names(page, selector):
-    """[(description of the control, its accessible name)] for the visible controls matched by `selector`.
-
-    The name is computed as browsers do for form controls: aria-labelledby, aria-label, <label>, the text of a
-    button, the value of a submit input, the title.
-    """
-    return page.locator(selector).evaluate_all("""els => { const describe = %s;
-      const text = (node) => (node ? node.textContent : '').replace(/\\s+/g, ' ').trim();
-      return els.filter(el => el.type !== 'hidden' && !el.hidden && el.getClientRects().length > 0).map(el => {
-        let name = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
-          .map(id => text(document.getElementById(id))).join(' ');
-        name = name || (el.getAttribute('aria-label') || '').trim();
-        if (!name && el.labels) name = Array.from(el.labels).map(text).join(' ');
-        if (!name && (el.tagName === 'BUTTON' || el.tagName === 'A')) name = text(el);
-        if (!name && el.type === 'submit') name = el.value;
-        name = name || (el.getAttribute('title') || '').trim();
-        return [describe(el), name];
-      }); }""" % DESCRIBE_JS)
-
-
-def tab_until(page, predicate_js, limit=80):
-    """Press Tab until the focused element satisfies `predicate_js` (a JS function of the element).
-
-    Returns the elements focused on the way (described as DESCRIBE_JS does); fails after `limit` presses.
-    """
-    seen = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        seen.append(page.evaluate(f"({DESCRIBE_JS})(document.activeElement)"))
-        if page.evaluate(f"({predicate_js})(document.activeElement)"):
-            return seen
-    raise AssertionError(f"Tab never reached the element; focus went through: {seen}")
-
-
-def fields_before_focus(page, container_selector):
-    """The visible inputs, selects and text areas of the container that come before the focused element."""
-    return page.evaluate("""selector => { const focused = document.activeElement; const describe = %s;
-        return Array.from(document.querySelector(selector).querySelectorAll('input, select, textarea'))
-          .filter(el => el.type !== 'hidden' && el.getClientRects().length > 0
-                        && (el.compareDocumentPosition(focused) & Node.DOCUMENT_POSITION_FOLLOWING))
-          .map(describe); }""" % DESCRIBE_JS, container_selector)
-
-
-def follow(page, locator):
-    """Click a link or button that loads a page, and wait for that page."""
-    with page.expect_navigation():
-        locator.click()
-
-
-def follow_confirming(page, locator) -> str:
-    """Click a button that asks "are you sure?" first (data-confirm: the browser's confirm dialog), answer OK, and
-    wait for the page it loads. Returns the question the dialog asked.
-
-    (Playwright dismisses dialogs nobody handles: without this the click would do nothing.)
-    """
-    questions = []
-
-    def accept(dialog):
-        questions.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
-    follow(page, locator)
-    assert questions, "the button did not ask for confirmation"
-    return questions[0]
-
-
-def squash(text: str) -> str:
-    """Runs of white space (including the narrow no-break spaces of formatted times) as one plain space."""
-    return " ".join(text.split())

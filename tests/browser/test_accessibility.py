@@ -5,7 +5,7 @@ Every page of a role is checked, and all the problems found are reported togethe
 """
 import pytest
 
-from tests.browser.conftest import check_accessibility, go, log_in
+from tests.fixtures.browser import check_accessibility, go, log_in
 
 APPLICATION_STEPS = ["personal", "study", "languages", "motivation", "destinations", "documents", "review"]
 RUN_TABS = ["places", "placed", "unplaced", "adjustments"]

@@ -1,7 +1,7 @@
 """A visitor signs up, logs out and in again, changes the language; keyboard-only use of the forms."""
 import uuid
 
-from tests.browser.conftest import field, go, log_in, log_out
+from tests.fixtures.browser import field, go, log_in, log_out
 
 
 def test_sign_up_log_out_and_in_again(page):

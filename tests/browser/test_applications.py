@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.browser.conftest import (accessible_names, check_accessibility, field, fields_before_focus, follow, go,
+from tests.fixtures.browser import (accessible_names, check_accessibility, field, fields_before_focus, follow, go,
                                     log_in, log_out, open_call_place, submit_application_for, tab_until)
 
 MOTIVATION = ("I would like to spend a semester abroad to follow courses that my faculty does not offer, to "

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pypdf import PdfReader
 
-from tests.browser.conftest import check_accessibility, field, follow, follow_confirming, log_in, log_out, squash
+from tests.fixtures.browser import check_accessibility, field, follow, follow_confirming, log_in, log_out, squash
 
 STUDENT = "student@demo.test"
 COORDINATOR = "coordinator@demo.test"

@@ -2,7 +2,7 @@
 participants in by code and from the attendee list and sees them arrive; the student sees the check-in."""
 import re
 
-from tests.browser.conftest import check_accessibility, field, follow, log_in, log_out
+from tests.fixtures.browser import check_accessibility, field, follow, log_in, log_out
 
 OPEN_EVENT = "Flamenco workshop for beginners"
 FULL_EVENT = "Flavours of the world: international potluck"  # the demo's full event, with a waitlist

@@ -1,6 +1,6 @@
 """Keyboard use of the page header: moving through the language list does not reload the page in another
 language (WCAG 3.2.2, On Input); Enter or the "Change" button does."""
-from tests.browser.conftest import go, tab_until
+from tests.fixtures.browser import go, tab_until
 
 
 def test_language_list_with_the_keyboard_changes_the_language_only_when_asked(page):

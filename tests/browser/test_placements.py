@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from tests.browser.conftest import (check_accessibility, field, follow, follow_confirming, log_in, log_out,
+from tests.fixtures.browser import (check_accessibility, field, follow, follow_confirming, log_in, log_out,
                                     squash)
 
 CLOSED_CALL = "Full-year exchange %"  # the applications demo's closed call, its eligible applications scored

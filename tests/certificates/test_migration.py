@@ -12,8 +12,7 @@ from sqlalchemy import create_engine, text
 from exchange import create_app
 from exchange.config import TestConfig
 from exchange.extensions import db
-
-from .conftest import png_bytes
+from tests.fixtures.files import png_bytes
 
 BEFORE, REVISION = "deb0ba74aa5e", "b7c8f6901c87"
 

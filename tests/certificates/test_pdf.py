@@ -8,8 +8,7 @@ import pytest
 from exchange.certificates import pdf, services
 from exchange.certificates.models import CertificateKind
 from exchange.core.uploads import upload_folder
-
-from .conftest import font_names, page_count, pdf_text, png_bytes
+from tests.fixtures.files import font_names, page_count, pdf_text, png_bytes
 
 SIXTY = "Maximiliana Alexandra Konstantinopoulou-Wittgenstein Hernández"[:60]
 ATTACKS = ['<img src="file:///etc/passwd">', '<link rel="stylesheet" href="http://127.0.0.1:{port}/">',
@@ -23,8 +22,8 @@ def issue_participation(make_event, attend, name="Sofia Martins", title="Interna
 
 
 @pytest.mark.parametrize("name", ["Sofia Martins", SIXTY, "王秀英", "Özlem Çelik", "محمد"])
-def test_participation_fits_one_page_with_any_name(db, home, make_event, attend, name):
-    certificate = issue_participation(make_event, attend, name=name)
+def test_participation_fits_one_page_with_any_name(db, home, make_past_event, attend, name):
+    certificate = issue_participation(make_past_event, attend, name=name)
     data = services.pdf_of(certificate)
     assert data.startswith(b"%PDF") and page_count(data) == 1
     text = pdf_text(data)
@@ -34,9 +33,9 @@ def test_participation_fits_one_page_with_any_name(db, home, make_event, attend,
         assert name.replace(" ", "") in text.replace(" ", "").replace("\n", "")
 
 
-def test_non_latin_names_use_fonts_that_have_their_glyphs(db, home, make_event, attend):
+def test_non_latin_names_use_fonts_that_have_their_glyphs(db, home, make_past_event, attend):
     for name, font in (("王秀英", "CJK"), ("محمد", "Arabic"), ("Özlem Çelik", "Noto-Serif")):
-        certificate = issue_participation(make_event, attend, name=name)
+        certificate = issue_participation(make_past_event, attend, name=name)
         fonts = font_names(services.pdf_of(certificate))
         assert any(font in f for f in fonts), f"no {font} font embedded for {name}: {fonts}"
         assert not any("DejaVu" in f or "Last" in f for f in fonts), fonts
@@ -59,14 +58,14 @@ def test_placement_letter_and_completion_certificate(db, home, completed, make_u
             assert "September 14, 2026" in text and "January 29, 2027" in text
 
 
-def test_a_long_event_title_stays_on_one_page(db, home, make_event, attend):
-    certificate = issue_participation(make_event, attend, name=SIXTY, title="Festival " * 22)
+def test_a_long_event_title_stays_on_one_page(db, home, make_past_event, attend):
+    certificate = issue_participation(make_past_event, attend, name=SIXTY, title="Festival " * 22)
     assert page_count(services.pdf_of(certificate)) == 1
 
 
 @pytest.mark.parametrize(("language", "month"), [("es", "marzo"), ("fr", "mars"), ("en", "March")])
-def test_rendered_in_the_certificate_language(db, home, make_event, attend, language, month):
-    certificate = issue_participation(make_event, attend, locale=language)
+def test_rendered_in_the_certificate_language(db, home, make_past_event, attend, language, month):
+    certificate = issue_participation(make_past_event, attend, locale=language)
     assert certificate.language == language  # the recipient's preference
     context = services.context_of(certificate)
     html = pdf.section_html(context)
@@ -74,7 +73,7 @@ def test_rendered_in_the_certificate_language(db, home, make_event, attend, lang
     assert month in pdf_text(services.pdf_of(certificate))
 
 
-def test_section_html_is_rendered_under_force_locale(db, home, make_event, attend, monkeypatch):
+def test_section_html_is_rendered_under_force_locale(db, home, make_past_event, attend, monkeypatch):
     """All certificate text goes through gettext while the certificate's locale is forced."""
     from exchange.core import i18n
     seen = []
@@ -83,7 +82,7 @@ def test_section_html_is_rendered_under_force_locale(db, home, make_event, atten
     def spy():
         seen.append(str(i18n.current_locale()))
         return original()
-    certificate = issue_participation(make_event, attend, locale="fr")
+    certificate = issue_participation(make_past_event, attend, locale="fr")
     monkeypatch.setattr(i18n, "translations", spy)
     pdf.section_html(services.context_of(certificate))
     assert len(seen) > 5 and set(seen) == {"fr"}
@@ -116,11 +115,11 @@ def listener():
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_user_text_is_printed_literally_and_fetches_nothing(db, home, make_event, attend, renders, listener,
+def test_user_text_is_printed_literally_and_fetches_nothing(db, home, make_past_event, attend, renders, listener,
                                                            attack):
     port, connections = listener
     attack = attack.format(port=port)
-    certificate = issue_participation(make_event, attend, name=f"Ana {attack}", title=f"Fair {attack}")
+    certificate = issue_participation(make_past_event, attend, name=f"Ana {attack}", title=f"Fair {attack}")
     data = services.pdf_of(certificate)
     text = pdf_text(data).replace("\n", "")
     assert attack.replace(" ", "") in text.replace(" ", "")
@@ -131,16 +130,16 @@ def test_user_text_is_printed_literally_and_fetches_nothing(db, home, make_event
     assert b"/Subtype /Image" not in data  # no image from user text
 
 
-def test_signatory_text_is_escaped_too(db, home, make_event, attend, renders):
+def test_signatory_text_is_escaped_too(db, home, make_past_event, attend, renders):
     home.signatory_name = '<img src="file:///etc/passwd">Dr. Ruiz'
     home.name = "<script>x</script> University"
-    certificate = issue_participation(make_event, attend)
+    certificate = issue_participation(make_past_event, attend)
     text = "".join(pdf_text(services.pdf_of(certificate)).split())
     assert '<imgsrc="file:///etc/passwd">Dr.Ruiz' in text and "<script>x</script>University" in text
     assert not any("passwd" in url for f in renders.fetchers for url in f.requested)
 
 
-def test_logo_and_signature_come_from_the_allowed_uploads(db, home, make_event, attend, renders):
+def test_logo_and_signature_come_from_the_allowed_uploads(db, home, make_past_event, attend, renders):
     import hashlib
     frozen = {}
     for attribute, name, image in (("logo_path", "logo-test.png", png_bytes(4, 2)),
@@ -149,7 +148,7 @@ def test_logo_and_signature_come_from_the_allowed_uploads(db, home, make_event, 
             fh.write(image)
         setattr(home, attribute, name)
         frozen[name] = f"frozen-{hashlib.sha256(image).hexdigest()}.png"
-    certificate = issue_participation(make_event, attend)
+    certificate = issue_participation(make_past_event, attend)
     data = services.pdf_of(certificate)
     requested = [url for f in renders.fetchers for url in f.requested]
     # The certificate's own copies, named by their content (the settings' files may be replaced later).
@@ -194,8 +193,8 @@ def test_the_fetcher_serves_our_assets(fetcher):
     assert image.read().startswith(b"\x89PNG") and image.content_type == "image/png"
 
 
-def test_a_batch_gives_one_pdf_per_certificate_and_a_merged_one(db, home, make_event, attend):
-    event = make_event()
+def test_a_batch_gives_one_pdf_per_certificate_and_a_merged_one(db, home, make_past_event, attend):
+    event = make_past_event()
     certificates = [services.issue_certificate(CertificateKind.participation, attend(event, name=n).id, None)
                     for n in ("Ana", "王秀英", SIXTY)]
     rendered = services.render_certificates(certificates)
@@ -204,20 +203,20 @@ def test_a_batch_gives_one_pdf_per_certificate_and_a_merged_one(db, home, make_e
         assert page_count(data) == 1 and certificate.number in pdf_text(data)
 
 
-def test_the_render_pool_falls_back_to_this_process(app, db, home, make_event, attend, monkeypatch):
+def test_the_render_pool_falls_back_to_this_process(app, db, home, make_past_event, attend, monkeypatch):
     monkeypatch.setitem(app.config, "CERTIFICATE_RENDER_PROCESSES", 2)
     monkeypatch.setitem(app.config, "CERTIFICATE_CHUNK_SIZE", 1)
 
     def broken(processes):
         raise OSError("no processes here")
     monkeypatch.setattr(pdf, "_pool", broken)
-    event = make_event()
+    event = make_past_event()
     certificates = [services.issue_certificate(CertificateKind.participation, attend(event).id, None)
                     for _ in range(2)]
     assert page_count(services.render_certificates(certificates).merged()) == 2
 
 
-def test_the_render_pool_uses_two_processes(app, db, home, make_event, attend, monkeypatch, caplog):
+def test_the_render_pool_uses_two_processes(app, db, home, make_past_event, attend, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "CERTIFICATE_RENDER_PROCESSES", 2)
     monkeypatch.setitem(app.config, "CERTIFICATE_CHUNK_SIZE", 2)
     pools = []
@@ -227,7 +226,7 @@ def test_the_render_pool_uses_two_processes(app, db, home, make_event, attend, m
         pools.append(processes)
         return original(processes)
     monkeypatch.setattr(pdf, "_pool", spy)
-    event = make_event()
+    event = make_past_event()
     certificates = [services.issue_certificate(CertificateKind.participation, attend(event, name=f"P{i}").id, None)
                     for i in range(4)]
     rendered = services.render_certificates(certificates)
@@ -247,8 +246,8 @@ def test_specimens_render_in_every_language(db, home):
             assert page_count(data) == 1
 
 
-def test_stored_and_fresh_pdfs_merge_in_order(db, home, make_event, attend, renders):
-    event = make_event()
+def test_stored_and_fresh_pdfs_merge_in_order(db, home, make_past_event, attend, renders):
+    event = make_past_event()
     registrations = [attend(event, name=n) for n in ("Ana", "Bea", "Cleo", "Dora")]
     certificates = [services.issue_certificate(CertificateKind.participation, r.id, None) for r in registrations]
     services.pdf_of(certificates[1])
@@ -264,9 +263,9 @@ def test_stored_and_fresh_pdfs_merge_in_order(db, home, make_event, attend, rend
     assert page_count(rendered.merged()) == 4
 
 
-def test_qr_placeholders_cannot_come_from_user_text(db, home, make_event, attend, renders):
+def test_qr_placeholders_cannot_come_from_user_text(db, home, make_past_event, attend, renders):
     fake = '<div class="qr" data-qr="file:///etc/passwd"></div>'
-    certificate = issue_participation(make_event, attend, name=fake)
+    certificate = issue_participation(make_past_event, attend, name=fake)
     html = pdf.section_html(services.context_of(certificate))
     assert html.count('data-qr="') == 1 and "&lt;div class=&#34;qr&#34;" in html
     assert "<svg" in pdf.add_qr_codes(html) and pdf.add_qr_codes(html).count("<svg") == 1

@@ -17,8 +17,7 @@ from exchange.core.types import utcnow
 from exchange.events.models import RegistrationStatus
 from exchange.jobs import services as job_services
 from exchange.jobs.models import Job, JobStatus
-
-from .conftest import page_count, pdf_text, png_bytes
+from tests.fixtures.files import page_count, pdf_text, png_bytes
 
 P = CertificateKind.participation
 
@@ -30,9 +29,9 @@ def test_numbers_are_sequential_per_year(db):
     assert services.reserve_numbers(0) == []
 
 
-def test_issue_a_participation_certificate(db, home, make_event, attend, make_user):
+def test_issue_a_participation_certificate(db, home, make_past_event, attend, make_user):
     coordinator = make_user(Role.coordinator)
-    registration = attend(make_event(), name="Ana Pérez", locale="es")
+    registration = attend(make_past_event(), name="Ana Pérez", locale="es")
     certificate = services.issue_certificate(P, registration.id, by=coordinator)
     assert certificate.number == f"CERT-{utcnow().year}-000001"
     assert len(certificate.code) >= 22 and certificate.is_valid
@@ -44,8 +43,8 @@ def test_issue_a_participation_certificate(db, home, make_event, attend, make_us
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate_issued"))
 
 
-def test_codes_are_unique_and_unguessable(db, home, make_event, attend):
-    event = make_event()
+def test_codes_are_unique_and_unguessable(db, home, make_past_event, attend):
+    event = make_past_event()
     codes = {services.issue_certificate(P, attend(event).id, None).code for _ in range(20)}
     assert len(codes) == 20 and all(len(c) == 22 for c in codes)
 
@@ -53,16 +52,16 @@ def test_codes_are_unique_and_unguessable(db, home, make_event, attend):
 @pytest.mark.parametrize("checked_in, status", [(False, RegistrationStatus.confirmed),
                                                 (True, RegistrationStatus.cancelled),
                                                 (False, RegistrationStatus.waitlisted)])
-def test_only_attendees_get_a_participation_certificate(db, home, make_event, attend, checked_in, status):
-    registration = attend(make_event(), checked_in=checked_in, status=status)
+def test_only_attendees_get_a_participation_certificate(db, home, make_past_event, attend, checked_in, status):
+    registration = attend(make_past_event(), checked_in=checked_in, status=status)
     with pytest.raises(WorkflowError) as error:
         services.issue_certificate(P, registration.id, None)
     assert error.value.code == "not-eligible"
     assert db.session.scalar(select(Certificate)) is None
 
 
-def test_one_valid_certificate_per_subject(db, home, make_event, attend):
-    registration = attend(make_event())
+def test_one_valid_certificate_per_subject(db, home, make_past_event, attend):
+    registration = attend(make_past_event())
     services.issue_certificate(P, registration.id, None)
     with pytest.raises(WorkflowError) as error:
         services.issue_certificate(P, registration.id, None)
@@ -75,9 +74,9 @@ def test_unknown_subject(db):
     assert error.value.status == 404
 
 
-def test_revoke_needs_a_reason_and_happens_once(db, home, make_event, attend, make_user):
+def test_revoke_needs_a_reason_and_happens_once(db, home, make_past_event, attend, make_user):
     coordinator = make_user(Role.coordinator)
-    certificate = services.issue_certificate(P, attend(make_event()).id, None)
+    certificate = services.issue_certificate(P, attend(make_past_event()).id, None)
     for reason in ("", "   ", None, "x" * 501):
         with pytest.raises(WorkflowError) as error:
             services.revoke_certificate(certificate, coordinator, reason)
@@ -89,9 +88,9 @@ def test_revoke_needs_a_reason_and_happens_once(db, home, make_event, attend, ma
         services.revoke_certificate(certificate, coordinator, "again")
 
 
-def test_reissue_revokes_and_replaces_with_fresh_facts(db, home, make_event, attend, make_user):
+def test_reissue_revokes_and_replaces_with_fresh_facts(db, home, make_past_event, attend, make_user):
     coordinator = make_user(Role.coordinator)
-    registration = attend(make_event(), name="Ana Perz")
+    registration = attend(make_past_event(), name="Ana Perz")
     old = services.issue_certificate(P, registration.id, coordinator)
     registration.user.name = "Ana Pérez"
     new = services.reissue_certificate(old, coordinator, "Name corrected", language="fr")
@@ -103,8 +102,8 @@ def test_reissue_revokes_and_replaces_with_fresh_facts(db, home, make_event, att
         services.reissue_certificate(old, coordinator, "twice")
 
 
-def test_a_revoked_certificate_can_be_replaced_later(db, home, make_event, attend):
-    registration = attend(make_event())
+def test_a_revoked_certificate_can_be_replaced_later(db, home, make_past_event, attend):
+    registration = attend(make_past_event())
     old = services.issue_certificate(P, registration.id, None)
     services.revoke_certificate(old, None, "Mistake")
     assert services.issue_certificate(P, registration.id, None).number != old.number
@@ -174,13 +173,13 @@ def _images(home, logo=png_bytes(4, 2), signature=png_bytes(3, 2)):
     return [f"frozen-{hashlib.sha256(data).hexdigest()}.png" for data in (logo, signature)]
 
 
-def test_an_issued_certificate_keeps_what_it_was_issued_with(db, home, make_event, attend, renders):
+def test_an_issued_certificate_keeps_what_it_was_issued_with(db, home, make_past_event, attend, renders):
     import io
     import os
     from werkzeug.datastructures import FileStorage
     from exchange.core.uploads import path_of
     logo, signature = _images(home)
-    event = make_event(title="International Food Fair")
+    event = make_past_event(title="International Food Fair")
     registration = attend(event, name="Ana Perez")
     certificate = services.issue_certificate(P, registration.id, None)
     assert certificate.issuer == {
@@ -217,8 +216,8 @@ def test_an_issued_certificate_keeps_what_it_was_issued_with(db, home, make_even
     assert {logo, signature} <= requested and all(os.path.exists(path_of(name)) for name in (logo, signature))
 
 
-def test_bulk_rendering_uses_the_facts_fixed_at_issue(db, home, make_event, attend):
-    event = make_event(title="International Food Fair")
+def test_bulk_rendering_uses_the_facts_fixed_at_issue(db, home, make_past_event, attend):
+    event = make_past_event(title="International Food Fair")
     registrations = [attend(event, name=name) for name in ("Ana Perez", "Bea Lopez")]
     certificates = [services.issue_certificate(P, r.id, None) for r in registrations]
     for registration in registrations:
@@ -247,10 +246,10 @@ def test_a_placement_letter_keeps_the_partner_name_it_was_issued_with(db, home, 
     assert letter.subject_title == "Università di Bologna"
 
 
-def test_reissuing_takes_the_facts_and_the_issuer_of_now(db, home, make_event, attend, make_user):
+def test_reissuing_takes_the_facts_and_the_issuer_of_now(db, home, make_past_event, attend, make_user):
     coordinator = make_user(Role.coordinator)
     logo, _signature = _images(home)
-    registration = attend(make_event(), name="Ana Perez")
+    registration = attend(make_past_event(), name="Ana Perez")
     old = services.issue_certificate(P, registration.id, coordinator)
     registration.user.name = "Ana Renamed"
     new_logo, _new_signature = _images(home, logo=png_bytes(7, 7))
@@ -269,17 +268,17 @@ def test_reissuing_takes_the_facts_and_the_issuer_of_now(db, home, make_event, a
     assert services.history_of(new) == [new, old]
 
 
-def test_a_missing_stored_file_is_rendered_again(db, home, make_event, attend, renders):
+def test_a_missing_stored_file_is_rendered_again(db, home, make_past_event, attend, renders):
     import os
     from exchange.core.uploads import path_of
-    certificate = services.issue_certificate(P, attend(make_event()).id, None)
+    certificate = services.issue_certificate(P, attend(make_past_event()).id, None)
     services.pdf_of(certificate)
     os.remove(path_of(certificate.pdf_name))
     assert services.pdf_of(certificate).startswith(b"%PDF") and renders.count == 2
 
 
-def test_a_revoked_certificate_keeps_its_facts_and_is_marked(db, home, make_event, attend):
-    registration = attend(make_event(), name="Old Name")
+def test_a_revoked_certificate_keeps_its_facts_and_is_marked(db, home, make_past_event, attend):
+    registration = attend(make_past_event(), name="Old Name")
     certificate = services.issue_certificate(P, registration.id, None)
     services.revoke_certificate(certificate, None, "Fraud")
     registration.user.name = "New Name"
@@ -295,10 +294,10 @@ def test_revoke_for_subject_helper(db, home, placed):
     assert services.revoke_for_subject("placement", application.id, None, "Withdrawn") is None
 
 
-def test_bulk_job_issues_renders_and_offers_merged_pdf_and_zip(app, db, home, make_event, attend, make_user,
+def test_bulk_job_issues_renders_and_offers_merged_pdf_and_zip(app, db, home, make_past_event, attend, make_user,
                                                               outbox):
     coordinator = make_user(Role.coordinator)
-    event = make_event()
+    event = make_past_event()
     for name in ("Zoe", "Ana", "王秀英", "Özlem Çelik"):
         attend(event, name=name)
     attend(event, name="No Show", checked_in=False)
@@ -342,9 +341,9 @@ def _stored(entry):
     return path_of(entry["stored_name"])
 
 
-def test_bulk_placement_letters_for_a_call(db, home, placed, make_call, make_place, make_user):
+def test_bulk_placement_letters_for_a_call(db, home, placed, make_empty_call, make_place, make_user):
     coordinator = make_user(Role.coordinator)
-    call = make_call()
+    call = make_empty_call()
     place = make_place(call)
     for _ in range(3):
         placed(call=call, place=place)
@@ -399,7 +398,7 @@ def test_placement_letter_is_revoked_when_the_nomination_is_cancelled_or_the_stu
     assert second.is_revoked and "withdrew" in second.revocation_reason
 
 
-def test_home_panels_show_the_newest_certificates_the_user_may_download(db, home, placed, make_user, make_event,
+def test_home_panels_show_the_newest_certificates_the_user_may_download(db, home, placed, make_user, make_past_event,
                                                                          attend):
     from datetime import timedelta
     partner_user = make_user(Role.partner)
@@ -412,7 +411,7 @@ def test_home_panels_show_the_newest_certificates_the_user_may_download(db, home
                for a in nominees + [not_nominated, elsewhere]]
     services.revoke_certificate(letters[2], None, "Withdrawn")
     student = nominees[0].student
-    own = [services.issue_certificate(P, attend(make_event(), user=student).id, None) for _ in range(2)]
+    own = [services.issue_certificate(P, attend(make_past_event(), user=student).id, None) for _ in range(2)]
     base = utcnow() - timedelta(days=1)
     for minutes, certificate in enumerate(letters + own):
         certificate.issued_at = base + timedelta(minutes=minutes)
@@ -441,12 +440,12 @@ def test_home_panels_show_the_newest_certificates_the_user_may_download(db, home
 
 # --- Attendance behind certificates -------------------------------------------------------------------------
 
-def test_a_check_in_behind_a_valid_certificate_stays(db, home, make_event, attend, make_user):
+def test_a_check_in_behind_a_valid_certificate_stays(db, home, make_past_event, attend, make_user):
     from datetime import timedelta
     from exchange.events import services as events
     from exchange.events.models import attended
     coordinator = make_user(Role.coordinator)
-    event = make_event()
+    event = make_past_event()
     registration = attend(event)
     certificate = services.issue_certificate(P, registration.id, coordinator)
     with pytest.raises(WorkflowError) as caught:  # the organiser's undo
@@ -466,9 +465,9 @@ def test_a_check_in_behind_a_valid_certificate_stays(db, home, make_event, atten
     assert not attended(registration)
 
 
-def test_participation_certificates_only_once_the_event_has_started(db, home, make_event, attend):
+def test_participation_certificates_only_once_the_event_has_started(db, home, make_past_event, attend):
     from datetime import timedelta
-    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    event = make_past_event(starts_at=utcnow() + timedelta(hours=1))
     registration = attend(event)  # checked in early: check-in opens before the start
     with pytest.raises(WorkflowError) as caught:
         services.issue_certificate(P, registration.id, None)
@@ -481,10 +480,10 @@ def test_participation_certificates_only_once_the_event_has_started(db, home, ma
     assert services.issue_certificate(P, registration.id, None).is_valid
 
 
-def test_the_bulk_job_offers_issued_certificates_as_they_were_issued(app, db, home, make_event, attend, make_user):
+def test_the_bulk_job_offers_issued_certificates_as_they_were_issued(app, db, home, make_past_event, attend, make_user):
     from exchange.certificates import jobs
     coordinator = make_user(Role.coordinator)
-    event = make_event()
+    event = make_past_event()
     ana, bea = attend(event, name="Ana Perez"), attend(event, name="Bea Lopez")
     issued = services.issue_certificate(P, ana.id, coordinator)
     stored = services.pdf_of(issued)

@@ -11,18 +11,16 @@ from exchange.certificates import services
 from exchange.certificates.models import Certificate, CertificateKind, CompletionRecord
 from exchange.jobs.models import Job
 from exchange.partners.models import HomeInstitution
-from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
-
-from .conftest import page_count, pdf_text, png_bytes
+from tests.fixtures.files import FAKE_PNG, TRUNCATED_PNG, huge_png, page_count, pdf_text, png_bytes
 
 P = CertificateKind.participation
 
 
 @pytest.fixture
-def cert(db, home, make_event, attend):
+def cert(db, home, make_past_event, attend):
     """cert(user=None, **user_kw): a participation certificate."""
     def _make(user=None, **kw):
-        registration = attend(make_event(), user=user, **kw)
+        registration = attend(make_past_event(), user=user, **kw)
         certificate = services.issue_certificate(P, registration.id, None)
         db.session.commit()
         return certificate
@@ -171,8 +169,8 @@ def test_staff_revoke_and_reissue(client, login, db, cert, outbox):
     assert response.status_code == 422 and "already been issued" in response.get_data(as_text=True)
 
 
-def test_issue_one_from_the_event_page(client, login, db, home, make_event, attend, outbox):
-    event = make_event(title="Tandem <i>night</i>")
+def test_issue_one_from_the_event_page(client, login, db, home, make_past_event, attend, outbox):
+    event = make_past_event(title="Tandem <i>night</i>")
     came = attend(event, name="Came Along")
     stayed_home = attend(event, name="Stayed Home", checked_in=False)
     db.session.commit()
@@ -207,8 +205,8 @@ def test_issue_refuses_a_subject_id_not_in_ascii_digits_or_past_the_ids(client, 
     assert db.session.scalar(select(Certificate.id)) is None
 
 
-def test_bulk_from_the_event_page_goes_to_the_job(client, login, db, home, make_event, attend):
-    event = make_event()
+def test_bulk_from_the_event_page_goes_to_the_job(client, login, db, home, make_past_event, attend):
+    event = make_past_event()
     for _ in range(3):
         attend(event)
     db.session.commit()
@@ -224,8 +222,8 @@ def test_bulk_from_the_event_page_goes_to_the_job(client, login, db, home, make_
     assert archive.status_code == 200 and archive.data.startswith(b"PK")
 
 
-def test_bulk_with_nobody_checked_in(client, login, db, home, make_event, attend):
-    event = make_event()
+def test_bulk_with_nobody_checked_in(client, login, db, home, make_past_event, attend):
+    event = make_past_event()
     attend(event, checked_in=False)
     db.session.commit()
     login(Role.coordinator)
@@ -234,8 +232,8 @@ def test_bulk_with_nobody_checked_in(client, login, db, home, make_event, attend
     assert db.session.scalar(select(Job)) is None
 
 
-def test_call_page_and_completion_form(client, login, db, home, placed, make_call, make_place):
-    call = make_call(title="Erasmus <b>2026</b>")
+def test_call_page_and_completion_form(client, login, db, home, placed, make_empty_call, make_place):
+    call = make_empty_call(title="Erasmus <b>2026</b>")
     place = make_place(call)
     application = placed(call=call, place=place, full_name="Sofia Martins")
     other = placed(status=ApplicationStatus.placed)
@@ -264,8 +262,8 @@ def test_call_page_and_completion_form(client, login, db, home, placed, make_cal
     assert "28.5" in page
 
 
-def test_bulk_completion_needs_records(client, login, db, home, placed, make_call, make_place):
-    call = make_call()
+def test_bulk_completion_needs_records(client, login, db, home, placed, make_empty_call, make_place):
+    call = make_empty_call()
     placed(call=call, place=make_place(call))
     db.session.commit()
     login(Role.coordinator)
@@ -397,18 +395,18 @@ def test_post_without_csrf_token_is_refused(app, client, login, db, cert):
     assert certificate.is_valid
 
 
-def test_event_and_call_overviews_count_in_sql(client, login, db, home, make_event, attend, placed, make_call,
-                                               make_place):
+def test_event_and_call_overviews_count_in_sql(client, login, db, home, make_past_event, attend, placed,
+                                               make_empty_call, make_place):
     from datetime import timedelta
 
     from exchange.core.types import utcnow
     from exchange.events.models import EventStatus
-    event = make_event(title="Past fair")
+    event = make_past_event(title="Past fair")
     registrations = [attend(event, checked_in=n < 2) for n in range(3)]
     services.issue_certificate(P, registrations[0].id, None)
-    make_event(title="Future fair", starts_at=utcnow() + timedelta(days=3))
-    make_event(title="Cancelled fair", status=EventStatus.cancelled)
-    call = make_call(title="Call with places")
+    make_past_event(title="Future fair", starts_at=utcnow() + timedelta(days=3))
+    make_past_event(title="Cancelled fair", status=EventStatus.cancelled)
+    call = make_empty_call(title="Call with places")
     place = make_place(call)
     services.issue_certificate(CertificateKind.placement, placed(call=call, place=place).id, None)
     placed(call=call, place=place)
@@ -444,11 +442,11 @@ def _main(response) -> str:
     return _text(response).split("<main", 1)[1].split("</main>")[0]
 
 
-def test_renaming_changes_no_issued_certificate_until_it_is_reissued(client, login, db, home, make_event, attend,
+def test_renaming_changes_no_issued_certificate_until_it_is_reissued(client, login, db, home, make_past_event, attend,
                                                                      make_user, renders):
     from exchange.auth.models import User
     student = make_user(Role.student, name="Ana Perez")
-    event = make_event(title="International Food Fair")
+    event = make_past_event(title="International Food Fair")
     certificate = services.issue_certificate(P, attend(event, user=student).id, None)
     db.session.commit()
     login(student)
@@ -506,10 +504,10 @@ def test_the_organiser_cannot_undo_a_check_in_behind_a_certificate(client, login
     assert db.session.get(Registration, registration.id).checked_in_at is not None
 
 
-def test_no_certificates_of_participation_before_the_event_starts(client, login, db, home, make_event, attend):
+def test_no_certificates_of_participation_before_the_event_starts(client, login, db, home, make_past_event, attend):
     from datetime import timedelta
     from exchange.core.types import utcnow
-    event = make_event(starts_at=utcnow() + timedelta(hours=1))
+    event = make_past_event(starts_at=utcnow() + timedelta(hours=1))
     registration = attend(event, name="Early Bird")
     db.session.commit()
     login(Role.coordinator)

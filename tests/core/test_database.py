@@ -73,7 +73,7 @@ def test_prepared_statements_can_be_turned_off(database_url, pg_schema):
     from exchange import create_app
     from exchange.config import TestConfig
     from exchange.extensions import db
-    from tests.conftest import engine_options_for
+    from tests.fixtures.app import engine_options_for
     app = create_app(TestConfig, DATABASE_PREPARED_STATEMENTS=False,
                      SQLALCHEMY_ENGINE_OPTIONS=engine_options_for(database_url, pg_schema))
     with app.app_context():

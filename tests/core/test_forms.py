@@ -38,12 +38,12 @@ def test_control_characters_are_refused_everywhere(app):
         assert NoteForm(MultiDict({"title": "Ana Pérez", "body": "Line\r\n\tNext"})).validate()
 
 
-def test_a_name_with_a_line_break_is_refused_beside_the_field_and_kept(client, db, login, make_call):
+def test_a_name_with_a_line_break_is_refused_beside_the_field_and_kept(client, db, login, make_empty_call):
     from datetime import timedelta
 
     from exchange.core.types import utcnow
     student = login(Role.student)
-    call = make_call(closes_at=utcnow() + timedelta(days=5))
+    call = make_empty_call(closes_at=utcnow() + timedelta(days=5))
     application = services.start_application(call, student)
     db.session.commit()
     response = client.post(f"/applications/{application.id}/edit/personal",

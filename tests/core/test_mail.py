@@ -1,5 +1,4 @@
 """The mail service against a real SMTP server started inside the test."""
-import socket
 from email.header import decode_header, make_header
 import time
 
@@ -9,6 +8,7 @@ from aiosmtpd.handlers import Message as MessageHandler
 
 from exchange.auth.models import User
 from exchange.core import mail
+from tests.fixtures.network import free_port
 
 
 class Collector(MessageHandler):
@@ -25,12 +25,6 @@ class Collector(MessageHandler):
 
     def handle_message(self, message):
         self.received.append(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

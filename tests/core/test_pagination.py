@@ -4,9 +4,6 @@ import pytest
 from exchange.auth.models import Role
 from exchange.core.pagination import MAX_PAGE, requested_page
 from exchange.placements import runs
-from tests.applications.conftest import (coordinator, make_application, make_call,  # noqa: F401
-                                         make_condition, year)
-from tests.placements.conftest import placing  # noqa: F401
 
 HUGE = "99999999999999999999"
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from exchange.auth.models import LoginAttempt
 from exchange.extensions import db as _db
 from exchange.extensions import limiter
-from tests import conftest
+from tests.fixtures import app as app_setup
 
 GOOD_PASSWORD = "Bright-Lantern-42"
 
@@ -17,9 +17,9 @@ def proxied(app, db, database_url, pg_schema):
     from exchange import create_app
     from exchange.config import TestConfig
     behind = create_app(TestConfig, TRUSTED_PROXIES=1,
-                        SQLALCHEMY_ENGINE_OPTIONS=conftest.engine_options_for(database_url, pg_schema),
+                        SQLALCHEMY_ENGINE_OPTIONS=app_setup.engine_options_for(database_url, pg_schema),
                         UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"], MAIL_FOLDER=app.config["MAIL_FOLDER"])
-    behind.test_client_class = conftest.TestClient
+    behind.test_client_class = app_setup.TestClient
     with behind.app_context():
         _db.create_all()
         yield behind

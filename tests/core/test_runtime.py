@@ -5,7 +5,7 @@ import pytest
 
 from exchange import create_app
 from exchange.config import TestConfig
-from tests.conftest import engine_options_for
+from tests.fixtures.app import engine_options_for
 
 
 @pytest.fixture

@@ -10,24 +10,7 @@ from werkzeug.exceptions import NotFound
 
 from exchange.core.errors import WorkflowError
 from exchange.core.uploads import MAX_IMAGE_PIXELS, delete_upload, path_of, save_image, send_upload, upload_folder
-
-
-def picture(width: int, height: int, fmt: str = "PNG", mode: str = "1") -> bytes:
-    """An image of this size: as a 1-bit PNG, 12000 × 12000 pixels take 17 KiB on disk (and 144 million
-    pixels once decoded)."""
-    out = io.BytesIO()
-    Image.new(mode, (width, height)).save(out, fmt)
-    return out.getvalue()
-
-
-def huge_png() -> bytes:
-    return picture(12000, 12000)
-
-
-#: Not an image, with a PNG's first bytes (what the type detection reads) and a .png name.
-FAKE_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"this is a text file renamed to .png" * 20
-#: A real PNG cut short: the header is fine, the pixels are missing.
-TRUNCATED_PNG = picture(300, 300, mode="RGB")[:80]
+from tests.fixtures.files import FAKE_PNG, TRUNCATED_PNG, huge_png, picture
 
 
 def storage(data: bytes, name: str = "picture.png") -> FileStorage:

@@ -13,7 +13,7 @@ from exchange.events import ical, services
 from exchange.extensions import db
 from exchange.events.models import (Audience, Event, EventCategory, EventStatus, QuestionKind, Registration,
                                     RegistrationStatus, attended, attended_clause)
-from tests.conftest import text_of
+from tests.fixtures.mail import text_of
 
 CONFIRMED, WAITLISTED, CANCELLED = (RegistrationStatus.confirmed, RegistrationStatus.waitlisted,
                                     RegistrationStatus.cancelled)
@@ -175,8 +175,8 @@ def test_register_for_a_draft_is_refused(db, make_event, make_user):
     (Audience.students, Role.partner), (Audience.students, Role.coordinator),
     (Audience.partners, Role.student), (Audience.call, Role.student),
 ])
-def test_register_outside_the_audience_is_refused(db, make_event, make_user, make_call, audience, role):
-    event = make_event(audience=audience, call_id=make_call().id if audience is Audience.call else None)
+def test_register_outside_the_audience_is_refused(db, make_event, make_user, make_empty_call, audience, role):
+    event = make_event(audience=audience, call_id=make_empty_call().id if audience is Audience.call else None)
     _refused(db, event, make_user(role), "audience", 403)
 
 
@@ -539,8 +539,8 @@ def test_messages_reach_every_registrant_in_their_language(db, make_event, make_
 
 # --- The exchange students of a call ----------------------------------------------------------------------------
 
-def test_call_audience_is_the_students_placed_in_the_call(db, make_event, make_call, apply_to, make_user):
-    call, other_call = make_call(), make_call(title="Traineeships")
+def test_call_audience_is_the_students_placed_in_the_call(db, make_event, make_empty_call, apply_to, make_user):
+    call, other_call = make_empty_call(), make_empty_call(title="Traineeships")
     event = make_event(title="Pre-departure briefing", audience=Audience.call, call_id=call.id)
     make_event(title="Welcome day")
     placed, accepted, submitted, elsewhere = (make_user(Role.student) for _ in range(4))
@@ -560,13 +560,13 @@ def test_call_audience_is_the_students_placed_in_the_call(db, make_event, make_c
     assert not services.is_in_call_audience(make_user(Role.coordinator), call.id)
 
 
-def test_call_audience_needs_an_existing_call(db, make_event, make_call, make_user):
+def test_call_audience_needs_an_existing_call(db, make_event, make_empty_call, make_user):
     event = make_event()
     coordinator = make_user(Role.coordinator)
     with pytest.raises(WorkflowError) as caught:
         services.update_event(event, data_from(event, audience=Audience.call, call_id=999999), by=coordinator)
     assert caught.value.field == "call_id"
-    call = make_call(title="Erasmus+ study 2031/32", academic_year=2031)
+    call = make_empty_call(title="Erasmus+ study 2031/32", academic_year=2031)
     services.update_event(event, data_from(event, audience=Audience.call, call_id=call.id), by=coordinator)
     assert event.call_id == call.id
     assert services.call_label(event.call) == "Erasmus+ study 2031/32 (2031/32)"

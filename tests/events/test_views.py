@@ -11,8 +11,8 @@ from exchange.auth.models import Role
 from exchange.core.types import utcnow
 from exchange.events import services
 from exchange.events.models import Audience, Event, EventStatus, Registration, RegistrationStatus
-from tests.conftest import text_of
-from tests.core.test_uploads import FAKE_PNG, TRUNCATED_PNG, huge_png
+from tests.fixtures.files import FAKE_PNG, TRUNCATED_PNG, huge_png
+from tests.fixtures.mail import text_of
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x03\x00\x08\xfc\x02\xfe\xa7\x9a\xa0\xa0\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -76,8 +76,9 @@ def test_organiser_pages_refuse_students_and_partners(client, login, make_event,
     (Role.student, Audience.everyone, EventStatus.draft),
     (Role.student, Audience.call, EventStatus.published),
 ])
-def test_events_outside_your_audience_answer_404(client, login, make_event, make_call, role, audience, status):
-    event = make_event(audience=audience, status=status, call_id=make_call().id if audience is Audience.call else None)
+def test_events_outside_your_audience_answer_404(client, login, make_event, make_empty_call, role, audience, status):
+    event = make_event(audience=audience, status=status,
+                       call_id=make_empty_call().id if audience is Audience.call else None)
     login(role)
     for url in (f"/events/{event.id}", f"/events/{event.id}.ics", f"/events/{event.id}/cover"):
         assert client.get(url).status_code == 404
@@ -660,8 +661,8 @@ def test_navigation_has_events(client, login):
     assert 'href="/events/"' in html_of(client.get("/"))
 
 
-def test_call_audience_through_the_pages(client, login, make_event, make_call, apply_to, make_user, db):
-    call = make_call(title="Erasmus+ study")
+def test_call_audience_through_the_pages(client, login, make_event, make_empty_call, apply_to, make_user, db):
+    call = make_empty_call(title="Erasmus+ study")
     event = make_event(title="Pre-departure briefing", audience=Audience.call, call_id=call.id)
     placed = make_user(Role.student)
     apply_to(call, placed, "placed")

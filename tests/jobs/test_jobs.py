@@ -7,8 +7,6 @@ from exchange.applications.workflow import ApplicationStatus as S
 from exchange.auth.models import STAFF, Role
 from exchange.jobs import services
 from exchange.jobs.models import Job, JobStatus
-from tests.applications.conftest import (coordinator, make_application, make_call, make_condition,  # noqa: F401
-                                         year)
 
 
 @pytest.fixture(autouse=True)
@@ -66,10 +64,11 @@ def test_only_the_kinds_someone_may_start_can_be_started(db):
 
 
 @pytest.mark.parametrize("demoted_to", [Role.student, Role.partner])
-def test_a_coordinator_who_lost_the_role_loses_their_export(app, client, login, db, make_call, make_application,
-                                                            make_institution, monkeypatch, demoted_to):
+def test_a_coordinator_who_lost_the_role_loses_their_export(app, client, login, db, make_call_with_places,
+                                                            make_application, make_institution, monkeypatch,
+                                                            demoted_to):
     monkeypatch.setitem(app.config, "EXPORT_INLINE_LIMIT", 0)  # every export is a job
-    call = make_call()
+    call = make_call_with_places()
     make_application(call=call, status=S.submitted)
     coordinator = login(Role.coordinator)
     location = client.get(f"/applications/manage/calls/{call.id}/export.csv").headers["Location"]

@@ -46,11 +46,12 @@ def expected(role, own, other, staff):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "url", "own", "other", "staff"), ROUTES,
                          ids=[f"{m} {u}" for m, u, *_ in ROUTES])
-def test_access_matrix(client, world, login, role, method, url, own, other, staff):
+def test_access_matrix(client, partners_world, login, role, method, url, own, other, staff):
     if role != "anonymous":
-        login(world.users[role])
-    path = url.format(own=world.own.id, contact=world.own_contact.id, agreement=world.own_agreement.id,
-                      condition=world.own_agreement.conditions[0].id)
+        login(partners_world.users[role])
+    path = url.format(own=partners_world.own.id, contact=partners_world.own_contact.id,
+                      agreement=partners_world.own_agreement.id,
+                      condition=partners_world.own_agreement.conditions[0].id)
     response = client.open(path, method=method, data={"name": ""})  # an invalid form for the staff
     wanted = expected(role, own, other, staff)
     if wanted == LOGIN:
@@ -65,9 +66,9 @@ def test_access_matrix(client, world, login, role, method, url, own, other, staf
     ("GET", "/partners/agreements/{other_agreement}"),
     ("GET", "/partners/agreements/999999"),
 ])
-def test_partner_cannot_see_other_institutions(client, world, login, method, url):
-    login(world.users["partner_own"])
-    path = url.format(other=world.other.id, other_agreement=world.other_agreement.id)
+def test_partner_cannot_see_other_institutions(client, partners_world, login, method, url):
+    login(partners_world.users["partner_own"])
+    path = url.format(other=partners_world.other.id, other_agreement=partners_world.other_agreement.id)
     assert client.open(path, method=method).status_code == 404
 
 
@@ -77,40 +78,41 @@ def test_partner_cannot_see_other_institutions(client, world, login, method, url
     "/partners/agreements/999999", "/partners/agreements/{agreement}/conditions/999999/edit",
     "/partners/agreements/{agreement}/conditions/{other_condition}/edit",
 ])
-def test_staff_missing_records_are_404(client, world, login, url):
-    login(world.users["coordinator"])
-    path = url.format(own=world.own.id, other_contact=world.other_contact.id, agreement=world.own_agreement.id,
-                      other_condition=world.other_agreement.conditions[0].id)
+def test_staff_missing_records_are_404(client, partners_world, login, url):
+    login(partners_world.users["coordinator"])
+    path = url.format(own=partners_world.own.id, other_contact=partners_world.other_contact.id,
+                      agreement=partners_world.own_agreement.id,
+                      other_condition=partners_world.other_agreement.conditions[0].id)
     assert client.get(path).status_code == 404
 
 
-def test_partner_view_is_read_only(client, world, login):
-    world.own.notes = "Internal: tricky partner"
-    world.own_agreement.notes = "Internal agreement note"
-    login(world.users["partner_own"])
-    page = client.get(f"/partners/institutions/{world.own.id}").get_data(as_text=True)
-    assert world.own.name in page and "Giulia Rossi" in page
+def test_partner_view_is_read_only(client, partners_world, login):
+    partners_world.own.notes = "Internal: tricky partner"
+    partners_world.own_agreement.notes = "Internal agreement note"
+    login(partners_world.users["partner_own"])
+    page = client.get(f"/partners/institutions/{partners_world.own.id}").get_data(as_text=True)
+    assert partners_world.own.name in page and "Giulia Rossi" in page
     assert "Edit institution" not in page and "Add a contact" not in page and "New agreement" not in page
     assert "Internal: tricky partner" not in page
-    page = client.get(f"/partners/agreements/{world.own_agreement.id}").get_data(as_text=True)
+    page = client.get(f"/partners/agreements/{partners_world.own_agreement.id}").get_data(as_text=True)
     assert "Edit agreement" not in page and "Terminate" not in page and "Add a condition" not in page
     assert "Internal agreement note" not in page
     listing = client.get("/partners/agreements/").get_data(as_text=True)
-    assert f"/partners/agreements/{world.own_agreement.id}\"" in listing
-    assert f"/partners/agreements/{world.other_agreement.id}\"" not in listing
-    assert world.other.name not in listing
+    assert f"/partners/agreements/{partners_world.own_agreement.id}\"" in listing
+    assert f"/partners/agreements/{partners_world.other_agreement.id}\"" not in listing
+    assert partners_world.other.name not in listing
 
 
-def test_partner_ignores_partner_filter(client, world, login):
-    login(world.users["partner_own"])
-    listing = client.get(f"/partners/agreements/?partner_id={world.other.id}").get_data(as_text=True)
-    assert f"/partners/agreements/{world.other_agreement.id}\"" not in listing
+def test_partner_ignores_partner_filter(client, partners_world, login):
+    login(partners_world.users["partner_own"])
+    listing = client.get(f"/partners/agreements/?partner_id={partners_world.other.id}").get_data(as_text=True)
+    assert f"/partners/agreements/{partners_world.other_agreement.id}\"" not in listing
 
 
-def test_navigation(client, world, login):
-    login(world.users["coordinator"])
+def test_navigation(client, partners_world, login):
+    login(partners_world.users["coordinator"])
     page = client.get("/partners/institutions/").get_data(as_text=True)
     assert 'href="/partners/institutions/"' in page and 'href="/partners/agreements/"' in page
-    login(world.users["partner_own"])
+    login(partners_world.users["partner_own"])
     page = client.get("/partners/agreements/").get_data(as_text=True)
     assert "Our agreements" in page and 'href="/partners/institutions/"' not in page

@@ -13,7 +13,7 @@ def counts(db):
     return {m.__name__: db.session.scalar(select(func.count(m.id))) for m in MODELS}
 
 
-def test_seed_is_idempotent(db, year):
+def test_seed_is_idempotent(db, academic_year):
     context = {}
     demo.seed(context)
     db.session.commit()
@@ -26,7 +26,7 @@ def test_seed_is_idempotent(db, year):
     assert {a.id for a in context["agreements"]} == {a.id for a in again["agreements"]}
 
 
-def test_seed_context_and_content(db, year):
+def test_seed_context_and_content(db, academic_year):
     context = {}
     demo.seed(context)
     db.session.commit()
@@ -36,12 +36,12 @@ def test_seed_context_and_content(db, year):
     assert context["users"]["partner"].role is Role.partner
     assert context["users"]["partner"].institution_id == partners["unibo.it"].id
     assert context["users"]["partner"].email == "partner@demo.test"
-    statuses = [a.effective_status(year) for a in context["agreements"]]
+    statuses = [a.effective_status(academic_year) for a in context["agreements"]]
     for status in (AgreementStatus.draft, AgreementStatus.terminated, AgreementStatus.expired):
         assert status in statuses
-    active = [a for a in context["agreements"] if a.effective_status(year) is AgreementStatus.active]
+    active = [a for a in context["agreements"] if a.effective_status(academic_year) is AgreementStatus.active]
     assert len(active) >= 8
-    assert sum(a.first_year <= year and a.last_year >= year + 2 for a in active) >= 8
+    assert sum(a.first_year <= academic_year and a.last_year >= academic_year + 2 for a in active) >= 8
     assert all(p.contacts for p in partners.values())
     codes = {c.isced_code for a in context["agreements"] for c in a.conditions}
     assert {"0413", "0613", "0231", "0311", "0732", "0912"} <= codes

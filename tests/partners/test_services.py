@@ -8,8 +8,7 @@ from exchange.core.pagination import paginate_rows
 from exchange.partners import services
 from exchange.partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction,
                                       LanguageRequirement, PartnerInstitution)
-
-from .conftest import condition
+from tests.fixtures.partners import condition
 
 
 def institution(**kw):
@@ -104,10 +103,11 @@ def test_contacts(db, make_institution):
 
 # --- Agreements ---------------------------------------------------------------------------------
 
-def test_create_agreement_with_condition(db, make_institution, year):
+def test_create_agreement_with_condition(db, make_institution, academic_year):
     partner = make_institution()
     agreement = services.create_agreement(
-        partner, first_year=year, last_year=year + 2, status=AgreementStatus.active, reference=" IIA-1 ",
+        partner, first_year=academic_year, last_year=academic_year + 2, status=AgreementStatus.active,
+        reference=" IIA-1 ",
         condition=condition(levels=[7, 6, 7], languages=[("EN", "b2"), ("it", "B1")]))
     db.session.commit()
     cond = agreement.conditions[0]
@@ -123,9 +123,9 @@ def test_create_agreement_with_condition(db, make_institution, year):
     (20, 21, "first_year"),        # too far ahead
     (0, 10, "last_year"),          # more than 10 years
 ])
-def test_agreement_years(db, make_institution, year, first, last, field):
+def test_agreement_years(db, make_institution, academic_year, first, last, field):
     with pytest.raises(WorkflowError) as error:
-        services.create_agreement(make_institution(), first_year=year + first, last_year=year + last,
+        services.create_agreement(make_institution(), first_year=academic_year + first, last_year=academic_year + last,
                                   condition=condition())
     assert error.value.field == field
 
@@ -145,9 +145,9 @@ def test_agreement_years(db, make_institution, year, first, last, field):
     ({"languages": [("en", "B1"), ("EN", "C1")]}, "languages"),
     ({"languages": [("en", "B1"), ("fr", "B1"), ("de", "B1"), ("it", "B1")]}, "languages"),
 ])
-def test_condition_validation(db, make_institution, year, kw, field):
+def test_condition_validation(db, make_institution, academic_year, kw, field):
     with pytest.raises(WorkflowError) as error:
-        services.create_agreement(make_institution(), first_year=year, last_year=year + 1,
+        services.create_agreement(make_institution(), first_year=academic_year, last_year=academic_year + 1,
                                   condition=condition(**kw))
     assert error.value.field == field
     db.session.rollback()
@@ -170,23 +170,23 @@ def test_conditions_add_update_delete(db, make_agreement):
     assert db.session.scalar(select(func.count(CooperationCondition.id))) == 1
 
 
-def test_status_transitions(db, make_agreement, make_institution, year):
+def test_status_transitions(db, make_agreement, make_institution, academic_year):
     draft = make_agreement(status=AgreementStatus.draft)
     other = make_institution()
-    services.update_agreement(draft, partner=other, first_year=year, last_year=year + 3,
+    services.update_agreement(draft, partner=other, first_year=academic_year, last_year=academic_year + 3,
                               status=AgreementStatus.active)
     assert draft.status is AgreementStatus.active and draft.partner is other
     with pytest.raises(WorkflowError) as error:
-        services.update_agreement(draft, partner=other, first_year=year, last_year=year + 3,
+        services.update_agreement(draft, partner=other, first_year=academic_year, last_year=academic_year + 3,
                                   status=AgreementStatus.draft)
     assert error.value.field == "status"
     with pytest.raises(WorkflowError) as error:
-        services.update_agreement(draft, partner=make_institution(), first_year=year, last_year=year + 3,
-                                  status=AgreementStatus.active)
+        services.update_agreement(draft, partner=make_institution(), first_year=academic_year,
+                                  last_year=academic_year + 3, status=AgreementStatus.active)
     assert error.value.field == "partner_id"
 
 
-def test_terminate(db, make_agreement, year):
+def test_terminate(db, make_agreement, academic_year):
     agreement = make_agreement()
     with pytest.raises(WorkflowError):
         services.terminate_agreement(agreement, "  ")
@@ -197,7 +197,7 @@ def test_terminate(db, make_agreement, year):
     with pytest.raises(WorkflowError) as error:
         services.add_condition(agreement, condition())
     assert error.value.code == "terminated"
-    expired = make_agreement(first=year - 3, last=year - 1)
+    expired = make_agreement(first=academic_year - 3, last=academic_year - 1)
     assert expired.effective_status() is AgreementStatus.expired
     with pytest.raises(WorkflowError) as error:
         services.terminate_agreement(expired, "late")
@@ -207,15 +207,17 @@ def test_terminate(db, make_agreement, year):
 # --- Agreement filters --------------------------------------------------------------------------
 
 @pytest.fixture
-def agreements(db, make_institution, make_agreement, make_user, year):
+def agreements(db, make_institution, make_agreement, make_user, academic_year):
     it = make_institution(name="Bologna", country="IT")
     se = make_institution(name="Lund", country="SE")
     result = {
         "active": make_agreement(it, conditions=[condition(Direction.outgoing, "0613"),
                                                  condition(Direction.incoming, "0413")]),
-        "expired": make_agreement(se, first=year - 4, last=year - 1, conditions=[condition(isced="0732")]),
-        "ending": make_agreement(se, first=year - 2, last=year, conditions=[condition(Direction.incoming, "0613")]),
-        "draft": make_agreement(it, first=year + 1, last=year + 3, status=AgreementStatus.draft),
+        "expired": make_agreement(se, first=academic_year - 4, last=academic_year - 1,
+                                  conditions=[condition(isced="0732")]),
+        "ending": make_agreement(se, first=academic_year - 2, last=academic_year,
+                                 conditions=[condition(Direction.incoming, "0613")]),
+        "draft": make_agreement(it, first=academic_year + 1, last=academic_year + 3, status=AgreementStatus.draft),
         "terminated": make_agreement(it, status=AgreementStatus.terminated),
     }
     db.session.commit()
@@ -248,12 +250,12 @@ def db_scalars(query):
     ({"ending_year": "current", "status": AgreementStatus.active}, {"ending"}),
     ({"status": AgreementStatus.expired, "country": "IT"}, set()),
 ])
-def test_agreement_filters(agreements, year, filters, expected):
+def test_agreement_filters(agreements, academic_year, filters, expected):
     made, coordinator, it, se = agreements
     offsets = {"current": 0, "next": 1, "last": -1}
     for key in ("academic_year", "ending_year"):
         if key in filters:
-            filters[key] = year + offsets[filters[key]]
+            filters[key] = academic_year + offsets[filters[key]]
     assert found(coordinator, **filters) == {made[name].id for name in expected}
 
 
@@ -266,7 +268,7 @@ def test_partner_filter_and_partner_scope(agreements, make_user):
     assert found(make_user(Role.student)) == set()
 
 
-def test_expired_filter_is_sql(agreements, year):
+def test_expired_filter_is_sql(agreements, academic_year):
     """The filter runs in SQL: the query text compares last_year, it does not load and check rows."""
     query = services.search_agreements(agreements[1], services.AgreementFilters(status=AgreementStatus.expired))
     sql = str(query.compile(compile_kwargs={"literal_binds": True}))
@@ -285,7 +287,7 @@ def db_scalars_rows(query):
 
 @pytest.mark.parametrize("filters", [{}, {"status": AgreementStatus.active}, {"isced_code": "0613"},
                                      {"direction": Direction.incoming}, {"country": "se"}])
-def test_agreement_rows_show_what_the_agreements_hold(agreements, year, filters):
+def test_agreement_rows_show_what_the_agreements_hold(agreements, academic_year, filters):
     made, coordinator, it, se = agreements
     rows = rows_of(coordinator, services.AgreementFilters(**filters))
     objects = {a.id: a for a in db_scalars(services.search_agreements(coordinator, services.AgreementFilters(**filters)))}
@@ -298,7 +300,7 @@ def test_agreement_rows_show_what_the_agreements_hold(agreements, year, filters)
             agreement.reference)
         assert (row.outgoing_places, row.incoming_places, row.isced_codes) == (
             agreement.outgoing_places, agreement.incoming_places, codes)
-        assert row.effective_status(year) is agreement.effective_status(year)
+        assert row.effective_status(academic_year) is agreement.effective_status(academic_year)
 
 
 def test_agreement_rows_sorted_and_scoped(agreements, make_user):
@@ -336,59 +338,62 @@ def test_dashboard_counts(agreements):
     assert counts == {"partners": 2, "active": 2, "expiring": 1, "drafts": 1}
 
 
-def test_partner_summary(agreements, make_institution, make_agreement, year):
+def test_partner_summary(agreements, make_institution, make_agreement, academic_year):
     made, coordinator, it, se = agreements
-    summary = services.partner_summary(it.id, year)
+    summary = services.partner_summary(it.id, academic_year)
     assert (summary.institution_id, summary.institution_name, summary.active_count) == (it.id, "Bologna", 1)
     assert [(row.id, row.outgoing_places, row.incoming_places) for row in summary.agreements] == [
         (made["active"].id, 2, 2)]
-    newer = [make_agreement(it, first=year, last=year + n, conditions=[condition(places=n)]) for n in range(3, 9)]
-    summary = services.partner_summary(it.id, year, limit=5)
+    newer = [make_agreement(it, first=academic_year, last=academic_year + n, conditions=[condition(places=n)])
+             for n in range(3, 9)]
+    summary = services.partner_summary(it.id, academic_year, limit=5)
     assert summary.active_count == 7  # all of them, though five are listed
     assert [row.id for row in summary.agreements] == [a.id for a in reversed(newer[1:])]
     assert [row.outgoing_places for row in summary.agreements] == [8, 7, 6, 5, 4]
 
 
-def test_partner_summary_without_agreements_in_force(agreements, make_institution, year):
+def test_partner_summary_without_agreements_in_force(agreements, make_institution, academic_year):
     made, coordinator, it, se = agreements
     quiet = make_institution(name="Quiet")
-    assert services.partner_summary(quiet.id, year) == services.PartnerSummary(quiet.id, "Quiet", 0, [])
-    assert services.partner_summary(se.id, year + 1).active_count == 0  # the last one ended this year
-    assert services.partner_summary(10**6, year) is None
+    assert services.partner_summary(quiet.id, academic_year) == services.PartnerSummary(quiet.id, "Quiet", 0, [])
+    assert services.partner_summary(se.id, academic_year + 1).active_count == 0  # the last one ended this year
+    assert services.partner_summary(10**6, academic_year) is None
 
 
 # --- Exchange balance ---------------------------------------------------------------------------
 
-def test_exchange_balance(db, make_institution, make_agreement, year):
+def test_exchange_balance(db, make_institution, make_agreement, academic_year):
     it = make_institution(name="Bologna")
     jp = make_institution(name="Waseda")
-    make_agreement(it, first=year, last=year + 2, conditions=[
+    make_agreement(it, first=academic_year, last=academic_year + 2, conditions=[
         condition(Direction.outgoing, "0413", places=4), condition(Direction.incoming, "0413", places=3),
         condition(Direction.outgoing, "0231", places=2)])
-    make_agreement(it, first=year + 1, last=year + 1, conditions=[condition(Direction.incoming, "0613", places=5)])
-    make_agreement(it, first=year - 3, last=year - 1, conditions=[condition(places=9)])    # expired
+    make_agreement(it, first=academic_year + 1, last=academic_year + 1,
+                   conditions=[condition(Direction.incoming, "0613", places=5)])
+    make_agreement(it, first=academic_year - 3, last=academic_year - 1, conditions=[condition(places=9)])    # expired
     make_agreement(it, status=AgreementStatus.draft, conditions=[condition(places=7)])      # not active
     make_agreement(it, status=AgreementStatus.terminated, conditions=[condition(places=8)])  # not active
-    make_agreement(jp, first=year + 2, last=year + 4, conditions=[condition(Direction.incoming, places=2)])
+    make_agreement(jp, first=academic_year + 2, last=academic_year + 4,
+                   conditions=[condition(Direction.incoming, places=2)])
     db.session.commit()
 
-    years = [year, year + 1, year + 2]
+    years = [academic_year, academic_year + 1, academic_year + 2]
     rows = services.exchange_balance(years=years)
     assert [r.name for r in rows] == ["Bologna", "Waseda"]
     bologna, waseda = rows
     assert {y: (b.outgoing_places, b.incoming_places) for y, b in bologna.years.items()} == {
-        year: (6, 3), year + 1: (6, 8), year + 2: (6, 3)}
-    assert bologna.years[year + 1].difference == -2
+        academic_year: (6, 3), academic_year + 1: (6, 8), academic_year + 2: (6, 3)}
+    assert bologna.years[academic_year + 1].difference == -2
     assert {y: (b.outgoing_places, b.incoming_places) for y, b in waseda.years.items()} == {
-        year: (0, 0), year + 1: (0, 0), year + 2: (0, 2)}
+        academic_year: (0, 0), academic_year + 1: (0, 0), academic_year + 2: (0, 2)}
 
     only = services.exchange_balance(partner_id=jp.id, years=years)
     assert [r.partner_id for r in only] == [jp.id]
-    assert services.exchange_balance(partner_id=jp.id, years=[year]) == []
-    assert services.exchange_balance(years=[year - 1])[0].years[year - 1].outgoing_places == 9
+    assert services.exchange_balance(partner_id=jp.id, years=[academic_year]) == []
+    assert services.exchange_balance(years=[academic_year - 1])[0].years[academic_year - 1].outgoing_places == 9
     totals = services.balance_totals(years)
-    assert (totals[year + 1].outgoing_places, totals[year + 1].incoming_places) == (6, 8)
-    assert (totals[year + 2].outgoing_places, totals[year + 2].incoming_places) == (6, 5)
+    assert (totals[academic_year + 1].outgoing_places, totals[academic_year + 1].incoming_places) == (6, 8)
+    assert (totals[academic_year + 2].outgoing_places, totals[academic_year + 2].incoming_places) == (6, 5)
     partner_rows = db.session.scalars(services.partners_with_places(years)).all()
     assert [p.name for p in partner_rows] == ["Bologna", "Waseda"]
 

@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 from exchange.auth.models import Role
 from exchange.partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction, PartnerContact,
                                       PartnerInstitution)
-
-from .conftest import condition
+from tests.fixtures.partners import condition
 
 
 def institution_form(**kw):
@@ -158,7 +157,7 @@ def test_contact_requires_name(client, db, login, make_institution):
 
 # --- Agreements ---------------------------------------------------------------------------------
 
-def test_create_agreement(client, db, login, make_institution, year):
+def test_create_agreement(client, db, login, make_institution, academic_year):
     partner = make_institution()
     login(Role.coordinator)
     form = client.get(f"/partners/agreements/new?partner_id={partner.id}").get_data(as_text=True)
@@ -167,15 +166,18 @@ def test_create_agreement(client, db, login, make_institution, year):
         response = client.get(f"/partners/agreements/new?partner_id={odd}")
         assert response.status_code == 200 and f'selected value="{partner.id}"' not in response.get_data(as_text=True)
     response = client.post("/partners/agreements/new", data=agreement_form(
-        partner.id, year, **{"condition-languages-1-language": "it", "condition-languages-1-cefr_level": "B1"}))
+        partner.id, academic_year,
+        **{"condition-languages-1-language": "it", "condition-languages-1-cefr_level": "B1"}))
     assert response.status_code == 302, response.get_data(as_text=True)
     agreement = db.session.scalar(select(Agreement))
-    assert (agreement.first_year, agreement.last_year, agreement.status) == (year, year + 2, AgreementStatus.active)
+    assert (agreement.first_year, agreement.last_year, agreement.status) == (academic_year, academic_year + 2,
+                                                                             AgreementStatus.active)
     cond = agreement.conditions[0]
     assert (cond.isced_code, cond.eqf_levels, cond.places_per_year) == ("0613", "6,7", 3)
     assert [(r.language, r.cefr_level) for r in cond.languages] == [("en", "B2"), ("it", "B1")]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f"{year}/{(year + 1) % 100:02d} to {year + 2}/{(year + 3) % 100:02d}" in page
+    assert (f"{academic_year}/{(academic_year + 1) % 100:02d} to "
+            f"{academic_year + 2}/{(academic_year + 3) % 100:02d}") in page
     assert "0613 – Software and applications development and analysis" in page
 
 
@@ -204,13 +206,13 @@ def test_create_agreement(client, db, login, make_institution, year):
      "Each language can be required only once."),
     ({"notes": "n" * 10_000}, "Use at most 4000 characters."),
 ])
-def test_create_agreement_invalid(client, db, login, make_institution, year, changes, message):
+def test_create_agreement_invalid(client, db, login, make_institution, academic_year, changes, message):
     partner = make_institution()
     login(Role.coordinator)
     for key in ("first_year", "last_year"):
         if changes.get(key, "").startswith(("+", "-")):
-            changes[key] = str(year + int(changes[key]))
-    response = client.post("/partners/agreements/new", data=agreement_form(partner.id, year, **changes))
+            changes[key] = str(academic_year + int(changes[key]))
+    response = client.post("/partners/agreements/new", data=agreement_form(partner.id, academic_year, **changes))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
@@ -218,11 +220,11 @@ def test_create_agreement_invalid(client, db, login, make_institution, year, cha
     assert count(db, Agreement) == 0 and count(db, CooperationCondition) == 0
 
 
-def test_agreement_text_escaped(client, db, login, make_institution, year):
+def test_agreement_text_escaped(client, db, login, make_institution, academic_year):
     partner = make_institution(name="<b>Bold</b> University")
     login(Role.coordinator)
     response = client.post("/partners/agreements/new", data=agreement_form(
-        partner.id, year, reference="<script>x</script>", notes="<script>alert(1)</script>"))
+        partner.id, academic_year, reference="<script>x</script>", notes="<script>alert(1)</script>"))
     assert response.status_code == 302
     for url in (response.headers["Location"], "/partners/agreements/"):
         page = client.get(url).get_data(as_text=True)
@@ -230,20 +232,22 @@ def test_agreement_text_escaped(client, db, login, make_institution, year):
         assert "&lt;script&gt;" in page
 
 
-def test_edit_agreement_and_terminate(client, db, login, make_agreement, year):
+def test_edit_agreement_and_terminate(client, db, login, make_agreement, academic_year):
     agreement = make_agreement(status=AgreementStatus.draft, reference="OLD")
     login(Role.coordinator)
     url = f"/partners/agreements/{agreement.id}"
     form = client.get(f"{url}/edit").get_data(as_text=True)
     assert 'value="OLD"' in form
-    response = client.post(f"{url}/edit", data={"partner_id": agreement.partner_id, "first_year": year,
-                                                 "last_year": year + 4, "status": "active", "reference": "NEW"})
+    response = client.post(f"{url}/edit", data={"partner_id": agreement.partner_id, "first_year": academic_year,
+                                                 "last_year": academic_year + 4, "status": "active",
+                                                 "reference": "NEW"})
     assert response.status_code == 302
     db.session.refresh(agreement)
-    assert (agreement.status, agreement.last_year, agreement.reference) == (AgreementStatus.active, year + 4, "NEW")
+    assert (agreement.status, agreement.last_year, agreement.reference) == (AgreementStatus.active, academic_year + 4,
+                                                                            "NEW")
     # An active agreement cannot go back to draft: the choice is not offered.
-    back = client.post(f"{url}/edit", data={"partner_id": agreement.partner_id, "first_year": year,
-                                             "last_year": year + 4, "status": "draft", "reference": "NEW"})
+    back = client.post(f"{url}/edit", data={"partner_id": agreement.partner_id, "first_year": academic_year,
+                                             "last_year": academic_year + 4, "status": "draft", "reference": "NEW"})
     assert back.status_code == 422
     # Termination needs a reason and the confirmation.
     assert client.get(f"{url}/terminate").status_code == 200
@@ -291,11 +295,13 @@ def test_conditions_add_edit_delete(client, db, login, make_agreement):
     assert count(db, CooperationCondition) == 1
 
 
-def test_agreement_list_filters(client, db, login, make_institution, make_agreement, year):
+def test_agreement_list_filters(client, db, login, make_institution, make_agreement, academic_year):
     it, se = make_institution(name="Bologna", country="IT"), make_institution(name="Lund", country="SE")
     active = make_agreement(it, reference="A-ACTIVE", conditions=[condition(isced="0613")])
-    make_agreement(se, first=year - 4, last=year - 1, reference="A-EXPIRED", conditions=[condition(isced="0732")])
-    make_agreement(it, first=year + 1, last=year + 2, status=AgreementStatus.draft, reference="A-DRAFT")
+    make_agreement(se, first=academic_year - 4, last=academic_year - 1, reference="A-EXPIRED",
+                   conditions=[condition(isced="0732")])
+    make_agreement(it, first=academic_year + 1, last=academic_year + 2, status=AgreementStatus.draft,
+                   reference="A-DRAFT")
     login(Role.coordinator)
 
     def refs(query):
@@ -304,14 +310,14 @@ def test_agreement_list_filters(client, db, login, make_institution, make_agreem
     assert refs("") == {"A-ACTIVE", "A-EXPIRED", "A-DRAFT"}
     assert refs("?status=expired") == {"A-EXPIRED"}
     assert refs("?status=active") == {"A-ACTIVE"}
-    assert refs(f"?year={year}") == {"A-ACTIVE"}
-    assert refs(f"?year={year + 1}") == {"A-ACTIVE", "A-DRAFT"}
-    assert refs(f"?year={year - 2}") == {"A-EXPIRED"}
+    assert refs(f"?year={academic_year}") == {"A-ACTIVE"}
+    assert refs(f"?year={academic_year + 1}") == {"A-ACTIVE", "A-DRAFT"}
+    assert refs(f"?year={academic_year - 2}") == {"A-EXPIRED"}
     assert refs("?country=SE") == {"A-EXPIRED"}
     assert refs(f"?partner_id={it.id}") == {"A-ACTIVE", "A-DRAFT"}
     assert refs("?isced=0732") == {"A-EXPIRED"}
     assert refs("?direction=incoming") == set()
-    assert refs(f"?ending={year + 2}") == {"A-ACTIVE", "A-DRAFT"}
+    assert refs(f"?ending={academic_year + 2}") == {"A-ACTIVE", "A-DRAFT"}
     assert refs("?sort=-first_year&status=bogus&year=abc") == {"A-ACTIVE", "A-EXPIRED", "A-DRAFT"}
     page = client.get(f"/partners/agreements/{active.id}").get_data(as_text=True)
     assert "Active" in page
@@ -378,28 +384,28 @@ def test_memo_select_gives_the_fast_select_html(app):
 
 # --- Balance and panels -------------------------------------------------------------------------
 
-def test_balance_page(client, db, login, make_institution, make_agreement, year):
+def test_balance_page(client, db, login, make_institution, make_agreement, academic_year):
     partner = make_institution(name="Bologna")
     make_agreement(partner, conditions=[condition(places=4), condition(Direction.incoming, places=1)])
     login(Role.coordinator)
     page = client.get("/partners/balance").get_data(as_text=True)
     assert "Bologna" in page and '<td class="num">4</td>' in page and "+3" in page
-    page = client.get(f"/partners/balance?start={year + 5}").get_data(as_text=True)
+    page = client.get(f"/partners/balance?start={academic_year + 5}").get_data(as_text=True)
     assert "No active agreement offers places" in page
     detail = client.get(f"/partners/institutions/{partner.id}").get_data(as_text=True)
     assert "Exchange balance" in detail and "+3" in detail
 
 
-def test_staff_panel(app, db, make_user, make_institution, make_agreement, year):
+def test_staff_panel(app, db, make_user, make_institution, make_agreement, academic_year):
     from exchange.partners.views import partners_panel
-    make_agreement(make_institution(), first=year - 1, last=year)
+    make_agreement(make_institution(), first=academic_year - 1, last=academic_year)
     make_agreement(make_institution())
     coordinator = make_user(Role.coordinator)
     panel = partners_panel(coordinator)
     assert panel.context["counts"] == {"partners": 2, "active": 2, "expiring": 1, "drafts": 0}
     with app.test_request_context():
         html = render_template(panel.template, ctx=panel.context)
-    assert "agreements in force" in html and f"ending={year}" in html and "Exchange balance" in html
+    assert "agreements in force" in html and f"ending={academic_year}" in html and "Exchange balance" in html
     assert partners_panel(make_user(Role.student)) is None
 
 

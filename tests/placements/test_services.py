@@ -17,11 +17,11 @@ from exchange.placements import comparison as comparison_services
 from exchange.placements import offers as offer_services
 from exchange.placements import runs as run_services
 from exchange.placements import student as student_services
-from exchange.placements.models import (ManualAdjustment, MatchingRun, NominationStatus, Offer, OfferStatus,
-                                        RunPlace, RunPlacement, RunStatus, UnplacedReason)
-from tests.conftest import text_of
-
-from .conftest import add_document, deadline
+from exchange.placements.models import (ManualAdjustment, MatchingRun, Nomination, NominationStatus, Offer,
+                                        OfferStatus, RunPlace, RunPlacement, RunStatus, UnplacedReason)
+from tests.fixtures.applications import add_document
+from tests.fixtures.mail import text_of
+from tests.fixtures.placements import deadline
 
 
 def placements_of(db, run):

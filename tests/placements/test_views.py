@@ -14,10 +14,9 @@ from exchange.partners.models import PartnerFactsheet
 from exchange.placements import nominations, offers, runs
 from exchange.placements.models import (MatchingRun, Nomination, NominationStatus, Offer, OfferStatus, RunPlacement,
                                         RunStatus)
-
-from tests.applications.conftest import PDF
-
-from .conftest import add_document, deadline
+from tests.fixtures.applications import add_document
+from tests.fixtures.files import PDF
+from tests.fixtures.placements import deadline
 
 
 def local(value):
@@ -432,7 +431,7 @@ def test_a_decision_whose_mail_cannot_be_sent_is_kept_and_shown_to_staff(app, db
     import logging
 
     from exchange.core.audit import AuditEvent
-    from tests.core.test_mail import free_port
+    from tests.fixtures.network import free_port
     w = nominated
     n = w.nomination
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")

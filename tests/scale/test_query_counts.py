@@ -19,8 +19,7 @@ from exchange.auth.models import Role, User
 from exchange.events.models import Audience, Event, EventCategory, EventStatus
 from exchange.extensions import db
 from exchange.partners.models import Agreement, PartnerInstitution
-
-from .conftest import counting_queries, signed_in_client
+from tests.fixtures.queries import counting_queries, signed_in_client
 
 #: No main page should need more statements than this, whatever the data.
 MAX_QUERIES = 40

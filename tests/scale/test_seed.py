@@ -12,9 +12,8 @@ from exchange.auth.models import Role, User
 from exchange.events.models import Event, Registration, RegistrationStatus
 from exchange.partners.models import Agreement, CooperationCondition, PartnerContact, PartnerInstitution
 from exchange.scale.seed import EMAIL_DOMAIN, PASSWORD, ScaleError, SeedSizes, seed_scale
-from tests.conftest import _clean_tables
-
-from .conftest import counting_queries
+from tests.fixtures.app import clean_tables
+from tests.fixtures.queries import counting_queries
 
 SIZES = SeedSizes(students=60, partners=12, events=10)
 
@@ -117,10 +116,10 @@ def test_bulk_inserts_not_a_statement_per_row(db):
 def test_same_seed_same_data(db):
     seed_scale(SIZES, seed=5, write_files=False)
     first = snapshot(db)
-    _clean_tables()
+    clean_tables()
     seed_scale(SIZES, seed=5, write_files=False)
     assert snapshot(db) == first
-    _clean_tables()
+    clean_tables()
     seed_scale(SIZES, seed=6, write_files=False)
     assert snapshot(db)["applications"] != first["applications"]
 
