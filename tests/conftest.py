@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.events",
     "tests.fixtures.certificates",
     "tests.fixtures.queries",
+    "tests.fixtures.migrations",
 ]
 
 

@@ -1,13 +1,10 @@
 """The revision that gives every certificate its issuer fills it in for the certificates issued before it."""
 import hashlib
 import json
-import os
-import uuid
 from datetime import datetime, timezone
 
-import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from exchange import create_app
 from exchange.config import TestConfig
@@ -15,22 +12,6 @@ from exchange.extensions import db
 from tests.fixtures.files import png_bytes
 
 BEFORE, REVISION = "deb0ba74aa5e", "b7c8f6901c87"
-
-
-@pytest.fixture
-def empty_database(tmp_path, database_url):
-    """A new SQLite file, or a new PostgreSQL schema."""
-    if database_url.startswith("postgresql"):
-        schema = f"migr_{uuid.uuid4().hex[:10]}"
-        engine = create_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield database_url, {"connect_args": {"options": f"-csearch_path={schema}"}}
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-    else:
-        yield "sqlite:///" + os.path.join(tmp_path, "migrations.db"), {}
 
 
 def test_existing_certificates_get_the_issuer_of_today_with_copies_of_the_images(empty_database, tmp_path):

@@ -1,32 +1,12 @@
 """The migrations build the schema from nothing, and they agree with the models."""
-import os
-import uuid
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from exchange import create_app
 from exchange.config import TestConfig
 from exchange.extensions import db
-
-
-@pytest.fixture
-def empty_database(tmp_path, database_url):
-    """A database with nothing in it: a new SQLite file, or a new PostgreSQL schema."""
-    if database_url.startswith("postgresql"):
-        schema = f"migr_{uuid.uuid4().hex[:10]}"
-        engine = create_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield database_url, {"connect_args": {"options": f"-csearch_path={schema}"}}
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-    else:
-        yield "sqlite:///" + os.path.join(tmp_path, "migrations.db"), {}
 
 
 def other_dialects_only(dialect_name):
