@@ -13,7 +13,6 @@ from ..auth.permissions import public, role_required
 from ..core import uploads
 from ..core.actions import attempt
 from ..core.dashboard import Panel, panel
-from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm
 from ..core.navigation import nav_item
 from ..core.types import utcnow
@@ -297,20 +296,16 @@ def submit(application_id):
     application = _application_loaded(application_id, current_user)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.submit_application(application, by=current_user)
-    except services.SubmissionRefused as exc:
-        db.session.rollback()
+    outcome = attempt(lambda: services.submit_application(application, by=current_user), on_error="none",
+                      success=_("Your application has been submitted. We have sent you a confirmation by email."))
+    if isinstance(outcome.error, services.SubmissionRefused):  # the page lists every reason
         flash(_("Your application cannot be submitted yet. Please see what is missing below."), "error")
-        return render_step(application, "review", status=exc.status, problems=exc.problems)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        return render_step(application, "review", status=outcome.status, problems=outcome.error.problems)
+    if not outcome:
+        flash(outcome.message, "error")
         if application.is_editable:
-            return render_step(application, "review", status=exc.status)
-        return render_detail(application, exc.status)
-    db.session.commit()
-    flash(_("Your application has been submitted. We have sent you a confirmation by email."), "success")
+            return render_step(application, "review", status=outcome.status)
+        return render_detail(application, outcome.status)
     return redirect(url_for("applications.detail", application_id=application.id))
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..auth.models import User
 from ..auth.permissions import scoped_first_or_404, staff_required
 from ..core.actions import attempt
-from ..core.errors import WorkflowError
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.fragments import FragmentCache
 from ..core.numbers import whole_number
@@ -347,29 +346,29 @@ def decide(application_id):
     if not form.validate_on_submit():
         form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
         return render_review(application, 422, decision_form=form)
-    try:
+    def decision():
         services.check_version(application, form.version.data)
         services.transition(application, S(form.to_status.data), by=current_user, comment=form.comment.data)
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        application = get_for_review(application_id)
-        form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
-        if exc.code == "conflict":
-            # The coordinator now sees the current state; saving again applies what they typed.
-            form.version.data = application.version_id
-            flash(exc.message, "error")
-        else:
-            put_error(form, exc)
-        return render_review(application, exc.status, decision_form=form)
-    except StaleDataError:
-        db.session.rollback()
+
+    try:
+        outcome = attempt(decision, on_error="none", success=lambda _result: _(
+            "The application is now %(status)s.", status=STATUS_LABELS[application.status]))
+    except StaleDataError:  # rolled back
         application = get_for_review(application_id)
         flash(_("Someone else changed this application at the same moment. Nothing was saved: check the current "
                 "state below; what you typed is still in the form, so you can save it again."), "error")
         form.version.data = application.version_id
         return render_review(application, 409, decision_form=form)
-    flash(_("The application is now %(status)s.", status=STATUS_LABELS[application.status]), "success")
+    if not outcome:
+        application = get_for_review(application_id)
+        form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
+        if outcome.error.code == "conflict":
+            # The coordinator now sees the current state; saving again applies what they typed.
+            form.version.data = application.version_id
+            flash(outcome.message, "error")
+        else:
+            put_error(form, outcome.error)
+        return render_review(application, outcome.status, decision_form=form)
     return redirect(url_for("applications.review", application_id=application.id))
 
 
