@@ -169,3 +169,30 @@ def test_events_retry_fits_the_commit_option(db, request_ctx, monkeypatch):
 
     assert attempt(action, commit=services.commit_with_retry, success="Registered.").value == "registered"
     assert len(tries) == 3 and get_flashed_messages() == ["Registered."]
+
+
+def test_a_view_still_answers_a_race_the_helper_raises(client, db, login, make_call, monkeypatch):
+    """attempt rolls back a broken constraint and raises it: applying twice at the same moment is a 409 page."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import IntegrityError
+
+    from exchange.applications import services
+    from exchange.applications.models import Application
+    from exchange.auth.models import Role
+    from exchange.core.types import utcnow
+    login(Role.student)
+    call = make_call(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
+    db.session.commit()
+
+    def racing(call, student):
+        db.session.add(PartnerInstitution(name="Lost", country="IT", schac_code="lost.example"))
+        db.session.flush()
+        raise IntegrityError("INSERT INTO applications", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(services, "start_application", racing)
+    response = client.post(f"/applications/calls/{call.id}/apply")
+    assert response.status_code == 409
+    assert "You already have an application for this call" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PartnerInstitution)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Application)) == 0
