@@ -6,8 +6,8 @@ from sqlalchemy import select
 from ..auth import services as accounts
 from ..auth.models import Role, User
 from ..auth.permissions import admin_required
-from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm, form_status, put_error
+from ..core.actions import attempt
+from ..core.forms import EmptyForm, form_status
 from ..core.pagination import paginate
 from ..extensions import db
 from ..partners.models import PartnerInstitution
@@ -38,14 +38,11 @@ def users():
 def invite():
     form = InviteUserForm(institutions=institution_choices())
     if form.validate_on_submit():
-        try:
-            user = accounts.invite_user(form.email.data, form.name.data, Role(form.role.data),
-                                        form.institution_id.data, invited_by=current_user)
-        except WorkflowError as exc:
-            put_error(form, exc, "email")
-        else:
-            db.session.commit()
-            flash(_("An invitation has been sent to %(email)s.", email=user.email), "success")
+        outcome = attempt(lambda: accounts.invite_user(form.email.data, form.name.data, Role(form.role.data),
+                                                       form.institution_id.data, invited_by=current_user),
+                          form=form, field="email",
+                          success=lambda user: _("An invitation has been sent to %(email)s.", email=user.email))
+        if outcome:
             return redirect(url_for("admin.users"))
     return render_template("admin/invite.html", form=form), form_status(form)
 
@@ -58,13 +55,11 @@ def edit_user(user_id):
     if request.method == "GET":
         form.role.data = user.role.value
     if form.validate_on_submit():
-        try:
-            accounts.change_role(user, Role(form.role.data), form.institution_id.data, by=current_user)
-        except WorkflowError as exc:
-            put_error(form, exc, "role")
-        else:
-            db.session.commit()
-            flash(_("The account of %(name)s has been updated.", name=user.name), "success")
+        outcome = attempt(lambda: accounts.change_role(user, Role(form.role.data), form.institution_id.data,
+                                                       by=current_user),
+                          form=form, field="role",
+                          success=lambda _result: _("The account of %(name)s has been updated.", name=user.name))
+        if outcome:
             return redirect(url_for("admin.users"))
     return render_template("admin/edit_user.html", user=user, form=form, action_form=EmptyForm()), form_status(form)
 
@@ -78,14 +73,9 @@ def set_active(user_id):
         flash(_("Your form had expired. Please try again."), "error")
         return redirect(url_for("admin.edit_user", user_id=user.id)), 303
     activate = request.form.get("active") == "1"
-    try:
-        accounts.set_active(user, activate, by=current_user)
-    except WorkflowError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.edit_user", user_id=user.id))
-    db.session.commit()
-    flash(_("%(name)s can log in again.", name=user.name) if activate
-          else _("%(name)s has been deactivated and signed out everywhere.", name=user.name), "success")
+    attempt(lambda: accounts.set_active(user, activate, by=current_user),
+            success=lambda _result: _("%(name)s can log in again.", name=user.name) if activate
+            else _("%(name)s has been deactivated and signed out everywhere.", name=user.name))
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 

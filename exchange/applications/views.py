@@ -11,9 +11,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..auth.models import STAFF, Role
 from ..auth.permissions import public, role_required
 from ..core import uploads
+from ..core.actions import attempt
 from ..core.dashboard import Panel, panel
-from ..core.errors import WorkflowError
-from ..core.forms import EmptyForm, put_error
+from ..core.forms import EmptyForm
 from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..extensions import db
@@ -85,22 +85,15 @@ def apply(call_id):
         abort(400)
     again = services.find_application(call, current_user) is not None  # withdrawn: applying again
     try:
-        application = services.start_application(call, current_user)
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_calls(exc.status)
-    except IntegrityError:
-        db.session.rollback()
+        outcome = attempt(lambda: services.start_application(call, current_user), success=_(
+            "Your application is a draft again, with what you had filled in. Check it and send it in before "
+            "the deadline.") if again else _("Your application has been started. It is saved as a draft as you go."))
+    except IntegrityError:  # rolled back
         flash(_("You already have an application for this call. Open it from your applications."), "error")
         return render_calls(409)
-    if again:
-        flash(_("Your application is a draft again, with what you had filled in. Check it and send it in before "
-                "the deadline."), "success")
-    else:
-        flash(_("Your application has been started. It is saved as a draft as you go."), "success")
-    return redirect(url_for("applications.edit", application_id=application.id, step="personal"))
+    if not outcome:
+        return render_calls(outcome.status)
+    return redirect(url_for("applications.edit", application_id=outcome.value.id, step="personal"))
 
 
 # --- The student's dashboard ----------------------------------------------------------------------
@@ -241,14 +234,9 @@ def edit(application_id, step):
     form = build_form(application, step, formdata=request.form)
     if not form.validate_on_submit():
         return render_step(application, step, form, 422)
-    try:
-        save_step(application, step, form)
-    except WorkflowError as exc:
-        db.session.rollback()
-        put_error(form, exc)
-        return render_step(application, step, form, exc.status)
-    db.session.commit()
-    flash(_("Saved."), "success")
+    outcome = attempt(lambda: save_step(application, step, form), form=form, success=_("Saved."))
+    if not outcome:
+        return render_step(application, step, form, outcome.status)
     go = request.form.get("go")
     return redirect(step_url(application, next_step(step) if go == "next" else step))
 
@@ -266,17 +254,13 @@ def upload(application_id, kind):
     form = UploadForm(prefix=kind.value)
     if not form.validate_on_submit():
         return render_step(application, "documents", status=422, upload_forms={kind: form})
-    try:
-        services.upload_document(application, kind, request.files.get(f"{kind.value}-file"), by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        if kind in application.call.required_document_list:
-            form.file.errors.append(exc.message)
-        else:
-            flash(exc.message, "error")
-        return render_step(application, "documents", status=exc.status, upload_forms={kind: form})
-    db.session.commit()
-    flash(_("%(document)s uploaded.", document=DOCUMENT_LABELS[kind]), "success")
+    required = kind in application.call.required_document_list  # an optional one's form is not shown: flashed
+    outcome = attempt(lambda: services.upload_document(application, kind, request.files.get(f"{kind.value}-file"),
+                                                       by=current_user),
+                      form=form if required else None, field="file",
+                      success=_("%(document)s uploaded.", document=DOCUMENT_LABELS[kind]))
+    if not outcome:
+        return render_step(application, "documents", status=outcome.status, upload_forms={kind: form})
     return redirect(step_url(application, "documents"))
 
 
@@ -289,15 +273,11 @@ def delete_document(application_id, document_id):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.delete_document(application, document, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_step(application, "documents", status=exc.status) if application.is_editable \
-            else render_detail(application, exc.status)
-    db.session.commit()
-    flash(_("The document has been deleted."), "success")
+    outcome = attempt(lambda: services.delete_document(application, document, by=current_user),
+                      success=_("The document has been deleted."))
+    if not outcome:
+        return render_step(application, "documents", status=outcome.status) if application.is_editable \
+            else render_detail(application, outcome.status)
     return redirect(step_url(application, "documents"))
 
 
@@ -316,20 +296,16 @@ def submit(application_id):
     application = _application_loaded(application_id, current_user)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.submit_application(application, by=current_user)
-    except services.SubmissionRefused as exc:
-        db.session.rollback()
+    outcome = attempt(lambda: services.submit_application(application, by=current_user), on_error="none",
+                      success=_("Your application has been submitted. We have sent you a confirmation by email."))
+    if isinstance(outcome.error, services.SubmissionRefused):  # the page lists every reason
         flash(_("Your application cannot be submitted yet. Please see what is missing below."), "error")
-        return render_step(application, "review", status=exc.status, problems=exc.problems)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        return render_step(application, "review", status=outcome.status, problems=outcome.error.problems)
+    if not outcome:
+        flash(outcome.message, "error")
         if application.is_editable:
-            return render_step(application, "review", status=exc.status)
-        return render_detail(application, exc.status)
-    db.session.commit()
-    flash(_("Your application has been submitted. We have sent you a confirmation by email."), "success")
+            return render_step(application, "review", status=outcome.status)
+        return render_detail(application, outcome.status)
     return redirect(url_for("applications.detail", application_id=application.id))
 
 
@@ -370,14 +346,10 @@ def withdraw(application_id):
     form = WithdrawForm()
     if not form.validate_on_submit():
         return render_detail(application, 422, withdraw_form=form)
-    try:
-        services.withdraw_application(application, by=current_user, comment=form.comment.data)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_detail(application, exc.status, withdraw_form=form)
-    db.session.commit()
-    flash(_("Your application has been withdrawn."), "success")
+    outcome = attempt(lambda: services.withdraw_application(application, by=current_user, comment=form.comment.data),
+                      success=_("Your application has been withdrawn."))
+    if not outcome:
+        return render_detail(application, outcome.status, withdraw_form=form)
     return redirect(url_for("applications.detail", application_id=application.id))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import User
 from ..auth.permissions import scoped_first_or_404, staff_required
-from ..core.errors import WorkflowError
+from ..core.actions import attempt
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.fragments import FragmentCache
 from ..core.numbers import whole_number
@@ -94,20 +94,16 @@ def call_form_page(call: Call | None):
             for row, (name, weight, uses_gpa) in zip(form.criteria.entries, DEFAULT_CRITERIA):
                 row.form.name.data, row.form.weight.data, row.form.uses_gpa.data = name, weight, uses_gpa
     if form.validate_on_submit():
-        try:
-            call = services.save_call(
-                call, title=form.title.data, academic_year=form.academic_year.data,
-                period=CallPeriod(form.period.data), mobility_type=MobilityType(form.mobility_type.data),
-                description=form.description.data, opens_at=to_utc(form.opens_at.data),
-                closes_at=to_utc(form.closes_at.data), max_choices=form.max_choices.data, min_gpa=form.min_gpa.data,
-                eqf_levels=form.eqf_levels.data or [], required_documents=form.required_documents.data or [],
-                criteria=form.criteria_data(), by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            return render_template("applications/call_form.html", form=form, call=call), exc.status
-        db.session.commit()
-        flash(_("The call has been saved."), "success")
+        outcome = attempt(lambda: services.save_call(
+            call, title=form.title.data, academic_year=form.academic_year.data,
+            period=CallPeriod(form.period.data), mobility_type=MobilityType(form.mobility_type.data),
+            description=form.description.data, opens_at=to_utc(form.opens_at.data),
+            closes_at=to_utc(form.closes_at.data), max_choices=form.max_choices.data, min_gpa=form.min_gpa.data,
+            eqf_levels=form.eqf_levels.data or [], required_documents=form.required_documents.data or [],
+            criteria=form.criteria_data(), by=current_user), form=form, success=_("The call has been saved."))
+        if not outcome:
+            return render_template("applications/call_form.html", form=form, call=call), outcome.status
+        call = outcome.value
         return redirect(url_for("applications.call_places", call_id=call.id) if not call.places
                         else url_for("applications.pipeline", call_id=call.id))
     return render_template("applications/call_form.html", form=form, call=call), form_status(form)
@@ -155,14 +151,10 @@ def call_places(call_id):
                 continue
             wanted[condition.id] = seats
         if not errors:
-            try:
-                services.set_call_places(call, wanted, by=current_user)
-            except WorkflowError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-                return render_places(call, rows, current, included, values, errors, exc.status)
-            db.session.commit()
-            flash(_("The destinations of the call have been saved."), "success")
+            outcome = attempt(lambda: services.set_call_places(call, wanted, by=current_user),
+                              success=_("The destinations of the call have been saved."))
+            if not outcome:
+                return render_places(call, rows, current, included, values, errors, outcome.status)
             return redirect(url_for("applications.pipeline", call_id=call.id))
         return render_places(call, rows, current, included, values, errors, 422)
     return render_places(call, rows, current, included, values, errors, 200)
@@ -354,29 +346,29 @@ def decide(application_id):
     if not form.validate_on_submit():
         form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
         return render_review(application, 422, decision_form=form)
-    try:
+    def decision():
         services.check_version(application, form.version.data)
         services.transition(application, S(form.to_status.data), by=current_user, comment=form.comment.data)
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        application = get_for_review(application_id)
-        form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
-        if exc.code == "conflict":
-            # The coordinator now sees the current state; saving again applies what they typed.
-            form.version.data = application.version_id
-            flash(exc.message, "error")
-        else:
-            put_error(form, exc)
-        return render_review(application, exc.status, decision_form=form)
-    except StaleDataError:
-        db.session.rollback()
+
+    try:
+        outcome = attempt(decision, on_error="none", success=lambda _result: _(
+            "The application is now %(status)s.", status=STATUS_LABELS[application.status]))
+    except StaleDataError:  # rolled back
         application = get_for_review(application_id)
         flash(_("Someone else changed this application at the same moment. Nothing was saved: check the current "
                 "state below; what you typed is still in the form, so you can save it again."), "error")
         form.version.data = application.version_id
         return render_review(application, 409, decision_form=form)
-    flash(_("The application is now %(status)s.", status=STATUS_LABELS[application.status]), "success")
+    if not outcome:
+        application = get_for_review(application_id)
+        form.to_status.choices = DecisionForm(targets=staff_targets(application), formdata=None).to_status.choices
+        if outcome.error.code == "conflict":
+            # The coordinator now sees the current state; saving again applies what they typed.
+            form.version.data = application.version_id
+            flash(outcome.message, "error")
+        else:
+            put_error(form, outcome.error)
+        return render_review(application, outcome.status, decision_form=form)
     return redirect(url_for("applications.review", application_id=application.id))
 
 
@@ -389,20 +381,14 @@ def scores(application_id):
         return render_review(application, 422, scores=form)
     values = {criterion.id: field.data for criterion, field in form.score_fields()}
     try:
-        services.save_scores(application, current_user, values)
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        application = get_for_review(application_id)
-        put_error(form, exc)
-        return render_review(application, exc.status, scores=form)
-    except StaleDataError:
-        db.session.rollback()
-        application = get_for_review(application_id)
+        outcome = attempt(lambda: services.save_scores(application, current_user, values), form=form,
+                          success=lambda _result: _("Your scores have been saved. The application's score is now "
+                                                    "%(score)s.", score=application.score))
+    except StaleDataError:  # rolled back
         flash(_("Someone else saved scores at the same moment. Nothing was saved: please save yours again."), "error")
-        return render_review(application, 409, scores=form)
-    flash(_("Your scores have been saved. The application's score is now %(score)s.",
-            score=application.score), "success")
+        return render_review(get_for_review(application_id), 409, scores=form)
+    if not outcome:
+        return render_review(get_for_review(application_id), outcome.status, scores=form)
     return redirect(url_for("applications.review", application_id=application.id) + "#scores")
 
 
@@ -413,15 +399,12 @@ def comment(application_id):
     form = CommentForm()
     if not form.validate_on_submit():
         return render_review(application, 422, comment_form=form)
-    try:
-        services.add_comment(application, current_user, form.body.data, internal=form.visibility.data != "student")
-    except WorkflowError as exc:
-        db.session.rollback()
-        put_error(form, exc)
-        return render_review(get_for_review(application_id), exc.status, comment_form=form)
-    db.session.commit()
-    flash(_("Your comment has been added.") if form.visibility.data != "student"
-          else _("Your message has been sent to the student."), "success")
+    outcome = attempt(lambda: services.add_comment(application, current_user, form.body.data,
+                                                   internal=form.visibility.data != "student"),
+                      form=form, success=_("Your comment has been added.") if form.visibility.data != "student"
+                      else _("Your message has been sent to the student."))
+    if not outcome:
+        return render_review(get_for_review(application_id), outcome.status, comment_form=form)
     return redirect(url_for("applications.review", application_id=application.id) + "#comments")
 
 
@@ -433,14 +416,10 @@ def assign(application_id):
     if not form.validate_on_submit():
         return render_review(application, 422, assign_form=form)
     reviewer = db.session.get(User, form.reviewer_id.data)
-    try:
-        services.assign_reviewer(application, reviewer, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        put_error(form, exc)
-        return render_review(get_for_review(application_id), exc.status, assign_form=form)
-    db.session.commit()
-    flash(_("%(name)s now reviews this application.", name=reviewer.name), "success")
+    outcome = attempt(lambda: services.assign_reviewer(application, reviewer, by=current_user), form=form,
+                      success=lambda _result: _("%(name)s now reviews this application.", name=reviewer.name))
+    if not outcome:
+        return render_review(get_for_review(application_id), outcome.status, assign_form=form)
     return redirect(url_for("applications.review", application_id=application.id) + "#reviewers")
 
 

@@ -12,13 +12,13 @@ from werkzeug.routing import BuildError
 from ..applications.models import Application, Call
 from ..auth.models import STAFF, Role
 from ..auth.permissions import admin_required, public, role_required, scoped_first_or_404, staff_required
+from ..core.actions import attempt
 from ..core.dashboard import Panel, panel
-from ..core.errors import WorkflowError
 from ..core.navigation import nav_item
 from ..core.pagination import paginate
 from ..core.types import utcnow
 from ..core.uploads import send_upload
-from ..core.forms import form_status, put_error
+from ..core.forms import form_status
 from ..events.models import Event
 from ..extensions import db, limiter
 from ..jobs.services import start_job
@@ -112,14 +112,12 @@ def revoke(certificate_id):
     certificate = get_certificate(certificate_id)
     form = RevokeForm()
     if form.validate_on_submit():
-        try:
-            services.revoke_certificate(certificate, current_user, form.reason.data)
-        except WorkflowError as exc:
-            put_error(form, exc, "reason")
-        else:
-            db.session.commit()
+        outcome = attempt(lambda: services.revoke_certificate(certificate, current_user, form.reason.data),
+                          form=form, field="reason",
+                          success=lambda _result: _("Certificate %(number)s has been revoked.",
+                                                    number=certificate.number))
+        if outcome:
             services.notify_revoked(certificate)
-            flash(_("Certificate %(number)s has been revoked.", number=certificate.number), "success")
             return redirect(url_for("certificates.detail", certificate_id=certificate.id), code=303)
     return render_detail(certificate, revoke_form=form, status=422)
 
@@ -130,17 +128,14 @@ def reissue(certificate_id):
     certificate = get_certificate(certificate_id)
     form = ReissueForm()
     if form.validate_on_submit():
-        try:
-            new = services.reissue_certificate(certificate, current_user, form.reason.data, form.language.data or None)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc, "reason")
-        else:
-            db.session.commit()
-            services.notify_issued([new])
-            flash(_("Certificate %(old)s has been replaced by %(new)s.", old=certificate.number, new=new.number),
-                  "success")
-            return redirect(url_for("certificates.detail", certificate_id=new.id), code=303)
+        outcome = attempt(lambda: services.reissue_certificate(certificate, current_user, form.reason.data,
+                                                               form.language.data or None),
+                          form=form, field="reason",
+                          success=lambda new: _("Certificate %(old)s has been replaced by %(new)s.",
+                                                old=certificate.number, new=new.number))
+        if outcome:
+            services.notify_issued([outcome.value])
+            return redirect(url_for("certificates.detail", certificate_id=outcome.value.id), code=303)
     return render_detail(certificate, reissue_form=form, status=422)
 
 
@@ -152,19 +147,18 @@ def issue():
     if not form.validate_on_submit():
         flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(back or url_for("certificates.index"), code=303)
-    try:
-        certificate = services.issue_certificate(form.kind.data, int(form.subject_id.data), current_user,
-                                                 form.language.data or None)
-    except WorkflowError as exc:
-        db.session.rollback()
-        if exc.status == 404:
+    outcome = attempt(lambda: services.issue_certificate(form.kind.data, int(form.subject_id.data), current_user,
+                                                         form.language.data or None),
+                      on_error="none",  # an unknown subject is a 404, not a message
+                      success=lambda certificate: _("Certificate %(number)s has been issued to %(name)s.",
+                                                    number=certificate.number, name=certificate.recipient_name))
+    if not outcome:
+        if outcome.status == 404:
             abort(404)
-        flash(exc.message, "error")
+        flash(outcome.message, "error")
         return redirect(back or url_for("certificates.index"), code=303)
-    db.session.commit()
+    certificate = outcome.value
     services.notify_issued([certificate])
-    flash(_("Certificate %(number)s has been issued to %(name)s.", number=certificate.number,
-            name=certificate.recipient_name), "success")
     return redirect(url_for("certificates.detail", certificate_id=certificate.id), code=303)
 
 
@@ -260,16 +254,12 @@ def completion(application_id):
     record = services.completion_record_of(application.id)
     form = CompletionForm(obj=record)
     if form.validate_on_submit():
-        try:
-            services.save_completion(application, form.started_on.data, form.ended_on.data,
-                                     form.ects_credits.data, current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc, "ended_on")
-        else:
-            db.session.commit()
-            flash(_("The completed exchange of %(name)s has been recorded.",
-                    name=application.full_name or application.student.name), "success")
+        outcome = attempt(lambda: services.save_completion(application, form.started_on.data, form.ended_on.data,
+                                                           form.ects_credits.data, current_user),
+                          form=form, field="ended_on",
+                          success=lambda _result: _("The completed exchange of %(name)s has been recorded.",
+                                                    name=application.full_name or application.student.name))
+        if outcome:
             return redirect(url_for("certificates.call", call_id=application.call_id), code=303)
     return render_template("certificates/completion.html", form=form, application=application, record=record,
                            facts=placement_facts(application)), form_status(form)
@@ -283,19 +273,15 @@ def settings():
     home = services.home_institution()
     form = SettingsForm(obj=home, institution_name=home.name if home else None)
     if form.validate_on_submit():
-        try:
-            services.update_settings(
-                home, institution_name=form.institution_name.data, country=form.country.data,
-                city=form.city.data, signatory_name=form.signatory_name.data,
-                signatory_title=form.signatory_title.data, logo=request.files.get("logo"),
-                signature=request.files.get("signature"), remove_logo=form.remove_logo.data,
-                remove_signature=form.remove_signature.data, by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc, "logo")
-            return render_template("certificates/settings.html", form=form, home=home), exc.status
-        db.session.commit()
-        flash(_("The certificate settings have been saved."), "success")
+        outcome = attempt(lambda: services.update_settings(
+            home, institution_name=form.institution_name.data, country=form.country.data,
+            city=form.city.data, signatory_name=form.signatory_name.data,
+            signatory_title=form.signatory_title.data, logo=request.files.get("logo"),
+            signature=request.files.get("signature"), remove_logo=form.remove_logo.data,
+            remove_signature=form.remove_signature.data, by=current_user),
+            form=form, field="logo", success=_("The certificate settings have been saved."))
+        if not outcome:
+            return render_template("certificates/settings.html", form=form, home=home), outcome.status
         return redirect(url_for("certificates.settings"), code=303)
     return render_template("certificates/settings.html", form=form, home=home), form_status(form)
 

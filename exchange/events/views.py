@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth.permissions import public, scoped_first_or_404, staff_required
+from ..core.actions import attempt
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
 from ..core.i18n import country_choices, locale_of, sentence_case
@@ -19,7 +20,7 @@ from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..core.uploads import delete_upload, save_image, send_upload
 from ..core.pagination import paginate_rows
-from ..core.forms import EmptyForm, form_status, put_error
+from ..core.forms import EmptyForm, form_status
 from ..extensions import db
 from ..partners.models import PartnerInstitution
 from . import bp, display, ical, monthgrid, services
@@ -228,12 +229,11 @@ def register(event_id):
     if not form.validate():
         return _render_detail(event, form=form, status=422)
     user = current_user._get_current_object()
-    try:
-        registration = services.commit_with_retry(lambda: services.register(event.id, user, form.answers()))
-    except WorkflowError as exc:
-        put_error(form, exc, flash_unplaced=False)  # the page shows the message
-        return _render_detail(event, form=form, status=exc.status, error=exc.message)
-    if registration.status is RegistrationStatus.confirmed:
+    outcome = attempt(lambda: services.register(event.id, user, form.answers()), form=form,
+                      on_error="none", commit=services.commit_with_retry)  # the page shows the message
+    if not outcome:
+        return _render_detail(event, form=form, status=outcome.status, error=outcome.message)
+    if outcome.value.status is RegistrationStatus.confirmed:
         flash(_("You are registered. We have emailed you the details and a calendar file."), "success")
     else:
         flash(_("The event is full: you are on the waitlist. We will email you if a seat frees up."), "info")
@@ -245,11 +245,10 @@ def register(event_id):
 def cancel_registration(event_id):
     event = _visible_event(event_id)
     user = current_user._get_current_object()
-    try:
-        services.commit_with_retry(lambda: services.cancel_registration(event.id, user))
-    except WorkflowError as exc:
-        return _render_detail(event, status=exc.status, error=exc.message)
-    flash(_("Your registration has been cancelled."), "success")
+    outcome = attempt(lambda: services.cancel_registration(event.id, user), on_error="none",
+                      commit=services.commit_with_retry, success=_("Your registration has been cancelled."))
+    if not outcome:
+        return _render_detail(event, status=outcome.status, error=outcome.message)
     return redirect(url_for("events.detail", event_id=event.id), code=303)
 
 
@@ -312,14 +311,12 @@ def create():
     form = _event_form()
     status = form_status(form)
     if form.validate_on_submit():
-        try:
-            event, _promoted = _save_event(form, None)
-        except WorkflowError as exc:
-            put_error(form, exc)
-            status = exc.status
-        else:
-            flash(_("The event has been saved as a draft. Publish it when it is ready."), "success")
+        outcome = attempt(lambda: _save_event(form, None), form=form,
+                          success=_("The event has been saved as a draft. Publish it when it is ready."))
+        if outcome:
+            event, _promoted = outcome.value
             return redirect(url_for("events.detail", event_id=event.id), code=303)
+        status = outcome.status
     return render_template("events/form.html", form=form, event=None), status
 
 
@@ -332,16 +329,13 @@ def edit(event_id):
         _fill_local_times(form, event)
     status = form_status(form)
     if form.validate_on_submit():
-        try:
-            event, promoted = _save_event(form, event)
-        except WorkflowError as exc:
-            put_error(form, exc)
-            status = exc.status
-        else:
-            flash(_("The event has been saved."), "success")
+        outcome = attempt(lambda: _save_event(form, event), form=form, success=_("The event has been saved."))
+        if outcome:
+            event, promoted = outcome.value
             if promoted:
                 flash(_("%(count)s people moved up from the waitlist and have been told.", count=len(promoted)), "info")
             return redirect(url_for("events.detail", event_id=event.id), code=303)
+        status = outcome.status
     return render_template("events/form.html", form=form, event=event), status
 
 
@@ -349,13 +343,10 @@ def edit(event_id):
 @staff_required
 def publish(event_id):
     event = _managed_event(event_id)
-    try:
-        services.publish_event(event, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        return _render_detail(event, status=exc.status, error=exc.message)
-    db.session.commit()
-    flash(_("The event is published."), "success")
+    outcome = attempt(lambda: services.publish_event(event, by=current_user), on_error="none",
+                      success=_("The event is published."))
+    if not outcome:
+        return _render_detail(event, status=outcome.status, error=outcome.message)
     return redirect(url_for("events.detail", event_id=event.id), code=303)
 
 
@@ -367,14 +358,13 @@ def cancel(event_id):
     status = form_status(form)
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        try:
-            told = services.commit_with_retry(lambda: services.cancel_event(event, form.reason.data, by=user))
-        except WorkflowError as exc:
-            flash(exc.message, "error")
-            status = exc.status
-        else:
-            flash(_("The event is cancelled. %(count)s people have been told.", count=told), "success")
+        outcome = attempt(lambda: services.cancel_event(event, form.reason.data, by=user),
+                          commit=services.commit_with_retry,
+                          success=lambda told: _("The event is cancelled. %(count)s people have been told.",
+                                                 count=told))
+        if outcome:
             return redirect(url_for("events.detail", event_id=event.id), code=303)
+        status = outcome.status
     counts = services.seat_counts([event.id])[event.id]
     return render_template("events/cancel.html", event=event, form=form, seats=counts), status
 
@@ -412,17 +402,12 @@ def questions(event_id):
     form = QuestionForm()
     status = form_status(form)
     if form.validate_on_submit():
-        try:
-            services.add_question(event, form.label.data, QuestionKind(form.kind.data), form.options.data,
-                                  form.is_required.data)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("The question has been added."), "success")
+        outcome = attempt(lambda: services.add_question(event, form.label.data, QuestionKind(form.kind.data),
+                                                        form.options.data, form.is_required.data),
+                          form=form, success=_("The question has been added."))
+        if outcome:
             return redirect(url_for("events.questions", event_id=event.id), code=303)
+        status = outcome.status
     return render_template("events/questions.html", event=event, form=form), status
 
 
@@ -430,14 +415,10 @@ def questions(event_id):
 @staff_required
 def delete_question(event_id, question_id):
     event = _managed_event(event_id)
-    try:
-        services.delete_question(event, question_id)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_template("events/questions.html", event=event, form=QuestionForm(formdata=None)), exc.status
-    db.session.commit()
-    flash(_("The question and its answers have been removed."), "success")
+    outcome = attempt(lambda: services.delete_question(event, question_id),
+                      success=_("The question and its answers have been removed."))
+    if not outcome:
+        return render_template("events/questions.html", event=event, form=QuestionForm(formdata=None)), outcome.status
     return redirect(url_for("events.questions", event_id=event.id), code=303)
 
 
@@ -448,17 +429,12 @@ def message(event_id):
     form = MessageForm()
     status = form_status(form)
     if form.validate_on_submit():
-        try:
-            sent = services.message_registrants(event, form.subject.data, form.body.data,
-                                                form.include_waitlist.data, by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("Your message has been sent to %(count)s people.", count=sent), "success")
+        outcome = attempt(lambda: services.message_registrants(event, form.subject.data, form.body.data,
+                                                               form.include_waitlist.data, by=current_user),
+                          success=lambda sent: _("Your message has been sent to %(count)s people.", count=sent))
+        if outcome:
             return redirect(url_for("events.registrations", event_id=event.id), code=303)
+        status = outcome.status
     seats = services.seat_counts([event.id])[event.id]
     return render_template("events/message.html", event=event, form=form, seats=seats), status
 
@@ -492,14 +468,10 @@ def checkin(event_id):
     form = CheckInForm()
     if not form.validate_on_submit():
         return _render_checkin(event, form, status=422)
-    try:
-        registration = services.check_in_code(event, form.code.data, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        form.code.errors = [exc.message]
-        return _render_checkin(event, form, status=exc.status)
-    db.session.commit()
-    flash(_("%(name)s has checked in.", name=registration.user.name), "success")
+    outcome = attempt(lambda: services.check_in_code(event, form.code.data, by=current_user), form=form, field="code",
+                      success=lambda registration: _("%(name)s has checked in.", name=registration.user.name))
+    if not outcome:
+        return _render_checkin(event, form, status=outcome.status)
     return redirect(url_for("events.checkin", event_id=event.id), code=303)
 
 
@@ -512,13 +484,10 @@ def _change_checkin(event_id: int, registration_id: int, action, message, catego
     """Check a registration in from the attendee list, then back to the check-in page."""
     event = _managed_event(event_id)
     registration = _registration_in(event, registration_id)
-    try:
-        action(event, registration, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        return _render_checkin(event, CheckInForm(formdata=None), status=exc.status, error=exc.message)
-    db.session.commit()
-    flash(message(registration.user.name), category)
+    outcome = attempt(lambda: action(event, registration, by=current_user), on_error="none",
+                      success=lambda _result: message(registration.user.name), category=category)
+    if not outcome:
+        return _render_checkin(event, CheckInForm(formdata=None), status=outcome.status, error=outcome.message)
     return redirect(url_for("events.checkin", event_id=event.id), code=303)
 
 
@@ -538,16 +507,13 @@ def undo_checkin(event_id, registration_id):
     form = UndoCheckInForm()
     status, error = form_status(form), None
     if form.validate_on_submit():
-        try:
-            services.undo_check_in(event, registration, by=current_user, reason=form.reason.data)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc, flash_unplaced=False)
-            status, error = exc.status, (None if exc.field in form else exc.message)
-        else:
-            db.session.commit()
-            flash(_("The check-in of %(name)s has been undone.", name=registration.user.name), "info")
+        outcome = attempt(lambda: services.undo_check_in(event, registration, by=current_user, reason=form.reason.data),
+                          form=form, on_error="none", category="info",
+                          success=lambda _result: _("The check-in of %(name)s has been undone.",
+                                                    name=registration.user.name))
+        if outcome:
             return redirect(url_for("events.checkin", event_id=event.id), code=303)
+        status, error = outcome.status, (None if outcome.error.field in form else outcome.message)
     return render_template("events/undo_checkin.html", event=event, registration=registration, form=form,
                            error=error, kept_because=services.checkin_kept_because(registration)), status
 

@@ -11,8 +11,8 @@ from ..applications import services as app_services
 from ..applications.models import Call, CallPlace
 from ..auth.models import STAFF, Role
 from ..auth.permissions import role_required, scoped_first_or_404, staff_required
+from ..core.actions import attempt
 from ..core.dashboard import Panel, panel
-from ..core.errors import WorkflowError
 from ..core.pagination import paginate, paginate_rows
 from ..core.forms import EmptyForm, form_status, put_error
 from ..core.navigation import nav_item
@@ -79,14 +79,10 @@ def _institution_data(form: InstitutionForm) -> services.InstitutionData:
 def create():
     form = InstitutionForm()
     if form.validate_on_submit():
-        try:
-            institution = services.create_institution(_institution_data(form))
-        except WorkflowError as exc:
-            put_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been added.", name=institution.name), "success")
-            return redirect(url_for("partners.detail", institution_id=institution.id))
+        outcome = attempt(lambda: services.create_institution(_institution_data(form)), form=form, field="name",
+                          success=lambda institution: _("%(name)s has been added.", name=institution.name))
+        if outcome:
+            return redirect(url_for("partners.detail", institution_id=outcome.value.id))
     return render_template("partners/form.html", form=form, institution=None), form_status(form)
 
 
@@ -108,13 +104,9 @@ def edit(institution_id):
     institution = get_institution(institution_id)
     form = InstitutionForm(obj=institution)
     if form.validate_on_submit():
-        try:
-            services.update_institution(institution, _institution_data(form))
-        except WorkflowError as exc:
-            put_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been updated.", name=institution.name), "success")
+        outcome = attempt(lambda: services.update_institution(institution, _institution_data(form)), form=form,
+                          field="name", success=lambda _result: _("%(name)s has been updated.", name=institution.name))
+        if outcome:
             return redirect(url_for("partners.detail", institution_id=institution.id))
     return render_template("partners/form.html", form=form, institution=institution), form_status(form)
 
@@ -130,16 +122,10 @@ def contact_form(institution_id, contact_id=None):
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
         values = (form.name.data, form.role.data, form.email.data, form.phone.data)
-        try:
-            if contact:
-                services.update_contact(contact, *values)
-            else:
-                services.add_contact(institution, *values)
-        except WorkflowError as exc:
-            put_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("The contact has been updated.") if contact else _("The contact has been added."), "success")
+        outcome = attempt(lambda: services.update_contact(contact, *values) if contact
+                          else services.add_contact(institution, *values), form=form, field="name",
+                          success=_("The contact has been updated.") if contact else _("The contact has been added."))
+        if outcome:
             return redirect(url_for("partners.detail", institution_id=institution.id, _anchor="contacts"))
     return render_template("partners/contact_form.html", form=form, institution=institution,
                            contact=contact), form_status(form)
@@ -236,21 +222,18 @@ def create_agreement():
     if request.method == "GET" and (partner_id := whole_number(request.args.get("partner_id"))) is not None:
         form.partner_id.data = partner_id
     if form.validate_on_submit() and (partner := _partner_or_error(form)) is not None:
-        try:
-            agreement = services.create_agreement(
-                partner, first_year=form.first_year.data, last_year=form.last_year.data,
-                status=AgreementStatus(form.status.data), reference=form.reference.data, notes=form.notes.data,
-                condition=_condition_data(form.condition.form))
-        except WorkflowError as exc:
-            db.session.rollback()
-            if exc.field in form.condition.form:
-                put_error(form.condition.form, exc, exc.field)
-            else:
-                put_error(form, exc, "first_year")
+        outcome = attempt(lambda: services.create_agreement(
+            partner, first_year=form.first_year.data, last_year=form.last_year.data,
+            status=AgreementStatus(form.status.data), reference=form.reference.data, notes=form.notes.data,
+            condition=_condition_data(form.condition.form)), on_error="none",
+            success=lambda _result: _("The agreement with %(name)s has been saved.", name=partner.name))
+        if outcome:
+            return redirect(url_for("partners.agreement", agreement_id=outcome.value.id))
+        exc = outcome.error  # beside the field of the agreement, or of its first condition
+        if exc.field in form.condition.form:
+            put_error(form.condition.form, exc, exc.field)
         else:
-            db.session.commit()
-            flash(_("The agreement with %(name)s has been saved.", name=partner.name), "success")
-            return redirect(url_for("partners.agreement", agreement_id=agreement.id))
+            put_error(form, exc, "first_year")
     return render_template("partners/agreement_form.html", form=form, agreement=None), form_status(form)
 
 
@@ -272,16 +255,11 @@ def edit_agreement(agreement_id):
     statuses = [s for s in AgreementStatus if s in TRANSITIONS[agreement.status] or s is agreement.status]
     form = AgreementForm(partners=services.partner_choices(), agreement=agreement, statuses=statuses)
     if form.validate_on_submit() and (partner := _partner_or_error(form)) is not None:
-        try:
-            services.update_agreement(agreement, partner=partner, first_year=form.first_year.data,
-                                      last_year=form.last_year.data, status=AgreementStatus(form.status.data),
-                                      reference=form.reference.data, notes=form.notes.data)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc, "first_year")
-        else:
-            db.session.commit()
-            flash(_("The agreement has been updated."), "success")
+        outcome = attempt(lambda: services.update_agreement(
+            agreement, partner=partner, first_year=form.first_year.data, last_year=form.last_year.data,
+            status=AgreementStatus(form.status.data), reference=form.reference.data, notes=form.notes.data),
+            form=form, field="first_year", success=_("The agreement has been updated."))
+        if outcome:
             return redirect(url_for("partners.agreement", agreement_id=agreement.id))
     return render_template("partners/agreement_form.html", form=form, agreement=agreement), form_status(form)
 
@@ -293,15 +271,9 @@ def terminate_agreement(agreement_id):
     form = TerminateForm()
     status = form_status(form)
     if form.validate_on_submit():
-        try:
-            services.terminate_agreement(agreement, form.reason.data, by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("partners.agreement", agreement_id=agreement_id))
-        db.session.commit()
-        flash(_("The agreement has been terminated."), "success")
-        return redirect(url_for("partners.agreement", agreement_id=agreement.id))
+        attempt(lambda: services.terminate_agreement(agreement, form.reason.data, by=current_user),
+                success=_("The agreement has been terminated."))
+        return redirect(url_for("partners.agreement", agreement_id=agreement_id))
     if not agreement.can_terminate():
         flash(_("This agreement can no longer be terminated."), "error")
         return redirect(url_for("partners.agreement", agreement_id=agreement.id))
@@ -318,22 +290,16 @@ def condition_form(agreement_id, condition_id=None):
     condition = get_condition(agreement.id, condition_id) if condition_id else None
     form = ConditionForm(condition=condition) if condition else ConditionForm()
     if form.validate_on_submit():
-        try:
-            if condition:
-                services.update_condition(condition, _condition_data(form))
-            else:
-                services.add_condition(agreement, _condition_data(form))
-        except WorkflowError as exc:
-            db.session.rollback()
-            if exc.code == "terminated":
-                flash(exc.message, "error")
-                return redirect(url_for("partners.agreement", agreement_id=agreement_id))
-            put_error(form, exc, "isced_code")
-        else:
-            db.session.commit()
-            flash(_("The cooperation condition has been updated.") if condition
-                  else _("The cooperation condition has been added."), "success")
+        outcome = attempt(lambda: services.update_condition(condition, _condition_data(form)) if condition
+                          else services.add_condition(agreement, _condition_data(form)), on_error="none",
+                          success=_("The cooperation condition has been updated.") if condition
+                          else _("The cooperation condition has been added."))
+        if outcome:
             return redirect(url_for("partners.agreement", agreement_id=agreement.id, _anchor="conditions"))
+        if outcome.error.code == "terminated":
+            flash(outcome.message, "error")
+            return redirect(url_for("partners.agreement", agreement_id=agreement_id))
+        put_error(form, outcome.error, "isced_code")
     return render_template("partners/condition_form.html", form=form, agreement=agreement,
                            condition=condition), form_status(form)
 
@@ -344,14 +310,7 @@ def delete_condition(agreement_id, condition_id):
     agreement = get_agreement(agreement_id)
     condition = get_condition(agreement.id, condition_id)
     if EmptyForm().validate_on_submit():
-        try:
-            services.delete_condition(condition)
-        except WorkflowError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The cooperation condition has been removed."), "success")
+        attempt(lambda: services.delete_condition(condition), success=_("The cooperation condition has been removed."))
     return redirect(url_for("partners.agreement", agreement_id=agreement_id, _anchor="conditions"), code=303)
 
 
@@ -392,16 +351,11 @@ def factsheet_page(institution: PartnerInstitution):
     form = FactsheetForm(obj=sheet) if request.method == "GET" else FactsheetForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            factsheets.save_factsheet(institution, form.values(), by=current_user)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("The factsheet has been saved. Students see it when they choose destinations."), "success")
+        outcome = attempt(lambda: factsheets.save_factsheet(institution, form.values(), by=current_user), form=form,
+                          success=_("The factsheet has been saved. Students see it when they choose destinations."))
+        if outcome:
             return redirect(url_for("factsheets.partner", institution_id=institution.id))
+        status = outcome.status
     elif form.is_submitted():
         status = 422
     return render_template("partners/factsheet_form.html", institution=institution, form=form,

@@ -2,7 +2,7 @@
 import csv
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from ...core.i18n import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,8 +15,8 @@ from ...auth.models import Role
 from ...auth.permissions import role_required, scoped_first_or_404
 from ...core import uploads
 from ...core.csvsafe import safe_row
-from ...core.errors import WorkflowError
-from ...core.forms import EmptyForm, put_error
+from ...core.actions import attempt
+from ...core.forms import EmptyForm
 from ...core.i18n import country_name, language_name
 from ...core.reference import academic_year_label, isced_label
 from ...extensions import db
@@ -116,15 +116,11 @@ def incoming_detail(nomination_id):
 def accept_nomination(nomination_id):
     nomination = get_incoming(nomination_id)
     check_action_form()
-    try:
-        nomination_services.decide_nomination(nomination, accept=True, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_incoming_detail(nomination, status=exc.status)
-    db.session.commit()
-    flash(_("You have accepted %(name)s. The student and the sending coordinator have been told.",
-            name=nomination.application.full_name), "success")
+    outcome = attempt(lambda: nomination_services.decide_nomination(nomination, accept=True, by=current_user),
+                      success=lambda _result: _("You have accepted %(name)s. The student and the sending "
+                                                "coordinator have been told.", name=nomination.application.full_name))
+    if not outcome:
+        return render_incoming_detail(nomination, status=outcome.status)
     return redirect(url_for("placements.incoming_detail", nomination_id=nomination.id))
 
 
@@ -135,15 +131,13 @@ def reject_nomination(nomination_id):
     form = RejectForm()
     if not form.validate_on_submit():
         return render_incoming_detail(nomination, form, 422)
-    try:
-        nomination_services.decide_nomination(nomination, accept=False, by=current_user, reason=form.reason.data)
-    except WorkflowError as exc:
-        db.session.rollback()
-        put_error(form, exc, "reason")
-        return render_incoming_detail(nomination, form, exc.status)
-    db.session.commit()
-    flash(_("You have rejected %(name)s. The student and the sending coordinator have been told.",
-            name=nomination.application.full_name), "success")
+    outcome = attempt(lambda: nomination_services.decide_nomination(nomination, accept=False, by=current_user,
+                                                                    reason=form.reason.data),
+                      form=form, field="reason",
+                      success=lambda _result: _("You have rejected %(name)s. The student and the sending "
+                                                "coordinator have been told.", name=nomination.application.full_name))
+    if not outcome:
+        return render_incoming_detail(nomination, form, outcome.status)
     return redirect(url_for("placements.incoming"))  # a rejected nomination is no longer shown to the partner
 
 

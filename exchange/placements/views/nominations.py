@@ -9,9 +9,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...applications import services as app_services
 from ...applications.models import Application, Call
 from ...auth.permissions import scoped_first_or_404, staff_required
-from ...core.errors import WorkflowError
-from ...core.forms import EmptyForm, put_error
-from ...extensions import db
+from ...core.actions import attempt
+from ...core.forms import EmptyForm
 from .. import bp, queries
 from .. import nominations as nomination_services
 from .. import offers as offer_services
@@ -47,17 +46,14 @@ def nominate_many(call_id):
     if not everyone and not ids:
         flash(_("Tick the students to nominate first."), "error")
         return render_nominations(call, 422)
-    try:
-        result = nomination_services.nominate_many(call, by=current_user, application_ids=None if everyone else ids)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_nominations(call, exc.status)
-    db.session.commit()
-    if result.done:
-        flash(ngettext("%(num)s student nominated to their partner university.",
-                       "%(num)s students nominated to their partner universities.", len(result.done)), "success")
-    for application, message in result.refused:
+    outcome = attempt(lambda: nomination_services.nominate_many(call, by=current_user,
+                                                                application_ids=None if everyone else ids),
+                      success=lambda result: None if not result.done else ngettext(
+                          "%(num)s student nominated to their partner university.",
+                          "%(num)s students nominated to their partner universities.", len(result.done)))
+    if not outcome:
+        return render_nominations(call, outcome.status)
+    for application, message in outcome.value.refused:
         flash(_("%(name)s: %(message)s", name=application.full_name, message=message), "error")
     return redirect(url_for("placements.nominations", call_id=call.id))
 
@@ -75,18 +71,15 @@ def nominate(application_id):
         form.planned_arrival.data, form.planned_departure.data = nomination_services.default_period(application.call)
     status = 200
     if form.validate_on_submit():
-        try:
-            nomination_services.nominate(application, by=current_user, arrival=form.planned_arrival.data,
-                                         departure=form.planned_departure.data, notify=True)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been nominated to %(partner)s.", name=application.full_name,
-                    partner=application.placed_place.partner.name), "success")
+        outcome = attempt(lambda: nomination_services.nominate(application, by=current_user,
+                                                               arrival=form.planned_arrival.data,
+                                                               departure=form.planned_departure.data, notify=True),
+                          form=form, success=lambda _result: _("%(name)s has been nominated to %(partner)s.",
+                                                               name=application.full_name,
+                                                               partner=application.placed_place.partner.name))
+        if outcome:
             return redirect(url_for("placements.nominations", call_id=application.call_id))
+        status = outcome.status
     elif form.is_submitted():
         status = 422
     return render_template("placements/nominate.html", application=application, call=application.call, form=form,
@@ -103,16 +96,12 @@ def cancel_nomination(nomination_id):
     form = CancelNominationForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            nomination_services.cancel_nomination(nomination, by=current_user, reason=form.reason.data)
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc, "reason")
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("The nomination has been cancelled."), "success")
+        outcome = attempt(lambda: nomination_services.cancel_nomination(nomination, by=current_user,
+                                                                        reason=form.reason.data),
+                          form=form, field="reason", success=_("The nomination has been cancelled."))
+        if outcome:
             return redirect(url_for("placements.nominations", call_id=nomination.application.call_id))
+        status = outcome.status
     elif form.is_submitted():
         status = 422
     return render_template("placements/cancel_nomination.html", nomination=nomination, form=form), status

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ...applications.models import Call, CallPlace
 from ...auth.permissions import scoped_first_or_404, staff_required
+from ...core.actions import attempt
 from ...core.errors import WorkflowError
 from ...core.forms import EmptyForm, put_error
 from ...core.numbers import whole_number
@@ -66,15 +67,11 @@ def new_run(call_id):
         job = start_job("placements.run", f"{_('Matching')} · {call.title}"[:200], jobs.RUN_FUNC, call.id,
                         current_user.id, user=current_user, total=3)
         return redirect(url_for("jobs.detail", job_id=job.id), code=303)
-    try:
-        run = run_services.run_matching(call, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_call(call, exc.status)
-    db.session.commit()
-    flash(_("The run is ready. Review it, adjust it if needed, then publish it."), "success")
-    return redirect(url_for("placements.run", run_id=run.id))
+    outcome = attempt(lambda: run_services.run_matching(call, by=current_user),
+                      success=_("The run is ready. Review it, adjust it if needed, then publish it."))
+    if not outcome:
+        return render_call(call, outcome.status)
+    return redirect(url_for("placements.run", run_id=outcome.value.id))
 
 
 TABS = ("places", "placed", "unplaced", "adjustments")
@@ -184,20 +181,17 @@ def move(run_id, placement_id):
     warnings, status = None, 200
     if form.validate_on_submit():
         to_place = None if form.place.data == "none" else int(form.place.data)
-        try:
-            adjustments.move_placement(run, placement, to_place, form.reason.data, by=current_user,
-                                       confirm=form.confirm.data)
-        except adjustments.NeedsConfirmation as exc:
-            db.session.rollback()
-            warnings, status = exc.warnings, exc.status
-        except WorkflowError as exc:
-            db.session.rollback()
-            put_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been moved.", name=placement.application.full_name), "success")
+        outcome = attempt(lambda: adjustments.move_placement(run, placement, to_place, form.reason.data,
+                                                             by=current_user, confirm=form.confirm.data),
+                          on_error="none",
+                          success=lambda _result: _("%(name)s has been moved.", name=placement.application.full_name))
+        if outcome:
             return redirect(url_for("placements.run", run_id=run.id, tab="placed" if to_place else "unplaced"))
+        status = outcome.status
+        if isinstance(outcome.error, adjustments.NeedsConfirmation):  # the page asks to confirm the warnings
+            warnings = outcome.error.warnings
+        else:
+            put_error(form, outcome.error)
     elif form.is_submitted():
         status = 422
     return render_template("placements/move.html", run=run, call=run.call, placement=placement, form=form,
@@ -239,13 +233,10 @@ def offers(call_id):
 def close_waitlist(call_id):
     call = get_call(call_id)
     check_action_form()
-    try:
-        n = offer_services.close_waitlist(call, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render_call(call, exc.status)
-    db.session.commit()
-    flash(ngettext("The waiting list is closed: %(num)s student was told they have no place.",
-                   "The waiting list is closed: %(num)s students were told they have no place.", n), "success")
+    outcome = attempt(lambda: offer_services.close_waitlist(call, by=current_user),
+                      success=lambda n: ngettext("The waiting list is closed: %(num)s student was told they have no "
+                                                 "place.", "The waiting list is closed: %(num)s students were told "
+                                                 "they have no place.", n))
+    if not outcome:
+        return render_call(call, outcome.status)
     return redirect(url_for("placements.call", call_id=call.id))

@@ -10,8 +10,7 @@ from ...applications.access import get_own_application
 from ...applications.models import Application
 from ...auth.models import STAFF, Role
 from ...auth.permissions import role_required, scoped_first_or_404
-from ...core.errors import WorkflowError
-from ...core.forms import put_error
+from ...core.actions import attempt
 from ...core.types import utcnow
 from ...extensions import db
 from ...partners.models import PartnerFactsheet
@@ -61,20 +60,17 @@ def respond(application_id):
         if answer not in ("accept", "decline"):
             flash(_("Choose whether you accept or decline the place."), "error")
         return render_offer(application, respond_form=form, status=422)
-    try:
-        offer_services.respond_to_offer(offer, accept=answer == "accept", by=current_user, shared=form.documents.data)
-    except WorkflowError as exc:
-        db.session.rollback()
-        put_error(form, exc)
-        return render_offer(application, respond_form=form, status=exc.status)
-    db.session.commit()
     if answer == "accept" and not form.documents.data:
-        flash(_("You have accepted the place. Choose below which documents the partner university may see; "
-                "the office will then nominate you."), "success")
+        done = _("You have accepted the place. Choose below which documents the partner university may see; "
+                 "the office will then nominate you.")
     elif answer == "accept":
-        flash(_("You have accepted the place. The office will nominate you to the partner university."), "success")
+        done = _("You have accepted the place. The office will nominate you to the partner university.")
     else:
-        flash(_("You have declined the place."), "success")
+        done = _("You have declined the place.")
+    outcome = attempt(lambda: offer_services.respond_to_offer(offer, accept=answer == "accept", by=current_user,
+                                                              shared=form.documents.data), form=form, success=done)
+    if not outcome:
+        return render_offer(application, respond_form=form, status=outcome.status)
     return redirect(url_for("placements.offer", application_id=application.id))
 
 
@@ -85,14 +81,10 @@ def sharing(application_id):
     form = SharingForm(application=application)
     if not form.validate_on_submit():
         return render_offer(application, sharing_form=form, status=422)
-    try:
-        offer_services.set_shared_documents(application, form.documents.data, by=current_user)
-    except WorkflowError as exc:
-        db.session.rollback()
-        put_error(form, exc)
-        return render_offer(application, sharing_form=form, status=exc.status)
-    db.session.commit()
-    flash(_("Your choice of documents to share has been saved."), "success")
+    outcome = attempt(lambda: offer_services.set_shared_documents(application, form.documents.data, by=current_user),
+                      form=form, success=_("Your choice of documents to share has been saved."))
+    if not outcome:
+        return render_offer(application, sharing_form=form, status=outcome.status)
     return redirect(url_for("placements.offer", application_id=application.id))
 
 
