@@ -171,7 +171,7 @@ def test_events_retry_fits_the_commit_option(db, request_ctx, monkeypatch):
     assert len(tries) == 3 and get_flashed_messages() == ["Registered."]
 
 
-def test_a_view_still_answers_a_race_the_helper_raises(client, db, login, make_call, monkeypatch):
+def test_a_view_still_answers_a_race_the_helper_raises(client, db, login, make_empty_call, monkeypatch):
     """attempt rolls back a broken constraint and raises it: applying twice at the same moment is a 409 page."""
     from datetime import timedelta
 
@@ -182,7 +182,7 @@ def test_a_view_still_answers_a_race_the_helper_raises(client, db, login, make_c
     from exchange.auth.models import Role
     from exchange.core.types import utcnow
     login(Role.student)
-    call = make_call(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
+    call = make_empty_call(opens_at=utcnow() - timedelta(days=5), closes_at=utcnow() + timedelta(days=20))
     db.session.commit()
 
     def racing(call, student):
