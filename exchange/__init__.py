@@ -66,6 +66,14 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     ]:
         app.register_blueprint(blueprint, url_prefix=prefix)
 
+    # How one domain follows another: each connects its receivers to exchange.signals, once.
+    from .certificates import services as certificate_services
+    for connect_signals in [
+        certificate_services.connect_signals,
+        placements.connect_signals,
+    ]:
+        connect_signals()
+
     from . import cli
     cli.init_app(app)
     return app

@@ -18,15 +18,6 @@ from tests.applications.conftest import (add_document, coordinator, make_applica
                                          make_condition, year)
 
 
-@pytest.fixture(autouse=True)
-def partner_document_rule():
-    """The placements rule for partners' documents, installed at import; put back in case a test removed it."""
-    from exchange.applications import access
-    from exchange.placements import incoming
-    access.set_partner_document_rule(incoming.partner_document_rule)
-    yield
-
-
 def close_call(call):
     now = utcnow().replace(microsecond=0)
     call.opens_at = now - timedelta(days=30)
