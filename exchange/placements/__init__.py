@@ -31,6 +31,3 @@ def connect_signals() -> None:
     from .nominations import follow_application_status
     signals.application_status_changed.connect(follow_application_status, weak=False)
     signals.partner_document_access.connect(partner_document_rule, weak=False)
-
-
-from . import views  # noqa: E402,F401
