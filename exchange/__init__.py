@@ -77,9 +77,11 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     # How one domain follows another: each connects its receivers to exchange.signals, once.
     from .certificates.services import connect_signals as certificates_follow
+    from .events.services import connect_signals as events_follow
     from .placements import connect_signals as placements_follow
     for connect_signals in [
         certificates_follow,
+        events_follow,
         placements_follow,
     ]:
         connect_signals()

@@ -30,6 +30,14 @@ Sender: the ``Nomination``. Keywords: ``by`` (the ``User`` acting), ``reason`` (
 why, for the records). Certificates revoke the placement letter issued for the nomination's application.
 """)
 
+password_changed = _signals.signal("password-changed", doc="""\
+Sent by ``auth.services`` after a user chose a new password (changed it, or set it through a reset link) and
+every session of theirs ended.
+
+Sender: the ``User``. Events give them a new private calendar link if they had one (someone who knew the old
+password may have copied it).
+""")
+
 checkin_removal_requested = _signals.signal("checkin-removal-requested", doc="""\
 Sent by ``events.services.checkin_kept_because()`` before an event check-in is undone.
 

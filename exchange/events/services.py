@@ -37,7 +37,7 @@ from ..core.reference import academic_year_label
 from ..core.types import utcnow
 from ..core.uploads import StoredFile, delete_upload
 from ..extensions import db
-from ..signals import checkin_removal_requested
+from .. import signals
 from . import ical, waitlist
 from .display import when_for
 from .models import (Audience, Event, EventCategory, EventQuestion, EventStatus, QuestionKind, Registration,
@@ -646,7 +646,7 @@ def check_in_code(event: Event, code: str, by: User, now: datetime | None = None
 def checkin_kept_because(registration: Registration) -> str | None:
     """Why the registration's check-in may not be removed (None when it may): asks
     `signals.checkin_removal_requested`."""
-    for _receiver, refusal in checkin_removal_requested.send(registration):
+    for _receiver, refusal in signals.checkin_removal_requested.send(registration):
         if refusal:
             return str(refusal)
     return None
@@ -794,6 +794,17 @@ def new_calendar_token(user) -> str:
     """Give `user` a new secret feed link (the old one, if any, stops working)."""
     user.calendar_token = secrets.token_urlsafe(32)
     return user.calendar_token
+
+
+def _renew_calendar_link(user, **kwargs) -> None:
+    """After a new password, a private calendar link the user had is replaced (the old one stops working)."""
+    if user.calendar_token:
+        new_calendar_token(user)
+
+
+def connect_signals() -> None:
+    """Follow the auth domain (called once by create_app)."""
+    signals.password_changed.connect(_renew_calendar_link, weak=False)
 
 
 def remove_calendar_token(user) -> None:
