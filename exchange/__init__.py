@@ -50,21 +50,41 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     errors.init_app(app)
     filters.init_app(app)
 
-    from . import admin, applications, auth, certificates, core, events, jobs, partners, placements
+    # Each package's views attach their routes to its blueprint when imported.
+    from .admin import views as admin_views
+    from .applications import views as applications_views
+    from .auth import views as auth_views
+    from .certificates import views as certificates_views
+    from .events import views as events_views
+    from .home import views as home_views
+    from .jobs import views as jobs_views
+    from .partners import views as partners_views
+    from .placements import views as placements_views
     for blueprint, prefix in [
-        (core.bp, None),
-        (auth.bp, "/auth"),
-        (admin.bp, "/admin"),
-        (partners.bp, "/partners"),
-        (partners.factsheets_bp, "/placements"),
-        (applications.bp, "/applications"),
-        (events.bp, "/events"),
-        (jobs.bp, "/jobs"),
-        (certificates.bp, "/certificates"),
-        (certificates.verify_bp, None),
-        (placements.bp, "/placements"),
+        (home_views.bp, None),
+        (auth_views.bp, "/auth"),
+        (admin_views.bp, "/admin"),
+        (partners_views.bp, "/partners"),
+        (partners_views.factsheets_bp, "/placements"),
+        (applications_views.bp, "/applications"),
+        (events_views.bp, "/events"),
+        (jobs_views.bp, "/jobs"),
+        (certificates_views.bp, "/certificates"),
+        (certificates_views.verify_bp, None),
+        (placements_views.bp, "/placements"),
     ]:
         app.register_blueprint(blueprint, url_prefix=prefix)
+
+    # How one domain follows another: each connects its receivers to exchange.signals, once.
+    from .certificates.services import connect_signals as certificates_follow
+    from .events.services import connect_signals as events_follow
+    from .placements import connect_signals as placements_follow
+    for connect_signals in [
+        certificates_follow,
+        events_follow,
+        placements_follow,
+    ]:
+        connect_signals()
 
     from . import cli
     cli.init_app(app)

@@ -11,18 +11,17 @@
   or accepted) to that institution: ``services.mark_nominated`` when nominating, ``services.clear_nomination``
   when the nomination is rejected or cancelled or the application withdrawn. Its own pages, which list
   nominations, add that the nomination itself is live (``placements.incoming.institution_clause``).
-* Hook for the placements step: ``set_partner_document_rule(func)`` with
-  ``func(user, application, document) -> bool`` narrows which documents a partner who may see the
-  application may open (e.g. only those the student agreed to share). Without a rule, all of them.
+* Which documents a partner who may see the application may open is asked through
+  ``signals.partner_document_access`` (the placements step answers: those the student agreed to share).
+  Only when some receiver answers, and every answer allows it; when nothing answers, none of them.
 
 Anything else answers exactly like a missing record (404).
 """
-from collections.abc import Callable
-
 from sqlalchemy import and_, false, select
 
+from .. import signals
 from ..auth.models import STAFF, Role
-from ..auth.permissions import scoped_first_or_404
+from ..auth.permissions import deny, scoped_first_or_404
 from .models import Application, ApplicationDocument
 from .workflow import ApplicationStatus
 
@@ -81,19 +80,14 @@ def get_own_application(student, application_id: int) -> Application:
                                                          Application.student_id == student.id))
 
 
-_partner_document_rule: Callable | None = None
-
-
-def set_partner_document_rule(rule: Callable | None) -> None:
-    """Install (or remove, with None) the rule `rule(user, application, document) -> bool` for partners."""
-    global _partner_document_rule
-    _partner_document_rule = rule
-
-
 def partner_may_see_document(user, application: Application, document: ApplicationDocument) -> bool:
+    """The partner may see the application and the receivers of ``signals.partner_document_access`` let them open
+    the document: at least one answers and all answers allow it (deny when nothing answers)."""
     if not partner_may_see(user, application):
         return False
-    return _partner_document_rule is None or bool(_partner_document_rule(user, application, document))
+    answers = [answer for _receiver, answer in
+               signals.partner_document_access.send(document, user=user, application=application)]
+    return bool(answers) and all(answers)
 
 
 def get_document_for(user, application_id: int, document_id: int) -> ApplicationDocument:
@@ -105,7 +99,6 @@ def get_document_for(user, application_id: int, document_id: int) -> Application
         query = query.where(clause)
     document = scoped_first_or_404(query)
     if user.role is Role.partner and not partner_may_see_document(user, document.application, document):
-        from ..auth.permissions import deny
         deny(404)
     return document
 

@@ -19,10 +19,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..auth.demo import demo_user
 from ..auth.models import Role
 from ..core import uploads
 from ..core.types import utcnow
-from ..demo import demo_user, minimal_pdf
+from ..core.demo import minimal_pdf
 from ..extensions import db
 from ..partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction, LanguageRequirement,
                                MobilityType, PartnerInstitution, current_academic_year)

@@ -15,8 +15,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..auth.forms import REQUIRED
 from ..core.forms import (AppForm, CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField,
                           NoControlCharacters, optional_text, strip_filter)
-from ..core.i18n import country_choices, language_choices
-from ..core.reference import CEFR_LEVELS, EQF_LEVELS, academic_year_label, isced_choices
+from ..core.reference import (CEFR_LEVELS, EQF_LEVELS, academic_year_label, country_choices, isced_choices,
+                              language_choices)
 from ..partners.models import MobilityType
 from . import scoring
 from .labels import DOCUMENT_LABELS, GPA_SCALE_LABELS, PERIOD_LABELS, STATUS_LABELS

@@ -19,7 +19,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime as babel_format_datetime
-from blinker import Namespace
 from flask import current_app
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
@@ -32,6 +31,7 @@ from ..core.errors import WorkflowError
 from ..core.reference import CEFR_LEVELS, COUNTRY_CODES, EQF_LEVELS, LANGUAGE_CODES, isced_fields
 from ..core.types import utcnow
 from ..extensions import db
+from ..signals import application_status_changed
 from ..partners.models import Agreement, AgreementStatus, CooperationCondition, Direction
 from . import eligibility as rules
 from . import loading
@@ -529,11 +529,6 @@ def refusal_message(exc: TransitionRefused) -> str:
              **{"from": STATUS_LABELS[exc.from_status], "to": STATUS_LABELS[exc.to_status]})
 
 
-#: Sent after every status change, with the application as sender and `change`, `by` as keywords, so that
-#: other domains (placements, certificates) follow without the applications domain knowing them.
-status_changed = Namespace().signal("application-status-changed")
-
-
 def transition(application: Application, to_status: S, by: User | None = None, comment: str | None = None,
                actor: Actor | None = None, notify: bool = True) -> StatusChange:
     """Move the application along the workflow: checks TRANSITIONS, records who/when/comment, emails the student.
@@ -555,7 +550,7 @@ def transition(application: Application, to_status: S, by: User | None = None, c
     application.status = to_status
     application.status_changed_at = utcnow()
     db.session.flush()
-    status_changed.send(application, change=change, by=by)
+    application_status_changed.send(application, change=change, by=by)  # placements, certificates follow
     if notify:
         notify_status_change(application, change)
     return change

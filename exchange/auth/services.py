@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import signals
 from ..core import audit, mail
 from ..core.audit import AuditEvent
 from ..core.errors import WorkflowError
@@ -213,11 +214,10 @@ def change_password(user: User, new_password: str) -> None:
 
 def _after_new_password(user: User) -> None:
     """After a new password: every session and remember cookie ends, and so does the private calendar link (a new
-    one replaces it if the user had one), which someone who knew the old password may have copied."""
+    one replaces it if the user had one: events follow ``signals.password_changed``), which someone who knew the
+    old password may have copied."""
     user.end_all_sessions()
-    if user.calendar_token:
-        from ..events.services import new_calendar_token
-        new_calendar_token(user)
+    signals.password_changed.send(user)
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:

@@ -8,5 +8,3 @@ from flask import Blueprint
 
 bp = Blueprint("certificates", __name__)
 verify_bp = Blueprint("verification", __name__)
-
-from . import views  # noqa: E402,F401

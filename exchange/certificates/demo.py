@@ -19,9 +19,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..applications.models import Application
+from ..auth.demo import demo_user
 from ..auth.models import Role
 from ..core.types import utcnow
-from ..demo import demo_user
 from ..events.models import Event, EventStatus, Registration, RegistrationStatus, attended_clause
 from ..extensions import db
 from . import services

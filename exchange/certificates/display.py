@@ -2,7 +2,13 @@
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import format_interval
+
+from ..applications.labels import PERIOD_LABELS
+from ..applications.models import CallPeriod
 from ..core.i18n import current_locale, format_date, format_decimal
+from ..core.reference import EQF_LEVELS
+from ..events.models import CATEGORY_LABELS
+from ..partners.models import MobilityType
 
 
 def date_range(start, end) -> str:
@@ -37,8 +43,6 @@ def size_class(text: str | None, long: int, very_long: int) -> str:
 def period_label(code: str | None) -> str:
     if not code:
         return ""
-    from ..applications.labels import PERIOD_LABELS
-    from ..applications.models import CallPeriod
     try:
         return str(PERIOD_LABELS[CallPeriod(code)])
     except (ValueError, KeyError):
@@ -48,7 +52,6 @@ def period_label(code: str | None) -> str:
 def mobility_label(code: str | None) -> str:
     if not code:
         return ""
-    from ..partners.models import MobilityType
     try:
         return MobilityType(code).label
     except ValueError:
@@ -58,13 +61,11 @@ def mobility_label(code: str | None) -> str:
 def category_label(code: str | None) -> str:
     if not code:
         return ""
-    from ..events.models import CATEGORY_LABELS
     label = CATEGORY_LABELS.get(code)
     return str(label) if label is not None else ""
 
 
 def eqf_label(level) -> str:
-    from ..core.reference import EQF_LEVELS
     try:
         return str(EQF_LEVELS[int(level)])
     except (KeyError, TypeError, ValueError):

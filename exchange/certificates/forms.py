@@ -5,8 +5,9 @@ from wtforms import BooleanField, DateField, DecimalField, HiddenField, SelectFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core.forms import AppForm, CountryCode, LooseSelectField, NoControlCharacters, optional_text, strip_filter
-from ..core.i18n import LANGUAGE_NAMES, country_choices
+from ..core.i18n import LANGUAGE_NAMES
 from ..core.numbers import whole_number
+from ..core.reference import country_choices
 from .models import CertificateKind
 
 

@@ -32,6 +32,7 @@ from ..applications.workflow import ApplicationStatus
 from ..core.types import utcnow
 from ..events.models import Event, Registration, attended, attended_clause
 from ..extensions import db
+from ..placements.student import placement_summary
 from .models import CertificateKind, CompletionRecord
 
 #: Application statuses in which a student holds a place (placement letters, completion certificates).
@@ -105,41 +106,15 @@ def placement_facts(application: Application) -> dict | None:
 
     The placements step owns where that lives: ``placements.student.placement_summary`` (the placed
     CallPlace and partner, the call's year and period, the nomination's planned arrival and departure).
-    Without that package, the placed place recorded on the application is used.
+    Certificates depend on placements, never the other way round (placements tell certificates what happened
+    through ``exchange.signals``).
     """
-    try:
-        from ..placements.student import placement_summary
-    except ImportError:  # the placements package is optional for certificates
-        placement_summary = None
-    if placement_summary is not None:
-        summary = placement_summary(application)
-        if summary is None:
-            return None
-        keys = ("partner_name", "partner_city", "partner_country", "partner_erasmus_code", "academic_year", "period",
-                "isced_code", "mobility_type", "eqf_level", "planned_arrival", "planned_departure",
-                "nomination_status")
-        return {key: summary.get(key) for key in keys}
-    place: CallPlace | None = application.placed_place
-    partner = application.placed_institution or (place.partner if place is not None else None)
-    if place is None or partner is None:
+    summary = placement_summary(application)
+    if summary is None:
         return None
-    condition = place.condition
-    call = application.call
-    mobility = condition.mobility_type or call.mobility_type
-    return {
-        "partner_name": partner.name,
-        "partner_city": partner.city or None,
-        "partner_country": partner.country or None,
-        "partner_erasmus_code": partner.erasmus_code or None,
-        "academic_year": call.academic_year,
-        "period": call.period.value if call.period else None,
-        "isced_code": condition.isced_code or None,
-        "mobility_type": mobility.value if mobility else None,
-        "eqf_level": application.eqf_level,
-        "planned_arrival": None,
-        "planned_departure": None,
-        "nomination_status": None,
-    }
+    keys = ("partner_name", "partner_city", "partner_country", "partner_erasmus_code", "academic_year", "period",
+            "isced_code", "mobility_type", "eqf_level", "planned_arrival", "planned_departure", "nomination_status")
+    return {key: summary.get(key) for key in keys}
 
 
 #: A placement letter confirms a nomination: none while the partner has refused it or it was withdrawn.

@@ -23,12 +23,14 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..applications.access import nominated_to, partner_visibility_clause
 from ..applications.models import Application, Call
+from ..applications.workflow import ApplicationStatus
 from ..auth.models import STAFF, Role, User
 from ..core import audit
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..core.uploads import delete_upload, path_of, save_image, upload_folder
 from ..events.models import Event, EventStatus, Registration, attended_clause
+from .. import signals
 from ..extensions import db
 from ..partners.models import HomeInstitution
 from .kinds import PLACED_STATUSES, office_date, placement_facts, spec_of
@@ -757,12 +759,16 @@ def history_of(certificate: Certificate) -> list[Certificate]:
 
 # --- Following the other domains -------------------------------------------------------------------
 
-def _revoke_placement_letter(application, *, change, by, **kwargs):
+def _revoke_placement_letter(application, *, change, by, **kwargs) -> None:
     """A withdrawn application's placement letter is no longer true: revoke it."""
-    from ..applications.workflow import ApplicationStatus
     if change.to_status is ApplicationStatus.withdrawn:
         revoke_for_subject(CertificateKind.placement, application.id, by,
                            _("The student withdrew from the exchange."))
+
+
+def _revoke_letter_of_nomination(nomination, *, by, reason, **kwargs) -> None:
+    """A placement letter issued for a cancelled or rejected nomination no longer holds."""
+    revoke_for_subject(CertificateKind.placement, nomination.application_id, by, reason)
 
 
 def _certificate_resting_on(registration, **kwargs) -> str | None:
@@ -776,10 +782,7 @@ def _certificate_resting_on(registration, **kwargs) -> str | None:
 
 
 def connect_signals() -> None:
-    from ..applications.services import status_changed
-    from ..events.services import checkin_removal
-    status_changed.connect(_revoke_placement_letter, weak=False)
-    checkin_removal.connect(_certificate_resting_on, weak=False)
-
-
-connect_signals()
+    """Follow the applications workflow, the placements' nominations and the events' check-ins (create_app)."""
+    signals.application_status_changed.connect(_revoke_placement_letter, weak=False)
+    signals.nomination_ended.connect(_revoke_letter_of_nomination, weak=False)
+    signals.checkin_removal_requested.connect(_certificate_resting_on, weak=False)

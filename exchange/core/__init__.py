@@ -1,5 +1,4 @@
-from flask import Blueprint
+"""Shared building blocks of every domain: mixins, types, errors, forms, i18n, mail, uploads, template filters.
 
-bp = Blueprint("core", __name__)
-
-from . import views  # noqa: E402,F401
+The core imports no domain (the home pages, which show every domain's panels, live in ``exchange.home``).
+"""

@@ -167,17 +167,6 @@ def sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def country_choices() -> list[tuple[str, str]]:
-    from .reference import COUNTRY_CODES
-    names = current_locale().territories
-    return sorted(((c, names.get(c, c)) for c in COUNTRY_CODES), key=lambda item: item[1])
-
-
-def language_choices() -> list[tuple[str, str]]:
-    from .reference import LANGUAGE_CODES
-    return sorted(((c, language_name(c)) for c in LANGUAGE_CODES), key=lambda item: item[1])
-
-
 def _aware(value):
     from datetime import timezone
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

@@ -4,6 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pycountry
+from .i18n import current_locale, language_name
 from .i18n import lazy_gettext as _l
 
 #: ISO 3166-1 alpha-2 codes.
@@ -70,7 +71,6 @@ def _isced_translations(locale: str) -> dict[str, str]:
 
 def _current_language() -> str:
     try:
-        from .i18n import current_locale
         locale = current_locale()
     except RuntimeError:  # outside an app context
         return "en"
@@ -112,3 +112,14 @@ def academic_year_label(first_year: int | None) -> str:
     if first_year is None:
         return ""
     return f"{first_year}/{(first_year + 1) % 100:02d}"
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, name in the viewer's language) for every country, by name."""
+    names = current_locale().territories
+    return sorted(((c, names.get(c, c)) for c in COUNTRY_CODES), key=lambda item: item[1])
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, name in the viewer's language) for every language, by name."""
+    return sorted(((c, language_name(c)) for c in LANGUAGE_CODES), key=lambda item: item[1])

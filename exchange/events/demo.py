@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from ..auth.demo import demo_user
 from ..auth.models import Role
-from ..demo import demo_user
 from ..extensions import db
 from .models import (Audience, Event, EventCategory, EventQuestion, EventStatus, QuestionKind, Registration,
                      RegistrationAnswer, RegistrationStatus)

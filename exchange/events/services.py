@@ -19,7 +19,6 @@ from types import SimpleNamespace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from blinker import Namespace
 from flask import current_app
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
@@ -38,6 +37,7 @@ from ..core.reference import academic_year_label
 from ..core.types import utcnow
 from ..core.uploads import StoredFile, delete_upload
 from ..extensions import db
+from .. import signals
 from . import ical, waitlist
 from .display import when_for
 from .models import (Audience, Event, EventCategory, EventQuestion, EventStatus, QuestionKind, Registration,
@@ -587,11 +587,6 @@ def find_by_code(code: str) -> Registration | None:
                              .options(selectinload(Registration.user), selectinload(Registration.event)))
 
 
-#: Sent with a registration before its check-in is removed; a receiver returns why the check-in must stay (a
-#: translated message), or None. The certificates package answers for the certificates that rest on it.
-checkin_removal = Namespace().signal("event-checkin-removal")
-
-
 def checkin_opens_at(event: Event) -> datetime:
     """When check-in opens: CHECKIN_OPENS_BEFORE_MINUTES (default two hours) before the start."""
     return event.starts_at - timedelta(minutes=int(current_app.config.get("CHECKIN_OPENS_BEFORE_MINUTES", 120)))
@@ -649,8 +644,9 @@ def check_in_code(event: Event, code: str, by: User, now: datetime | None = None
 
 
 def checkin_kept_because(registration: Registration) -> str | None:
-    """Why the registration's check-in may not be removed (None when it may): asks `checkin_removal`."""
-    for _receiver, refusal in checkin_removal.send(registration):
+    """Why the registration's check-in may not be removed (None when it may): asks
+    `signals.checkin_removal_requested`."""
+    for _receiver, refusal in signals.checkin_removal_requested.send(registration):
         if refusal:
             return str(refusal)
     return None
@@ -658,7 +654,7 @@ def checkin_kept_because(registration: Registration) -> str | None:
 
 def undo_check_in(event: Event, registration: Registration, by: User, reason: str | None) -> None:
     """Take back a check-in made by mistake, saying why (kept in the audit log). Refused while something rests
-    on it (see `checkin_removal`: a valid certificate of participation)."""
+    on it (see `signals.checkin_removal_requested`: a valid certificate of participation)."""
     if registration.event_id != event.id or registration.checked_in_at is None:
         raise WorkflowError(_("This person has not checked in."), code="not-checked-in", status=409)
     reason = (reason or "").strip()
@@ -798,6 +794,17 @@ def new_calendar_token(user) -> str:
     """Give `user` a new secret feed link (the old one, if any, stops working)."""
     user.calendar_token = secrets.token_urlsafe(32)
     return user.calendar_token
+
+
+def _renew_calendar_link(user, **kwargs) -> None:
+    """After a new password, a private calendar link the user had is replaced (the old one stops working)."""
+    if user.calendar_token:
+        new_calendar_token(user)
+
+
+def connect_signals() -> None:
+    """Follow the auth domain (called once by create_app)."""
+    signals.password_changed.connect(_renew_calendar_link, weak=False)
 
 
 def remove_calendar_token(user) -> None:

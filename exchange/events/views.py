@@ -14,12 +14,13 @@ from ..auth.permissions import public, scoped_first_or_404, staff_required
 from ..core.actions import attempt
 from ..core.dashboard import Panel, panel
 from ..core.errors import WorkflowError
-from ..core.i18n import country_choices, locale_of, sentence_case
+from ..core.i18n import locale_of, sentence_case
 from ..core.mail import external_url
 from ..core.navigation import nav_item
 from ..core.types import utcnow
 from ..core.uploads import delete_upload, save_image, send_upload
 from ..core.pagination import paginate_rows
+from ..core.reference import country_choices
 from ..core.forms import EmptyForm, form_status
 from ..extensions import db
 from ..partners.models import PartnerInstitution

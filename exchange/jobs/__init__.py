@@ -7,5 +7,3 @@ results, and /jobs/<id> shows them.
 from flask import Blueprint
 
 bp = Blueprint("jobs", __name__)
-
-from . import views  # noqa: E402,F401

@@ -4,7 +4,7 @@ import json
 import logging
 import traceback
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import select, update
 
 from ..auth.models import STAFF, Role
@@ -75,7 +75,7 @@ def start_job(kind: str, title: str, func: str, *args, user=None, total: int = 0
     db.session.add(job)
     db.session.commit()
     if uses_redis():
-        queue().enqueue(run_job, job.id, func, list(args), job_id=f"exchange-{job.id}",
+        queue().enqueue("exchange.jobs.entry.run_job", job.id, func, list(args), job_id=f"exchange-{job.id}",
                         job_timeout=current_app.config.get("JOB_TIMEOUT", 3600))
     else:
         run_job(job.id, func, list(args))
@@ -89,11 +89,8 @@ def _resolve(func: str):
 
 
 def run_job(job_id: str, func: str, args: list) -> None:
-    """Run one job; used in-process and by the RQ worker (which may have no app context yet)."""
-    if not has_app_context():
-        from .. import create_app
-        with create_app().app_context():
-            return run_job(job_id, func, args)
+    """Run one job, in the app context: in-process, or on `flask worker` (a plain RQ worker, without an app context,
+    runs ``exchange.jobs.entry.run_job``, which makes one)."""
     _set(job_id, status=JobStatus.running, started_at=utcnow())
     try:
         result = _resolve(func)(job_id, *args)

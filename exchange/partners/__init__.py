@@ -3,5 +3,3 @@ from flask import Blueprint
 bp = Blueprint("partners", __name__)
 #: The factsheet pages, mounted under /placements (their addresses from before they moved here).
 factsheets_bp = Blueprint("factsheets", __name__)
-
-from . import views  # noqa: E402,F401

@@ -9,8 +9,8 @@ Adds to the context:
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..auth.demo import seed_users
 from ..core.types import utcnow
-from ..demo import seed_users
 from ..extensions import db
 from . import services
 from .models import (Agreement, AgreementStatus, Direction, HomeInstitution, MobilityType, PartnerContact,

@@ -12,8 +12,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..core.forms import (AppForm, CountryCode, FastSelect, IscedCode, LanguageCode, LooseSelectField, MemoSelect,
                           NoControlCharacters, email_field, optional_text, strip_filter)
-from ..core.i18n import country_choices, country_name, current_locale, language_choices
-from ..core.reference import CEFR_LEVELS, EQF_LEVELS, academic_year_label, isced_choices
+from ..core.i18n import country_name, current_locale
+from ..core.reference import (CEFR_LEVELS, EQF_LEVELS, academic_year_label, country_choices, isced_choices,
+                              language_choices)
 from . import codes
 from .models import (MAX_LANGUAGES, MAX_MONTHS, MAX_PLACES, AgreementStatus, Direction, MobilityType,
                      current_academic_year)

@@ -22,4 +22,12 @@ from flask import Blueprint
 
 bp = Blueprint("placements", __name__, cli_group="placements")
 
-from . import views  # noqa: E402,F401
+
+def connect_signals() -> None:
+    """Follow the applications domain (called once by create_app): offers and nominations keep in step with the
+    application's status, and partners open only the documents the student agreed to share with them."""
+    from .. import signals
+    from .incoming import partner_document_rule
+    from .nominations import follow_application_status
+    signals.application_status_changed.connect(follow_application_status, weak=False)
+    signals.partner_document_access.connect(partner_document_rule, weak=False)

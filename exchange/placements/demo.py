@@ -26,9 +26,9 @@ from ..applications import demo as applications_demo
 from ..applications import services as app_services
 from ..applications.models import Application, Call, CallPeriod, DocumentKind
 from ..applications.workflow import ApplicationStatus as S
+from ..auth.demo import demo_user
 from ..auth.models import Role
 from ..core.types import utcnow
-from ..demo import demo_user
 from ..extensions import db
 from ..partners import factsheets
 from ..partners.models import PartnerInstitution, current_academic_year

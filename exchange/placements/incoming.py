@@ -119,8 +119,9 @@ def shared_documents_of(nomination: Nomination) -> list[ApplicationDocument]:
     return [d for d in nomination.application.documents if d.kind in kinds]
 
 
-def partner_document_rule(user: User, application: Application, document: ApplicationDocument) -> bool:
-    """For ``applications.access``: a partner opens only the documents the student agreed to share with them.
+def partner_document_rule(document: ApplicationDocument, *, user: User, application: Application, **kwargs) -> bool:
+    """Receiver of ``signals.partner_document_access`` (``applications.access``): a partner opens only the documents
+    the student agreed to share with them.
 
     (An application marked nominated without going through :func:`nominate` has no Nomination row and no
     recorded consent: the applications rule alone applies.)"""
@@ -131,5 +132,3 @@ def partner_document_rule(user: User, application: Application, document: Applic
     mine = next((n for n in nominations if n.institution_id == user.institution_id and n.is_active), None)
     return mine is not None and document.kind in mine.shared_kinds
 
-
-app_access.set_partner_document_rule(partner_document_rule)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ..core.i18n import gettext as _
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..applications import services as app_services
 from ..applications.models import Application, Call, CallPeriod, StatusChange
@@ -17,6 +17,7 @@ from ..auth.models import Role, User
 from ..core import audit, mail
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
+from .. import signals
 from ..extensions import db
 from .models import ACTIVE_NOMINATION, REASON_MAX, Nomination, NominationStatus, Offer, OfferStatus
 
@@ -26,40 +27,34 @@ MAX_STAY_DAYS = 400
 
 # --- Keeping offers and nominations in step with the application's status --------------------------
 
-@event.listens_for(Session, "before_flush")
-def _follow_application_status(session, flush_context, instances):
-    """Whoever moves an application (the student on the applications page, staff withdrawing it on the
-    student's behalf), its offer and nomination follow: accepted / declined / withdrawn."""
-    changes = [obj for obj in session.new if isinstance(obj, StatusChange)
-               and obj.to_status in (S.accepted, S.declined, S.withdrawn)
-               and obj.from_status in (S.placed, S.accepted)]
-    if not changes:
+def follow_application_status(application: Application, *, change: StatusChange, **kwargs) -> None:
+    """Receiver of ``signals.application_status_changed``: whoever moves an application (the student on the
+    applications page, staff withdrawing it on the student's behalf), its offer and nomination follow: accepted /
+    declined / withdrawn."""
+    if change.from_status not in (S.placed, S.accepted) or change.to_status not in (S.accepted, S.declined,
+                                                                                       S.withdrawn):
         return
     now = utcnow()
-    with session.no_autoflush:
-        for change in changes:
-            application = change.application
-            app_id = application.id if application is not None else change.application_id
-            offers = session.scalars(select(Offer).where(
-                Offer.application_id == app_id,
-                Offer.status.in_([OfferStatus.offered, OfferStatus.accepted]))).all()
-            for offer in offers:
-                if change.to_status is S.withdrawn:
-                    offer.status = OfferStatus.withdrawn
-                elif offer.status is OfferStatus.offered:
-                    offer.status = OfferStatus.accepted if change.to_status is S.accepted else OfferStatus.declined
-                else:
-                    continue
-                offer.responded_at = offer.responded_at or now
-            if change.to_status is S.withdrawn:
-                for nomination in session.scalars(select(Nomination).where(
-                        Nomination.application_id == app_id, Nomination.status.in_(ACTIVE_NOMINATION))).all():
-                    nomination.status = NominationStatus.cancelled
-                    nomination.decided_at = now
-                    nomination.decided_by_id = change.by_id
-                    nomination.reason = change.comment or _("The student withdrew the application.")
-                if application is not None:
-                    application.nominated_at = None
+    offers = db.session.scalars(select(Offer).where(
+        Offer.application_id == application.id,
+        Offer.status.in_([OfferStatus.offered, OfferStatus.accepted]))).all()
+    for offer in offers:
+        if change.to_status is S.withdrawn:
+            offer.status = OfferStatus.withdrawn
+        elif offer.status is OfferStatus.offered:
+            offer.status = OfferStatus.accepted if change.to_status is S.accepted else OfferStatus.declined
+        else:
+            continue
+        offer.responded_at = offer.responded_at or now
+    if change.to_status is S.withdrawn:
+        for nomination in db.session.scalars(select(Nomination).where(
+                Nomination.application_id == application.id, Nomination.status.in_(ACTIVE_NOMINATION))).all():
+            nomination.status = NominationStatus.cancelled
+            nomination.decided_at = now
+            nomination.decided_by_id = change.by_id
+            nomination.reason = change.comment or _("The student withdrew the application.")
+        application.nominated_at = None
+    db.session.flush()
 
 
 # --- Nominations ----------------------------------------------------------------------------------
@@ -213,12 +208,6 @@ def notify_partners_of_nominations(nominations: list[Nomination]) -> None:
                            link=mail.external_url("placements.incoming"))
 
 
-def _revoke_placement_letter(nomination: Nomination, by: User, reason: str) -> None:
-    """A placement letter issued for this nomination no longer holds."""
-    from ..certificates.services import revoke_for_subject
-    revoke_for_subject("placement", nomination.application_id, by, reason)
-
-
 def cancel_nomination(nomination: Nomination, by: User, reason: str, now: datetime | None = None) -> None:
     """The sending side withdraws a nomination; the partner no longer sees the student."""
     if nomination.status is NominationStatus.cancelled:
@@ -233,7 +222,7 @@ def cancel_nomination(nomination: Nomination, by: User, reason: str, now: dateti
     nomination.decided_at = now or utcnow()
     nomination.reason = reason
     app_services.clear_nomination(nomination.application)
-    _revoke_placement_letter(nomination, by, _("The nomination was cancelled."))
+    signals.nomination_ended.send(nomination, by=by, reason=_("The nomination was cancelled."))
     audit.record("nomination_cancelled", user=by, detail=f"nomination {nomination.id}")
     for user in partner_users([nomination.institution_id]):
         mail.send_template(user.email, "nomination_cancelled", locale=user.locale, user=user, nomination=nomination,
@@ -259,7 +248,8 @@ def decide_nomination(nomination: Nomination, accept: bool, by: User, reason: st
     db.session.flush()
     if not accept:  # the partner no longer sees the student (applications.access)
         app_services.clear_nomination(nomination.application)
-        _revoke_placement_letter(nomination, by, _("The partner university did not accept the nomination."))
+        signals.nomination_ended.send(nomination, by=by,
+                                      reason=_("The partner university did not accept the nomination."))
     audit.record("nomination_accepted" if accept else "nomination_rejected", user=by,
                  detail=f"nomination {nomination.id}")
     if not notify:

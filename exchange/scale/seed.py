@@ -51,7 +51,7 @@ from ..core.reference import isced_fields
 from ..core.types import utcnow
 from ..events.models import (Audience, Event, EventCategory, EventQuestion, EventStatus, QuestionKind, Registration,
                              RegistrationAnswer, RegistrationStatus)
-from ..demo import minimal_pdf
+from ..core.demo import minimal_pdf
 from ..extensions import db
 from ..partners.models import (Agreement, AgreementStatus, CooperationCondition, Direction, HomeInstitution,
                                LanguageRequirement, MobilityType, PartnerContact, PartnerInstitution,

@@ -61,7 +61,7 @@ def test_the_demo_password_is_hashed_once_for_every_demo_account(db, monkeypatch
     """`make run` seeds ~60 accounts: one hash for all of them (scrypt costs ~0.2 s each), and each logs in."""
     import werkzeug.security
 
-    from exchange import demo as root_demo
+    from exchange.auth import demo as root_demo
     from exchange.partners import demo as partners_demo
     hashes = []
     real = werkzeug.security.generate_password_hash

@@ -525,7 +525,7 @@ def test_document_of_a_draft_shown_on_review_step(client, draft, db):
 
 
 def test_placements_can_narrow_the_documents_a_partner_sees(client, db, auth, applications_world, make_user):
-    from exchange.applications import access
+    from exchange import signals
     from tests.fixtures.applications import walk
     application = applications_world.bob_app
     transcript, cv = application.documents
@@ -535,13 +535,11 @@ def test_placements_can_narrow_the_documents_a_partner_sees(client, db, auth, ap
     services.mark_nominated(application)
     db.session.commit()
     auth.login(partner)
-    previous_rule = access._partner_document_rule
-    access.set_partner_document_rule(lambda user, app, document: document.kind is DocumentKind.transcript)
-    try:
+    def transcripts_only(document, **kwargs):
+        return document.kind is DocumentKind.transcript
+    with signals.partner_document_access.connected_to(transcripts_only):
         assert client.get(f"/applications/{application.id}/documents/{transcript.id}").status_code == 200
         assert client.get(f"/applications/{application.id}/documents/{cv.id}").status_code == 404
-    finally:
-        access.set_partner_document_rule(previous_rule)
     services.clear_nomination(application)
     db.session.commit()
     assert client.get(f"/applications/{application.id}/documents/{transcript.id}").status_code == 404

@@ -1,51 +1,19 @@
 """Placements' pages, by audience: coordinators (``runs``: calls and runs; ``nominations``), ``student`` and
-partner universities (``incoming``), all on the blueprint ``bp`` (endpoints ``placements.*``); here the
-shared look-ups, the home page panel, navigation and `flask placements expire-offers`."""
+partner universities (``incoming``), all on the blueprint ``bp`` (endpoints ``placements.*``), sharing
+``common``; here the home page panel, navigation and `flask placements expire-offers`."""
 import click
-from flask import abort
-from ...core.i18n import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from ...applications.models import Call
 from ...auth.models import STAFF, Role
-from ...auth.permissions import scoped_first_or_404
 from ...core.dashboard import Panel, panel
-from ...core.forms import EmptyForm
+from ...core.i18n import lazy_gettext as _l
 from ...core.navigation import nav_item
 from ...extensions import db
 from .. import bp, panels
 from .. import offers as offer_services
 from ..labels import TemplateLabels
-from ..models import MatchingRun
+from . import incoming, nominations, runs, student  # noqa: F401  (the routes)
 
 bp.add_app_template_global(TemplateLabels, "placement_labels")
-
-PER_PAGE = 50
-
-
-def check_action_form() -> None:
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-
-
-# --- Look-ups, narrowed to what the user may see ------------------------------------------------------
-
-def get_call(call_id: int) -> Call:
-    return scoped_first_or_404(select(Call).where(Call.id == call_id))
-
-
-def get_run(run_id: int) -> MatchingRun:
-    return scoped_first_or_404(select(MatchingRun).where(MatchingRun.id == run_id)
-                               .options(joinedload(MatchingRun.call), joinedload(MatchingRun.created_by),
-                                        joinedload(MatchingRun.published_by)))
-
-
-def expire_due_offers(call) -> None:
-    """Offers past their deadline expire when anyone looks (besides `flask placements expire-offers`)."""
-    if offer_services.expire_due_offers_of(call):
-        db.session.commit()
-
 
 # --- Home page panels, navigation, command line ---------------------------------------------------------
 
@@ -78,6 +46,3 @@ def expire_offers_command():
     n = offer_services.expire_offers()
     db.session.commit()
     click.echo(f"{n} offers expired.")
-
-
-from . import incoming, nominations, runs, student  # noqa: E402,F401  (the routes)

@@ -26,7 +26,7 @@ from .. import nominations as nomination_services
 from ..forms import IncomingFilterForm, RejectForm
 from ..labels import PARTNER_STATUS
 from ..models import Nomination, NominationStatus
-from . import PER_PAGE, check_action_form
+from .common import PER_PAGE, check_action_form
 
 
 def get_incoming(nomination_id: int) -> Nomination:

@@ -16,7 +16,7 @@ from .. import nominations as nomination_services
 from .. import offers as offer_services
 from ..forms import CancelNominationForm, NominateForm
 from ..models import Nomination
-from . import PER_PAGE, check_action_form, get_call
+from .common import PER_PAGE, check_action_form, get_call
 
 
 def render_nominations(call: Call, status: int = 200):

@@ -25,7 +25,7 @@ from .. import offers as offer_services
 from .. import runs as run_services
 from ..forms import MoveForm, PublishForm
 from ..models import MatchingRun, OfferStatus, RunPlacement, RunStatus
-from . import PER_PAGE, check_action_form, expire_due_offers, get_call, get_run
+from .common import PER_PAGE, check_action_form, expire_due_offers, get_call, get_run
 
 
 @bp.get("/")

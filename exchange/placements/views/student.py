@@ -18,7 +18,7 @@ from .. import bp, student
 from .. import offers as offer_services
 from ..forms import RespondForm, SharingForm
 from ..models import Offer
-from . import expire_due_offers, get_call
+from .common import expire_due_offers, get_call
 
 
 def render_offer(application, respond_form=None, sharing_form=None, status: int = 200):

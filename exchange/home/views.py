@@ -1,19 +1,21 @@
+"""The home page, the language switcher and the health check (blueprint ``core``, mounted at /)."""
 from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
 from ..auth.permissions import public
+from ..auth.views import safe_next
+from ..core.dashboard import panels_for
 from ..extensions import db
 from . import bp
-from .dashboard import panels_for
 
 
 @bp.get("/")
 @public
 def index():
     if not current_user.is_authenticated:
-        return render_template("core/landing.html")
-    return render_template("core/dashboard.html", panels=panels_for(current_user))
+        return render_template("home/landing.html")
+    return render_template("home/dashboard.html", panels=panels_for(current_user))
 
 
 @bp.post("/language")
@@ -26,7 +28,6 @@ def set_language():
         if current_user.is_authenticated:
             current_user.locale = lang
             db.session.commit()
-    from ..auth.views import safe_next
     return redirect(safe_next(request.form.get("next")) or url_for("core.index"), code=303)
 
 
