@@ -599,21 +599,27 @@ def set_placement(application: Application, place: CallPlace | None) -> None:
     application.placed_place_id = place.id if place else None
     application.placed_institution_id = place.condition.agreement.partner_id if place else None
     if place is None:
-        application.nominated_at = None
+        _set_nominated_at(application, None)
     db.session.flush()
+
+
+def _set_nominated_at(application: Application, at) -> None:
+    """The one writer of ``Application.nominated_at`` (what lets the partner see the application)."""
+    application.nominated_at = at
 
 
 def mark_nominated(application: Application, at=None) -> None:
     """The student has been nominated to the partner of their place: its users may now see the application."""
     if application.placed_place_id is None:
         raise WorkflowError(_("Only a placed application can be nominated."), code="not-placed")
-    application.nominated_at = at or utcnow()
+    _set_nominated_at(application, at or utcnow())
     db.session.flush()
 
 
 def clear_nomination(application: Application) -> None:
-    """The nomination was cancelled: the partner no longer sees the application (the place stays recorded)."""
-    application.nominated_at = None
+    """The nomination ended (cancelled, rejected, the student withdrew): the partner no longer sees the application
+    (the place stays recorded)."""
+    _set_nominated_at(application, None)
     db.session.flush()
 
 
