@@ -10,7 +10,7 @@ from ..auth.models import User
 from ..core import audit
 from ..core.errors import WorkflowError
 from ..extensions import db
-from .models import REASON_MAX, ManualAdjustment, MatchingRun, RunPlacement, RunStatus, UnplacedReason
+from .models import REASON_MAX, ManualAdjustment, MatchingRun, RunPlacement, UnplacedReason
 from .runs import load_places, place_name, refresh_run_place, refresh_stats
 
 
@@ -80,7 +80,7 @@ def adjustment_warnings(run: MatchingRun, placement: RunPlacement, to_place_id: 
 def move_placement(run: MatchingRun, placement: RunPlacement, to_place_id: int | None, reason: str, by: User,
                    confirm: bool = False) -> ManualAdjustment:
     """Move a student of a draft run to another place (None: no place). Warnings need `confirm`."""
-    if run.status is not RunStatus.draft:
+    if not run.can_adjust():
         raise WorkflowError(_("A published run cannot be changed."), code="not-draft", status=409)
     if placement.run_id != run.id:
         raise WorkflowError(_("This student is not part of this run."), status=404)

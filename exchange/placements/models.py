@@ -14,7 +14,8 @@ Tables
 ``nominations``             a student nominated to the receiving partner: the two-sided status, planned
                             arrival and departure, shared documents, the partner's decision
 
-The application's own status (placed, waitlisted, accepted …) stays in ``applications`` and changes only
+The statuses of runs, offers and nominations follow the tables of ``exchange.placements.workflow`` and change
+only through ``exchange.placements.transitions``. The application's own status (placed, waitlisted, accepted …) stays in ``applications`` and changes only
 through ``exchange.applications.services.transition``; the rows here add what the placement step needs.
 """
 from __future__ import annotations
@@ -27,21 +28,17 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..applications.models import Application, Call, CallPlace, DocumentKind
-from ..auth.models import User
+from ..auth.models import Role, User
 from ..core.types import UTCDateTime, utcnow
 from ..extensions import db
 from ..partners.models import PartnerInstitution
+from .workflow import (ACTIVE_NOMINATION, NominationStatus, OfferStatus, RunStatus,  # noqa: F401 (re-exported)
+                       can_transition)
 
 
 def _enum(enum_class, name: str, length: int = 20):
     return Enum(enum_class, name=name, native_enum=False, length=length,
                 values_callable=lambda e: [m.value for m in e])
-
-
-class RunStatus(str, enum.Enum):
-    draft = "draft"
-    published = "published"
-    superseded = "superseded"  # another run of the same call and round was published
 
 
 class UnplacedReason(str, enum.Enum):
@@ -50,23 +47,6 @@ class UnplacedReason(str, enum.Enum):
     adjusted = "adjusted"            # a coordinator moved the student out of their place
 
 
-class OfferStatus(str, enum.Enum):
-    offered = "offered"
-    accepted = "accepted"
-    declined = "declined"
-    expired = "expired"
-    withdrawn = "withdrawn"  # the student withdrew the application after accepting
-
-
-class NominationStatus(str, enum.Enum):
-    nominated = "nominated"  # the partner sees "pending"
-    accepted = "accepted"
-    rejected = "rejected"
-    cancelled = "cancelled"  # by the sending side (or the student withdrew); partners no longer see it
-
-
-#: Nominations that hold: at most one per application.
-ACTIVE_NOMINATION = (NominationStatus.nominated, NominationStatus.accepted)
 #: The longest reason given for a manual move, a cancelled nomination or a partner's decision.
 REASON_MAX = 1000
 
@@ -121,6 +101,18 @@ class MatchingRun(db.Model):
     @property
     def is_draft(self) -> bool:
         return self.status is RunStatus.draft
+
+    @property
+    def is_published(self) -> bool:
+        return self.status is RunStatus.published
+
+    def can_publish(self) -> bool:
+        """The workflow allows publishing this run (the call's own rules are checked by offers.check_publishable)."""
+        return can_transition(self.status, RunStatus.published)
+
+    def can_adjust(self) -> bool:
+        """Students can be moved by hand only in a draft run."""
+        return self.is_draft
 
     @property
     def unplaced_count(self) -> int:
@@ -255,6 +247,31 @@ class Offer(db.Model):
     def shared_kinds(self) -> list[DocumentKind]:
         return kinds_from_text(self.shared_documents)
 
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for the student's answer (it may be past its deadline until the expiry job runs)."""
+        return self.status is OfferStatus.offered
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status is OfferStatus.accepted
+
+    @property
+    def is_declined(self) -> bool:
+        return self.status is OfferStatus.declined
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status is OfferStatus.expired
+
+    def is_past_deadline(self, now) -> bool:
+        return self.deadline < now
+
+    def can_respond(self, user, now) -> bool:
+        """The student may still accept or decline: their offer, unanswered, before its deadline."""
+        return (user is not None and getattr(user, "id", None) == self.application.student_id
+                and can_transition(self.status, OfferStatus.accepted) and not self.is_past_deadline(now))
+
 
 class Nomination(db.Model):
     """A student nominated to the receiving partner. The partner sees nominated as "pending"."""
@@ -296,6 +313,38 @@ class Nomination(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_NOMINATION
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for the partner's decision (partners see "pending")."""
+        return self.status is NominationStatus.nominated
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status is NominationStatus.accepted
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status is NominationStatus.rejected
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is NominationStatus.cancelled
+
+    @property
+    def has_closing_reason(self) -> bool:
+        """A reason is shown for a rejected or cancelled nomination."""
+        return bool(self.reason) and self.status in (NominationStatus.rejected, NominationStatus.cancelled)
+
+    def can_decide(self, user) -> bool:
+        """A user of the receiving partner may accept or reject it while it is pending."""
+        return (user is not None and getattr(user, "role", None) is Role.partner
+                and user.institution_id == self.institution_id
+                and can_transition(self.status, NominationStatus.accepted))
+
+    def can_cancel(self) -> bool:
+        """The sending side may still cancel it."""
+        return can_transition(self.status, NominationStatus.cancelled)
 
     def __repr__(self) -> str:
         return f"<Nomination {self.id} application={self.application_id} {self.status.value}>"

@@ -18,6 +18,7 @@ from ..core import audit, mail
 from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from .. import signals
+from . import transitions
 from ..extensions import db
 from .models import ACTIVE_NOMINATION, REASON_MAX, Nomination, NominationStatus, Offer, OfferStatus
 
@@ -40,20 +41,21 @@ def follow_application_status(application: Application, *, change: StatusChange,
         Offer.status.in_([OfferStatus.offered, OfferStatus.accepted]))).all()
     for offer in offers:
         if change.to_status is S.withdrawn:
-            offer.status = OfferStatus.withdrawn
-        elif offer.status is OfferStatus.offered:
-            offer.status = OfferStatus.accepted if change.to_status is S.accepted else OfferStatus.declined
+            transitions.set_status(offer, OfferStatus.withdrawn)
+        elif offer.is_pending:
+            transitions.set_status(offer, OfferStatus.accepted if change.to_status is S.accepted
+                                   else OfferStatus.declined)
         else:
             continue
         offer.responded_at = offer.responded_at or now
     if change.to_status is S.withdrawn:
         for nomination in db.session.scalars(select(Nomination).where(
                 Nomination.application_id == application.id, Nomination.status.in_(ACTIVE_NOMINATION))).all():
-            nomination.status = NominationStatus.cancelled
+            transitions.set_status(nomination, NominationStatus.cancelled)
             nomination.decided_at = now
             nomination.decided_by_id = change.by_id
             nomination.reason = change.comment or _("The student withdrew the application.")
-        application.nominated_at = None
+        app_services.clear_nomination(application)
     db.session.flush()
 
 
@@ -210,14 +212,14 @@ def notify_partners_of_nominations(nominations: list[Nomination]) -> None:
 
 def cancel_nomination(nomination: Nomination, by: User, reason: str, now: datetime | None = None) -> None:
     """The sending side withdraws a nomination; the partner no longer sees the student."""
-    if nomination.status is NominationStatus.cancelled:
+    if not nomination.can_cancel():
         raise WorkflowError(_("This nomination has already been cancelled."), code="cancelled", status=409)
     reason = (reason or "").strip()
     if not reason:
         raise WorkflowError(_("Say why the nomination is cancelled."), code="no-reason", field="reason")
     if len(reason) > REASON_MAX:
         raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
-    nomination.status = NominationStatus.cancelled
+    transitions.set_status(nomination, NominationStatus.cancelled)
     nomination.decided_by_id = by.id
     nomination.decided_at = now or utcnow()
     nomination.reason = reason
@@ -234,14 +236,14 @@ def decide_nomination(nomination: Nomination, accept: bool, by: User, reason: st
     """The partner accepts the nominated student, or rejects them with a reason; student and coordinator are told."""
     if by.role is not Role.partner or by.institution_id != nomination.institution_id:
         raise WorkflowError(_("Only the receiving partner can decide on this nomination."), status=404)
-    if nomination.status is not NominationStatus.nominated:
+    if not nomination.can_decide(by):
         raise WorkflowError(_("This nomination has already been decided."), code="decided", status=409)
     reason = (reason or "").strip() or None
     if not accept and not reason:
         raise WorkflowError(_("Tell the student and the sending coordinator why."), code="no-reason", field="reason")
     if reason and len(reason) > REASON_MAX:
         raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
-    nomination.status = NominationStatus.accepted if accept else NominationStatus.rejected
+    transitions.set_status(nomination, NominationStatus.accepted if accept else NominationStatus.rejected)
     nomination.decided_by_id = by.id
     nomination.decided_at = now or utcnow()
     nomination.reason = reason

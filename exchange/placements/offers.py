@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..applications import services as app_services
@@ -21,6 +21,7 @@ from ..core.errors import WorkflowError
 from ..core.types import utcnow
 from ..extensions import db
 from .models import MatchingRun, Offer, OfferStatus, RunPlacement, RunStatus, kinds_to_text
+from . import transitions
 from .nominations import active_nomination
 from .runs import load_places, matchable_statuses, next_round
 
@@ -42,7 +43,7 @@ def check_publishable(run: MatchingRun, deadline: datetime | None, now: datetime
     the publication's job; the job checks them again)."""
     now = now or utcnow()
     call = run.call
-    if run.status is not RunStatus.draft:
+    if not run.can_publish():
         raise WorkflowError(_("This run has already been published or replaced by another one."), code="not-draft",
                             status=409)
     if call.closes_at > now:
@@ -87,17 +88,13 @@ def save_publication(run: MatchingRun, deadline: datetime, by: User, now: dateti
     now = now or utcnow()
     call = run.call
     check_publishable(run, deadline, now)
-    done = db.session.execute(update(MatchingRun).where(MatchingRun.id == run.id,
-                                                        MatchingRun.status == RunStatus.draft)
-                              .values(status=RunStatus.published, published_at=now, published_by_id=by.id,
-                                      offer_deadline=deadline))
-    if done.rowcount != 1:
+    try:
+        transitions.set_run_status(run, RunStatus.published, published_at=now, published_by_id=by.id,
+                                   offer_deadline=deadline)
+    except WorkflowError:
         raise WorkflowError(_("This run has already been published or replaced by another one."), code="not-draft",
-                            status=409)
-    db.session.execute(update(MatchingRun).where(MatchingRun.call_id == call.id, MatchingRun.id != run.id,
-                                                 MatchingRun.status == RunStatus.draft)
-                       .values(status=RunStatus.superseded), execution_options={"synchronize_session": False})
-    db.session.refresh(run)
+                            status=409) from None
+    transitions.supersede_drafts(call, run)
 
     places = load_places(call)
     placements = db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == run.id)
@@ -161,7 +158,7 @@ def expire_offers(now: datetime | None = None, call: Call | None = None, notify:
         query = query.join(Offer.application).where(Application.call_id == call.id)
     expired = db.session.scalars(query.order_by(Offer.id)).unique().all()
     for offer in expired:
-        offer.status = OfferStatus.expired
+        transitions.set_status(offer, OfferStatus.expired)
         offer.responded_at = now
         application = offer.application
         if application.status is S.placed:
@@ -220,13 +217,13 @@ def respond_to_offer(offer: Offer, accept: bool, by: User, shared=(), now: datet
     application = offer.application
     if by.id != application.student_id:
         raise WorkflowError(_("Only the applicant can do this."), code="not-owner", status=403)
-    if offer.status is not OfferStatus.offered:
+    if not offer.is_pending:
         raise WorkflowError(_("This offer has already been answered or has expired."), code="answered", status=409)
-    if offer.deadline < now:
+    if offer.is_past_deadline(now):
         raise WorkflowError(_("The deadline to answer this offer passed on %(date)s.",
                               date=_fmt(offer.deadline)), code="expired", status=409)
     kinds = _check_kinds(application, shared) if accept else []
-    offer.status = OfferStatus.accepted if accept else OfferStatus.declined
+    transitions.set_status(offer, OfferStatus.accepted if accept else OfferStatus.declined)
     offer.responded_at = now
     offer.shared_documents = kinds_to_text(kinds)
     # What applications.services.respond_to_offer does, with the choice of emailing the confirmation.

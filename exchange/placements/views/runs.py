@@ -83,8 +83,8 @@ def render_run(run: MatchingRun, publish_form=None, status: int = 200):
         tab = "places"
     context = {"run": run, "call": run.call, "tab": tab, "now": utcnow(),
                "publish_form": publish_form or default_publish_form(),
-               "next_round": run_services.next_round(run.call) if run.is_draft else None,
-               "publishing": unfinished_job(PUBLISH_JOB, publish_subject(run)) if run.is_draft else None}
+               "next_round": run_services.next_round(run.call) if run.can_publish() else None,
+               "publishing": unfinished_job(PUBLISH_JOB, publish_subject(run)) if run.can_publish() else None}
     if tab == "places":
         context["page"] = run_services.run_places_page(run, per_page=PER_PAGE)
     elif tab in ("placed", "unplaced"):
@@ -168,7 +168,7 @@ def move(run_id, placement_id):
     placement = scoped_first_or_404(select(RunPlacement).where(RunPlacement.id == placement_id,
                                                                RunPlacement.run_id == run.id)
                                     .options(joinedload(RunPlacement.application)))
-    if not run.is_draft:
+    if not run.can_adjust():
         flash(_("A published run cannot be changed."), "error")
         return redirect(url_for("placements.run", run_id=run.id))
     places = run_services.run_places(run)
