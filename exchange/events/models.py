@@ -94,6 +94,15 @@ class RegistrationStatus(str, enum.Enum):
 REGISTRATION_STATUS_LABELS = {"confirmed": _l("Confirmed"), "waitlisted": _l("On the waitlist"),
                               "cancelled": _l("Cancelled")}
 
+#: The registration workflow, in one table; None is a registration not saved yet. Only
+#: ``services.set_registration_status`` writes the status. A cancelled registration can be made again.
+REGISTRATION_TRANSITIONS = {
+    None: {RegistrationStatus.confirmed, RegistrationStatus.waitlisted},
+    RegistrationStatus.confirmed: {RegistrationStatus.cancelled},
+    RegistrationStatus.waitlisted: {RegistrationStatus.confirmed, RegistrationStatus.cancelled},
+    RegistrationStatus.cancelled: {RegistrationStatus.confirmed, RegistrationStatus.waitlisted},
+}
+
 
 class QuestionKind(str, enum.Enum):
     text = "text"
@@ -160,6 +169,18 @@ class Event(db.Model):
 
     def can_transition(self, to: EventStatus) -> bool:
         return to in TRANSITIONS[self.status]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status is EventStatus.draft
+
+    @property
+    def is_published(self) -> bool:
+        return self.status is EventStatus.published
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is EventStatus.cancelled
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.title!r}>"
@@ -235,6 +256,16 @@ class Registration(db.Model):
     @property
     def has_attended(self) -> bool:
         return attended(self)
+
+    def can_transition(self, to: RegistrationStatus) -> bool:
+        return to in REGISTRATION_TRANSITIONS[self.status]
+
+    def can_cancel(self, user, now) -> bool:
+        """The registrant may still give up the seat or the waitlist place (``services.cancel_problem`` says why
+        not): not checked in, the event not cancelled, before registration closes."""
+        return (user is not None and getattr(user, "id", None) == self.user_id
+                and self.can_transition(RegistrationStatus.cancelled) and self.checked_in_at is None
+                and not self.event.is_cancelled and now < self.event.closes_at)
 
     def answer_for(self, question_id: int) -> str:
         for answer in self.answers:

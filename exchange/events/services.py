@@ -446,6 +446,16 @@ def registration_of(event_id: int, user_id: int) -> Registration | None:
                                                         Registration.user_id == user_id))
 
 
+def set_registration_status(registration: Registration, to_status: RegistrationStatus) -> None:
+    """The one writer of ``Registration.status``: WorkflowError when ``REGISTRATION_TRANSITIONS`` does not allow
+    the move. The caller sets the fields that go with it (queued_at, confirmed_at, cancelled_at)."""
+    to_status = RegistrationStatus(to_status)
+    if not registration.can_transition(to_status):
+        raise WorkflowError(_("This can no longer be done: it has been changed in the meantime. Please reload the "
+                              "page."), code="transition-not-allowed", status=409)
+    registration.status = to_status
+
+
 def registration_problem(event: Event, user: User, now: datetime | None = None,
                          registration: Registration | None = None) -> WorkflowError | None:
     """Why the user may not register now (None when they may). Shared by the page and the service."""
@@ -487,7 +497,7 @@ def register(event_id: int, user: User, answers: dict | None = None, now: dateti
     if registration is None:
         registration = Registration(event_id=event.id, user_id=user.id)
         db.session.add(registration)
-    registration.status = RegistrationStatus.confirmed if seated else RegistrationStatus.waitlisted
+    set_registration_status(registration, RegistrationStatus.confirmed if seated else RegistrationStatus.waitlisted)
     registration.queued_at = now
     registration.confirmed_at = now if seated else None
     registration.cancelled_at = None
@@ -542,7 +552,7 @@ def cancel_registration(event_id: int, user: User, now: datetime | None = None) 
     if problem is not None:
         raise problem
     was_confirmed = registration.is_confirmed
-    registration.status = RegistrationStatus.cancelled
+    set_registration_status(registration, RegistrationStatus.cancelled)
     registration.cancelled_at = now
     registration.confirmed_at = None
     db.session.flush()
@@ -560,7 +570,7 @@ def promote_waitlist(event: Event, now: datetime | None = None) -> list[Registra
     chosen = set(waitlist.promote(event.capacity, count_confirmed(event.id), [r.id for r in queue]))
     promoted = [r for r in queue if r.id in chosen]
     for registration in promoted:
-        registration.status = RegistrationStatus.confirmed
+        set_registration_status(registration, RegistrationStatus.confirmed)
         registration.confirmed_at = now
     db.session.flush()
     for registration in promoted:

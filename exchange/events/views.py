@@ -194,8 +194,6 @@ def _render_detail(event: Event, form=None, status: int = 200, error: str | None
         form=form or registration_form(event.questions),
         position=services.waitlist_position(registration) if registration else None,
         qr=_qr_data_uri(event, registration) if registration and registration.is_confirmed else None,
-        can_cancel=(event.status is EventStatus.published
-                    and services.cancel_problem(event, registration, now) is None),
         is_past=event.ends_at < now, now=now), status
 
 
