@@ -75,3 +75,15 @@ def test_can_cancel_agrees_with_the_service(db, make_event, make_user, attend):
         assert registration.can_cancel(user, now) is expected
         answers.append(expected)
     assert answers == [True, False, False, True, False, False, False]
+
+
+def test_the_event_page_offers_cancelling_when_the_model_allows_it(db, client, login, make_event, make_user, attend):
+    event = make_event()
+    user = login(Role.student)
+    registration = attend(event, user=user, checked_in=False)
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "Cancel my registration" in page and "You are registered" in page
+    registration.checked_in_at = utcnow()
+    db.session.commit()
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "Cancel my registration" not in page and "can no longer be cancelled" in page

@@ -209,3 +209,34 @@ def test_nomination_can_decide_and_can_cancel(db, placing, make_user):
     with pytest.raises(WorkflowError) as exc:
         nominations.cancel_nomination(nomination, by=w.coordinator, reason="Again")
     assert exc.value.code == "cancelled"
+
+
+# --- The pages ask the same questions ------------------------------------------------------------------
+
+def test_pages_show_the_actions_the_models_allow(db, client, login, placing, make_user):
+    w = placing(scores=(90,), seats=(1,))
+    run = run_services.run_matching(w.call, by=w.coordinator)
+    login(w.coordinator)
+    page = client.get(f"/placements/runs/{run.id}?tab=placed").get_data(as_text=True)
+    assert f"/placements/runs/{run.id}/publish" in page and "/move" in page  # can_publish, can_adjust
+    (offer,) = offer_services.publish_run(run, deadline(), by=w.coordinator, notify=False)
+    page = client.get(f"/placements/runs/{run.id}?tab=placed").get_data(as_text=True)
+    assert f"/placements/runs/{run.id}/publish" not in page and "/move" not in page
+    assert "Follow the answers" in page  # run.is_published
+
+    student = w.apps[0].student
+    login(student)
+    page = client.get(f"/placements/my/{w.apps[0].id}").get_data(as_text=True)
+    assert "Accept the place" in page and "You are offered a place" in page  # offer.can_respond, is_pending
+    offer_services.respond_to_offer(offer, True, by=student, notify=False)
+    page = client.get(f"/placements/my/{w.apps[0].id}").get_data(as_text=True)
+    assert "Accept the place" not in page and "You accepted this place" in page
+
+    nomination = nominations.nominate(w.apps[0], by=w.coordinator)
+    partner_user = make_user(Role.partner, institution_id=nomination.institution_id)
+    login(partner_user)
+    page = client.get(f"/placements/incoming/{nomination.id}").get_data(as_text=True)
+    assert "Accept the student" in page  # nomination.can_decide(current_user)
+    nominations.decide_nomination(nomination, True, by=partner_user, notify=False)
+    page = client.get(f"/placements/incoming/{nomination.id}").get_data(as_text=True)
+    assert "Accept the student" not in page
