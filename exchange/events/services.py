@@ -451,8 +451,8 @@ def set_registration_status(registration: Registration, to_status: RegistrationS
     the move. The caller sets the fields that go with it (queued_at, confirmed_at, cancelled_at)."""
     to_status = RegistrationStatus(to_status)
     if not registration.can_transition(to_status):
-        raise WorkflowError(_("This can no longer be done: it has been changed in the meantime. Please reload the "
-                              "page."), code="transition-not-allowed", status=409)
+        raise WorkflowError(_("Someone else changed this record while you were editing it. Please reload and try again."),
+                            code="transition-not-allowed", status=409)
     registration.status = to_status
 
 

@@ -15,8 +15,9 @@ Tables
                             arrival and departure, shared documents, the partner's decision
 
 The statuses of runs, offers and nominations follow the tables of ``exchange.placements.workflow`` and change
-only through ``exchange.placements.transitions``. The application's own status (placed, waitlisted, accepted …) stays in ``applications`` and changes only
-through ``exchange.applications.services.transition``; the rows here add what the placement step needs.
+only through ``exchange.placements.transitions``. The application's own status (placed, waitlisted, accepted …)
+stays in ``applications`` and changes only through ``exchange.applications.services.transition``; the rows here
+add what the placement step needs.
 """
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ from .workflow import NominationStatus, OfferStatus, RunStatus, TransitionRefuse
 
 
 def _refused(exc: TransitionRefused) -> WorkflowError:
-    return WorkflowError(_("This can no longer be done: it has been changed in the meantime. Please reload the "
-                           "page."), code=f"transition-{exc.reason}", status=409)
+    # The message of the 409 page: a refusal here means the row changed since the page was read
+    return WorkflowError(_("Someone else changed this record while you were editing it. Please reload and try again."),
+                         code=f"transition-{exc.reason}", status=409)
 
 
 def set_status(row: Offer | Nomination, to_status: OfferStatus | NominationStatus) -> None:
