@@ -18,7 +18,7 @@ Tables
 For the placement (matching) step
 ---------------------------------
 * ``Application.score`` – mean of the reviewers' weighted totals (0–100, None until scored);
-  ``submitted_at``, ``id`` as tie-breaks (see ``placements.models.rank_key``; the GPA is not one);
+  ``submitted_at``, ``id`` as tie-breaks (``placements.models.rank_key``, the one ranking rule; the GPA is not one);
   ``Application.gpa_normalised`` (0–10) is checked against a call's minimum grade;
   ``Application.status`` (``workflow.ApplicationStatus``).
 * ``Application.choices`` – ``ApplicationChoice(place_id, rank)`` ordered by rank (1 = most wanted).

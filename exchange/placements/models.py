@@ -193,18 +193,28 @@ class RunPlacement(db.Model):
         return next((c for c in self.choices or () if c["place"] == place_id), None)
 
 
-# The run page lists a run's placed and unplaced students in ranking order (`ORDER BY score DESC NULLS LAST,
-# submitted_at, application_id`, as rank_key): a page is read from this index instead of sorting every student of
-# the run. PostgreSQL only, like ix_applications_call_score_rank (SQLite cannot put NULLS LAST in an index).
-Index("ix_matching_run_placements_rank", RunPlacement.run_id, RunPlacement.score.desc().nulls_last(),
-      RunPlacement.submitted_at, RunPlacement.application_id).ddl_if(dialect="postgresql")
-
-
 def rank_key(score, submitted_at, application_id):
-    """The order of every place's ranking: score descending (missing last), then submission, then id."""
+    """The ranking of a matching, in Python: score descending (missing last), then the earlier submission, then
+    the lower application id. The one rule: the run's input, the cut-offs, the manual moves' fairness check and
+    (as :func:`rank_order`) the run page, its index and the comparison of two runs all order by it."""
     from datetime import datetime, timezone
     return (score is None, -(score or 0), submitted_at is None,
             submitted_at or datetime.max.replace(tzinfo=timezone.utc), application_id)
+
+
+def rank_order(score, submitted_at, application_id) -> tuple:
+    """:func:`rank_key` as SQL ORDER BY terms over the given columns: `score DESC NULLS LAST, submitted_at,
+    application_id` (submissions are never missing on a ranked row)."""
+    return (score.desc().nulls_last(), submitted_at, application_id)
+
+
+#: The ranking of a run's students (ORDER BY terms), :func:`rank_key` over RunPlacement's columns.
+RUN_RANKING = rank_order(RunPlacement.score, RunPlacement.submitted_at, RunPlacement.application_id)
+
+# The run page lists a run's placed and unplaced students in ranking order (RUN_RANKING): a page is read from this
+# index instead of sorting every student of the run. PostgreSQL only, like ix_applications_call_score_rank (SQLite
+# cannot put NULLS LAST in an index).
+Index("ix_matching_run_placements_rank", RunPlacement.run_id, *RUN_RANKING).ddl_if(dialect="postgresql")
 
 
 class ManualAdjustment(db.Model):

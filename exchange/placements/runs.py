@@ -40,7 +40,8 @@ from ..core.pagination import RowsPage, page_limit, page_offset
 from ..extensions import db
 from ..matching import deferred_acceptance, place_cutoffs
 from ..partners.models import CooperationCondition, PartnerInstitution
-from .models import ManualAdjustment, MatchingRun, RunPlace, RunPlacement, RunStatus, UnplacedReason, rank_key
+from .models import (RUN_RANKING, ManualAdjustment, MatchingRun, RunPlace, RunPlacement, RunStatus, UnplacedReason,
+                     rank_key)
 
 
 #: Statuses in which an application holds its seat.
@@ -343,9 +344,8 @@ def _run_placements_statement(placed: bool, at_place: bool):
             query = query.where(RunPlacement.place_id == bindparam("place_id"))
     else:
         query = query.where(RunPlacement.place_id.is_(None))
-    # The places' ranking (models.rank_key), read in order from ix_matching_run_placements_rank on PostgreSQL.
-    return (query.order_by(RunPlacement.score.desc().nulls_last(), RunPlacement.submitted_at,
-                           RunPlacement.application_id)
+    # The places' ranking (models.RUN_RANKING), read in order from ix_matching_run_placements_rank on PostgreSQL.
+    return (query.order_by(*RUN_RANKING)
             .limit(page_limit()).offset(page_offset()))
 
 
