@@ -12,7 +12,7 @@ Public API for the placements step (see also models.py and workflow.py):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from datetime import date
 from decimal import Decimal
@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.models import STAFF, Role, User
 from ..core import audit, mail, uploads
-from ..core.errors import WorkflowError
+from ..core.errors import BulkResult, WorkflowError
 from ..core.reference import CEFR_LEVELS, COUNTRY_CODES, EQF_LEVELS, LANGUAGE_CODES, isced_fields
 from ..core.types import utcnow
 from ..extensions import db
@@ -569,12 +569,6 @@ def check_version(application: Application, version) -> None:
                             code="conflict", status=409)
 
 
-@dataclass
-class BulkResult:
-    changed: list[Application] = field(default_factory=list)
-    refused: list[tuple[Application, str]] = field(default_factory=list)
-
-
 def bulk_transition(call: Call, application_ids: list[int], to_status: S, by: User,
                     comment: str | None = None) -> BulkResult:
     """Apply one transition to several applications of a call; each refusal is reported, not fatal."""
@@ -588,7 +582,7 @@ def bulk_transition(call: Call, application_ids: list[int], to_status: S, by: Us
         except WorkflowError as exc:
             result.refused.append((application, exc.message))
         else:
-            result.changed.append(application)
+            result.done.append(application)
     return result
 
 

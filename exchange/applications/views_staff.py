@@ -256,8 +256,8 @@ def bulk(call_id):
         return render_pipeline(call, filters_form, filters, places, form, selected=set(ids)), 422
     result = services.bulk_transition(call, ids, S(form.action.data), by=current_user, comment=form.comment.data)
     db.session.commit()
-    if result.changed:
-        flash(_("%(n)s applications changed to %(status)s.", n=len(result.changed),
+    if result.done:
+        flash(_("%(n)s applications changed to %(status)s.", n=len(result.done),
                 status=STATUS_LABELS[S(form.action.data)]), "success")
     for application, message in result.refused:
         flash(_("%(name)s: %(message)s", name=application.full_name or application.student.name, message=message),

@@ -1,4 +1,6 @@
 """Domain errors and the friendly error pages."""
+from dataclasses import dataclass, field
+
 from flask import render_template, request
 from .i18n import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -16,6 +18,14 @@ class WorkflowError(Exception):
         self.code = code
         self.field = field
         self.status = status
+
+
+@dataclass
+class BulkResult:
+    """One action applied to several records: those it was `done` to (or what it made of them), and those a rule
+    `refused`, each with the WorkflowError's message: ``[(record, message)]``."""
+    done: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
 
 
 ERROR_PAGES = {

@@ -3,7 +3,6 @@ status."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ..core.i18n import gettext as _
@@ -15,7 +14,7 @@ from ..applications.models import Application, Call, CallPeriod, StatusChange
 from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import Role, User
 from ..core import audit, mail
-from ..core.errors import WorkflowError
+from ..core.errors import BulkResult, WorkflowError
 from ..core.types import utcnow
 from .. import signals
 from ..extensions import db
@@ -155,12 +154,6 @@ def nominable():
 def nominable_query(call: Call):
     """The call's students who accepted their place and hold no active nomination."""
     return select(Application).where(Application.call_id == call.id, *nominable())
-
-
-@dataclass
-class BulkResult:
-    done: list = field(default_factory=list)
-    refused: list = field(default_factory=list)  # [(application, message)]
 
 
 def nominate_many(call: Call, by: User, application_ids: list[int] | None = None, notify: bool = True) -> BulkResult:

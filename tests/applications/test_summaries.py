@@ -46,7 +46,7 @@ def test_counters_follow_every_status_change(db, make_application, make_call_wit
     services.withdraw_application(drafts[0], by=drafts[0].student)
     assert_exact(call)
     result = services.bulk_transition(call, [submitted.id, eligible.id, drafts[1].id], S.eligible, by=coordinator)
-    assert [a.id for a in result.changed] == [submitted.id]  # the others are refused and stay as they are
+    assert [a.id for a in result.done] == [submitted.id]  # the others are refused and stay as they are
     assert_exact(call)
     assert counters(call) == {S.draft: 2, S.withdrawn: 1, S.eligible: 2}
 
