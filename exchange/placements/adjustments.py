@@ -11,7 +11,7 @@ from ..core import audit
 from ..core.errors import WorkflowError
 from ..extensions import db
 from .models import REASON_MAX, ManualAdjustment, MatchingRun, RunPlacement, RunStatus, UnplacedReason
-from .runs import load_places, place_name, refresh_run_place, refresh_stats
+from .runs import place_name, places_by_id, refresh_run_place, refresh_stats
 
 
 class NeedsConfirmation(WorkflowError):
@@ -84,7 +84,7 @@ def move_placement(run: MatchingRun, placement: RunPlacement, to_place_id: int |
         raise WorkflowError(_("A published run cannot be changed."), code="not-draft", status=409)
     if placement.run_id != run.id:
         raise WorkflowError(_("This student is not part of this run."), status=404)
-    places = load_places(run.call)
+    places = places_by_id(run.call)
     if to_place_id is not None and to_place_id not in places:
         raise WorkflowError(_("Choose a destination of this call."), code="bad-place", field="place")
     if to_place_id == placement.place_id:

@@ -22,7 +22,7 @@ from ..core.types import utcnow
 from ..extensions import db
 from .models import MatchingRun, Offer, OfferStatus, RunPlacement, RunStatus, kinds_to_text
 from .nominations import active_nomination
-from .runs import load_places, matchable_statuses, next_round
+from .runs import matchable_statuses, next_round, places_by_id
 
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def save_publication(run: MatchingRun, deadline: datetime, by: User, now: dateti
                        .values(status=RunStatus.superseded), execution_options={"synchronize_session": False})
     db.session.refresh(run)
 
-    places = load_places(call)
+    places = places_by_id(call)
     placements = db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == run.id)
                                     .options(joinedload(RunPlacement.application).joinedload(Application.student))
                                     .order_by(RunPlacement.id)).all()

@@ -53,7 +53,8 @@ def place_name(place: CallPlace) -> str:
     return f"{place.partner.name} – {place.condition.isced_code}"
 
 
-def load_places(call: Call) -> dict[int, CallPlace]:
+def places_by_id(call: Call) -> dict[int, CallPlace]:
+    """{place id: place} of the call, loaded as ``applications.services.load_places`` loads them (in no order)."""
     places = db.session.scalars(select(CallPlace).where(CallPlace.call_id == call.id)
                                 .options(*app_services.place_loader())).all()
     return {p.id: p for p in places}
@@ -130,7 +131,7 @@ def build_input(call: Call, round_no: int) -> MatchingInput:
             .join(Application, Application.id == ApplicationChoice.application_id).where(*where)
             .order_by(ApplicationChoice.application_id, ApplicationChoice.rank)):
         chosen[app_id].append((place_id, rank))
-    places = load_places(call)
+    places = places_by_id(call)
     place_rules = {pid: app_services.place_rules_of(p) for pid, p in places.items()}
     call_rules = app_services.call_rules_of(call)
     data.capacities = {pid: p.seats for pid, p in places.items()} if round_no == 1 else free_seats(call)
