@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ...applications import pipeline
 from ...applications.models import Call, CallPlace
 from ...auth.permissions import scoped_first_or_404, staff_required
 from ...core.actions import attempt
@@ -39,7 +40,7 @@ def index():
 
 def render_call(call: Call, status: int = 200):
     runs = run_services.runs_of(call)
-    counts = queries.status_counts(call)
+    counts = pipeline.status_counts(call)  # keyed by ApplicationStatus: the template's counts.get('eligible') finds them
     next_round = run_services.next_round(call)
     free = run_services.free_seats(call) if next_round > 1 else {}
     return render_template("placements/call.html", call=call, runs=runs, counts=counts, next_round=next_round,
