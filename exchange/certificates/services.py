@@ -691,7 +691,7 @@ def event_attendees(event: Event) -> list[tuple[Registration, Certificate | None
     return [(r, certificates.get(r.id)) for r in registrations]
 
 
-def calls_overview():
+def calls_by_year():
     """select(Call), newest academic year first."""
     return select(Call).order_by(Call.academic_year.desc(), Call.opens_at.desc(), Call.id.desc())
 
