@@ -49,6 +49,10 @@ def new_verification_code() -> str:
     return secrets.token_urlsafe(16)
 
 
+#: The longest reason for revoking a certificate (or for reissuing it).
+REVOCATION_REASON_MAX = 500
+
+
 class Certificate(db.Model):
     __tablename__ = "certificates"
     __table_args__ = (
@@ -91,7 +95,7 @@ class Certificate(db.Model):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    revocation_reason: Mapped[str | None] = mapped_column(String(500))
+    revocation_reason: Mapped[str | None] = mapped_column(String(REVOCATION_REASON_MAX))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id", ondelete="SET NULL"),
                                                     index=True)
 

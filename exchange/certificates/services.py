@@ -26,7 +26,7 @@ from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
 from ..auth.models import STAFF, Role, User
 from ..core import audit
-from ..core.errors import WorkflowError
+from ..core.errors import WorkflowError, check_reason
 from ..core.types import utcnow
 from ..core.uploads import delete_upload, path_of, save_image, upload_folder
 from ..events.models import Event, EventStatus, Registration, attended_clause
@@ -34,12 +34,11 @@ from .. import signals
 from ..extensions import db
 from ..partners.models import HomeInstitution
 from .kinds import PLACED_STATUSES, office_date, placement_facts, spec_of
-from .models import (KIND_LABELS, Certificate, CertificateCounter, CertificateKind, CompletionRecord,
-                     new_verification_code, valid_key_for)
+from .models import (KIND_LABELS, REVOCATION_REASON_MAX, Certificate, CertificateCounter, CertificateKind,
+                     CompletionRecord, new_verification_code, valid_key_for)
 
 log = logging.getLogger(__name__)
 
-REASON_MAX = 500
 MAX_CREDITS = Decimal("120")
 MAX_EXCHANGE_DAYS = 2 * 366
 NUMBER_PREFIX = "CERT"
@@ -167,11 +166,7 @@ def eligible_subject_ids(kind: CertificateKind | str, scope_id: int) -> list[int
 
 
 def revoke_certificate(certificate: Certificate, by: User | None, reason: str | None) -> None:
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Please say why the certificate is revoked."), code="no-reason", field="reason")
-    if len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REVOCATION_REASON_MAX, missing=_("Please say why the certificate is revoked."))
     if certificate.is_revoked:
         raise WorkflowError(_("This certificate has already been revoked."), code="already-revoked")
     certificate.revoked_at = utcnow()

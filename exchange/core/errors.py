@@ -20,6 +20,20 @@ class WorkflowError(Exception):
         self.status = status
 
 
+def check_reason(reason: str | None, max_length: int, missing=None) -> str | None:
+    """A reason given for an action, stripped: ``WorkflowError(field="reason")`` with the `missing` message when
+    one is required (`missing` given) and there is none, or when it is longer than `max_length`. An optional
+    reason left empty is None."""
+    from .i18n import gettext
+    reason = (reason or "").strip() or None
+    if reason is None and missing is not None:
+        raise WorkflowError(missing, code="no-reason", field="reason")
+    if reason is not None and len(reason) > max_length:
+        raise WorkflowError(gettext("Use at most %(max)d characters.", max=max_length), code="too-long",
+                            field="reason")
+    return reason
+
+
 @dataclass
 class BulkResult:
     """One action applied to several records: those it was `done` to (or what it made of them), and those a rule

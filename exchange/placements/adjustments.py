@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from ..applications.models import ApplicationChoice, CallPlace
 from ..auth.models import User
 from ..core import audit
-from ..core.errors import WorkflowError
+from ..core.errors import WorkflowError, check_reason
 from ..extensions import db
 from .models import REASON_MAX, ManualAdjustment, MatchingRun, RunPlacement, RunStatus, UnplacedReason
 from .runs import place_name, places_by_id, refresh_run_place, refresh_stats
@@ -89,11 +89,7 @@ def move_placement(run: MatchingRun, placement: RunPlacement, to_place_id: int |
         raise WorkflowError(_("Choose a destination of this call."), code="bad-place", field="place")
     if to_place_id == placement.place_id:
         raise WorkflowError(_("The student is already there."), code="same-place", field="place")
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Say why you make this change."), code="no-reason", field="reason")
-    if len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REASON_MAX, missing=_("Say why you make this change."))
     warnings = adjustment_warnings(run, placement, to_place_id, places)
     if warnings and not confirm:
         raise NeedsConfirmation(warnings)

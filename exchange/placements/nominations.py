@@ -14,7 +14,7 @@ from ..applications.models import Application, Call, CallPeriod, StatusChange
 from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import Role, User
 from ..core import audit, mail
-from ..core.errors import BulkResult, WorkflowError
+from ..core.errors import BulkResult, WorkflowError, check_reason
 from ..core.types import utcnow
 from .. import signals
 from ..extensions import db
@@ -205,11 +205,7 @@ def cancel_nomination(nomination: Nomination, by: User, reason: str, now: dateti
     """The sending side withdraws a nomination; the partner no longer sees the student."""
     if nomination.status is NominationStatus.cancelled:
         raise WorkflowError(_("This nomination has already been cancelled."), code="cancelled", status=409)
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Say why the nomination is cancelled."), code="no-reason", field="reason")
-    if len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REASON_MAX, missing=_("Say why the nomination is cancelled."))
     nomination.status = NominationStatus.cancelled
     nomination.decided_by_id = by.id
     nomination.decided_at = now or utcnow()
@@ -229,11 +225,8 @@ def decide_nomination(nomination: Nomination, accept: bool, by: User, reason: st
         raise WorkflowError(_("Only the receiving partner can decide on this nomination."), status=404)
     if nomination.status is not NominationStatus.nominated:
         raise WorkflowError(_("This nomination has already been decided."), code="decided", status=409)
-    reason = (reason or "").strip() or None
-    if not accept and not reason:
-        raise WorkflowError(_("Tell the student and the sending coordinator why."), code="no-reason", field="reason")
-    if reason and len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REASON_MAX,
+                          missing=None if accept else _("Tell the student and the sending coordinator why."))
     nomination.status = NominationStatus.accepted if accept else NominationStatus.rejected
     nomination.decided_by_id = by.id
     nomination.decided_at = now or utcnow()
