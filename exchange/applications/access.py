@@ -22,7 +22,7 @@ from sqlalchemy import and_, false, select
 from .. import signals
 from ..auth.models import STAFF, Role
 from ..auth.permissions import deny, scoped_first_or_404
-from .models import Application, ApplicationDocument
+from .models import Application, ApplicationDocument, Call
 from .workflow import ApplicationStatus
 
 #: Statuses in which a nominated application is visible to the receiving partner.
@@ -72,6 +72,12 @@ def applications_for(user):
 def get_application_for(user, application_id: int) -> Application:
     """The application if the user may see it, else abort(404)."""
     return scoped_first_or_404(applications_for(user).where(Application.id == application_id))
+
+
+def get_call_or_404(call_id: int, *options) -> Call:
+    """The one call getter of the pages: the call (a 404, audited, when there is none), loaded with `options`
+    (``selectinload(Call.criteria)`` for the pages that show its criteria)."""
+    return scoped_first_or_404(select(Call).where(Call.id == call_id).options(*options))
 
 
 def get_own_application(student, application_id: int) -> Application:

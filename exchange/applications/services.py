@@ -58,10 +58,6 @@ def place_loader():
             selectinload(CallPlace.condition).selectinload(CooperationCondition.languages))
 
 
-def get_call(call_id: int) -> Call | None:
-    return db.session.scalar(select(Call).where(Call.id == call_id).options(selectinload(Call.criteria)))
-
-
 def load_places(call: Call) -> list[CallPlace]:
     """The call's places with everything the pages show, in destination order."""
     places = db.session.scalars(select(CallPlace).where(CallPlace.call_id == call.id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ...applications import pipeline
+from ...applications.access import get_call_or_404
 from ...applications.models import Call, CallPlace
 from ...auth.permissions import scoped_first_or_404, staff_required
 from ...core.actions import attempt
@@ -26,7 +27,7 @@ from .. import offers as offer_services
 from .. import runs as run_services
 from ..forms import MoveForm, PublishForm
 from ..models import MatchingRun, OfferStatus, RunPlacement, RunStatus
-from .common import PER_PAGE, check_action_form, expire_due_offers, get_call, get_run
+from .common import PER_PAGE, check_action_form, expire_due_offers, get_run
 
 
 @bp.get("/")
@@ -52,7 +53,7 @@ def render_call(call: Call, status: int = 200):
 @bp.get("/calls/<int:call_id>")
 @staff_required
 def call(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     expire_due_offers(call)
     return render_call(call)
 
@@ -60,7 +61,7 @@ def call(call_id):
 @bp.post("/calls/<int:call_id>/runs")
 @staff_required
 def new_run(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     check_action_form()
     expire_due_offers(call)
     if uses_redis() and queries.placeable_count(call) > current_app.config["MATCHING_INLINE_LIMIT"]:
@@ -202,7 +203,7 @@ def move(run_id, placement_id):
 @bp.get("/calls/<int:call_id>/compare")
 @staff_required
 def compare(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     runs = run_services.runs_of(call)
     by_id = {r.id: r for r in runs}
     a, b = by_id.get(request.args.get("a", type=int)), by_id.get(request.args.get("b", type=int))
@@ -218,7 +219,7 @@ def compare(call_id):
 @bp.get("/calls/<int:call_id>/offers")
 @staff_required
 def offers(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     expire_due_offers(call)
     counts = queries.offer_counts(call)
     status = request.args.get("status")
@@ -232,7 +233,7 @@ def offers(call_id):
 @bp.post("/calls/<int:call_id>/close-waitlist")
 @staff_required
 def close_waitlist(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     check_action_form()
     outcome = attempt(lambda: offer_services.close_waitlist(call, by=current_user),
                       success=lambda n: ngettext("The waiting list is closed: %(num)s student was told they have no "
