@@ -83,6 +83,11 @@ class User(UserMixin, db.Model):
         return bool(self.password_hash)
 
     @property
+    def partner_institution_id(self) -> int | None:
+        """The institution whose nominated students this user may see: theirs when a partner user, else None."""
+        return self.institution_id if self.role is Role.partner else None
+
+    @property
     def is_staff(self) -> bool:
         return self.role in STAFF
 

@@ -21,7 +21,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..applications.access import nominated_to, partner_visibility_clause
+from ..applications.access import applications_visible_to_partner
 from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
 from ..auth.models import STAFF, Role, User
@@ -548,14 +548,14 @@ def render_specimen(kind: CertificateKind | str, language: str) -> bytes:
 
 # --- Queries for the pages ----------------------------------------------------------------------------
 
-def visibility_clause(user):
+def certificates_visible_to(user):
     """What a user may download: staff everything; others their own valid certificates, and partner users
     the valid placement letters of students nominated to their institution."""
     if user.role in STAFF:
         return None
     own = own_clause(user.id)
     if user.role is Role.partner and user.institution_id:
-        nominees = select(Application.id).where(partner_visibility_clause(user.institution_id))
+        nominees = select(Application.id).where(applications_visible_to_partner(user.institution_id))
         return or_(own, and_(Certificate.kind == CertificateKind.placement, Certificate.revoked_at.is_(None),
                              Certificate.application_id.in_(nominees)))
     return own
@@ -568,7 +568,7 @@ def own_clause(user_id):
 
 def certificates_for(user):
     query = select(Certificate)
-    clause = visibility_clause(user)
+    clause = certificates_visible_to(user)
     return query if clause is None else query.where(clause)
 
 
@@ -583,7 +583,7 @@ def latest_certificates(user, limit: int = 5) -> tuple[list, int]:
 
 
 def latest_placement_letters(user, limit: int = 5) -> tuple[list, int]:
-    """For a partner user's home page: the newest placement letters they may download (see visibility_clause)
+    """For a partner user's home page: the newest placement letters they may download (see certificates_visible_to)
     as rows of id, recipient_name, academic_year, number, and how many there are, from one statement."""
     if user.role is not Role.partner or not user.institution_id:
         return [], 0
@@ -600,7 +600,7 @@ def _latest_certificates_statement(limit: int):
 
 @functools.cache
 def _placement_letters_statement(limit: int):
-    nominees = select(Application.id).where(nominated_to(bindparam("institution_id")))
+    nominees = select(Application.id).where(applications_visible_to_partner(bindparam("institution_id")))
     return _newest_with_total((Certificate.id, Certificate.recipient_name, Certificate.academic_year,
                                Certificate.number),
                               and_(Certificate.kind == CertificateKind.placement,
