@@ -22,20 +22,15 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, Numeric, String,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..applications.models import Application, Call, CallPlace, DocumentKind
 from ..auth.models import User
-from ..core.types import UTCDateTime, utcnow
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 from ..partners.models import PartnerInstitution
-
-
-def _enum(enum_class, name: str, length: int = 20):
-    return Enum(enum_class, name=name, native_enum=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class RunStatus(str, enum.Enum):
@@ -92,7 +87,8 @@ class MatchingRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "matching_run_status"), default=RunStatus.draft)
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "matching_run_status", 20),
+                                              default=RunStatus.draft)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -178,7 +174,7 @@ class RunPlacement(db.Model):
     score = mapped_column(Numeric(5, 2))
     submitted_at = mapped_column(UTCDateTime)
     choices: Mapped[list] = mapped_column(JSON, default=list)
-    reason: Mapped[UnplacedReason | None] = mapped_column(_enum(UnplacedReason, "unplaced_reason", 24))
+    reason: Mapped[UnplacedReason | None] = mapped_column(enum_column(UnplacedReason, "unplaced_reason", 24))
     adjusted: Mapped[bool] = mapped_column(Boolean, default=False)
 
     run: Mapped[MatchingRun] = relationship()
@@ -251,7 +247,8 @@ class Offer(db.Model):
     place_id: Mapped[int] = mapped_column(ForeignKey("call_places.id", ondelete="RESTRICT"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
     deadline = mapped_column(UTCDateTime, nullable=False)
-    status: Mapped[OfferStatus] = mapped_column(_enum(OfferStatus, "offer_status"), default=OfferStatus.offered)
+    status: Mapped[OfferStatus] = mapped_column(enum_column(OfferStatus, "offer_status", 20),
+                                                default=OfferStatus.offered)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     responded_at = mapped_column(UTCDateTime)
     # The document kinds the student agreed to share with the partner (comma-separated DocumentKind values).
@@ -281,7 +278,7 @@ class Nomination(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("partner_institutions.id", ondelete="RESTRICT"))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("call_places.id", ondelete="SET NULL"))
     academic_year: Mapped[int] = mapped_column(Integer)
-    status: Mapped[NominationStatus] = mapped_column(_enum(NominationStatus, "nomination_status"),
+    status: Mapped[NominationStatus] = mapped_column(enum_column(NominationStatus, "nomination_status", 20),
                                                      default=NominationStatus.nominated)
     planned_arrival: Mapped[date | None] = mapped_column(Date)
     planned_departure: Mapped[date | None] = mapped_column(Date)
