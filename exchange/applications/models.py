@@ -39,6 +39,7 @@ from sqlalchemy import (DDL, CheckConstraint, Date, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
+from ..core.reference import short_place_label
 from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, MobilityType, PartnerInstitution
@@ -175,6 +176,11 @@ class CallPlace(db.Model):
     @property
     def isced_code(self) -> str:
         return self.condition.isced_code
+
+    @property
+    def short_label(self) -> str:
+        """'Partner – ISCED code' (``core.reference.short_place_label``)."""
+        return short_place_label(self.partner.name, self.condition.isced_code)
 
     @property
     def eqf_level_list(self) -> list[int]:

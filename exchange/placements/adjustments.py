@@ -11,7 +11,7 @@ from ..core import audit
 from ..core.errors import WorkflowError, check_reason
 from ..extensions import db
 from .models import REASON_MAX, ManualAdjustment, MatchingRun, RunPlacement, RunStatus, UnplacedReason
-from .runs import place_name, places_by_id, refresh_run_place, refresh_stats
+from .runs import places_by_id, refresh_run_place, refresh_stats
 
 
 class NeedsConfirmation(WorkflowError):
@@ -54,7 +54,7 @@ def adjustment_warnings(run: MatchingRun, placement: RunPlacement, to_place_id: 
     run_place = {rp.place_id: rp for rp in run.places}
     if to_place_id is not None:
         target = run_place[to_place_id]
-        name = place_name(places[to_place_id])
+        name = places[to_place_id].short_label
         if target.filled + 1 > target.capacity:
             warnings.append({"code": "over_capacity", "params": {"place": name, "filled": target.filled + 1,
                                                                   "seats": target.capacity}})
@@ -73,7 +73,7 @@ def adjustment_warnings(run: MatchingRun, placement: RunPlacement, to_place_id: 
             waiting = _wanting(run, placement.place_id, placement.id)
             if waiting:
                 warnings.append({"code": "seat_left_free",
-                                 "params": {"place": place_name(places[placement.place_id]), **_names(waiting)}})
+                                 "params": {"place": places[placement.place_id].short_label, **_names(waiting)}})
     return warnings
 
 

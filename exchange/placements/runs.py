@@ -48,11 +48,6 @@ from .models import (RUN_RANKING, ManualAdjustment, MatchingRun, RunPlace, RunPl
 HOLDING = (S.placed, S.accepted)
 
 
-def place_name(place: CallPlace) -> str:
-    """A destination in a few words (stored in warnings, shown in lists): partner – ISCED code."""
-    return f"{place.partner.name} – {place.condition.isced_code}"
-
-
 def places_by_id(call: Call) -> dict[int, CallPlace]:
     """{place id: place} of the call, loaded as ``applications.services.load_places`` loads them (in no order)."""
     places = db.session.scalars(select(CallPlace).where(CallPlace.call_id == call.id)

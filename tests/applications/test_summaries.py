@@ -144,11 +144,11 @@ def test_the_filter_lists_a_renamed_partner_at_once(app, db, client, login, make
     db.session.commit()
     login(make_user(Role.coordinator))
     first = client.get(f"/applications/manage/calls/{call.id}").get_data(as_text=True)
-    assert f">{partner.name} · 0613</option>" in first
+    assert f">{partner.name} – 0613</option>" in first
     partner.name = "Universidade Nova de Lisboa"
     db.session.commit()
     html = client.get(f"/applications/manage/calls/{call.id}").get_data(as_text=True)
-    assert ">Universidade Nova de Lisboa · 0613</option>" in html
+    assert ">Universidade Nova de Lisboa – 0613</option>" in html
 
 
 def test_destinations_are_cached_per_version(db, make_call_with_places):

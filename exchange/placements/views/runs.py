@@ -160,7 +160,7 @@ def place_option_label(place: CallPlace, run_place, choice) -> str:
         mark = _("choice %(rank)s, not eligible", rank=choice["rank"])
     else:
         mark = _("choice %(rank)s", rank=choice["rank"])
-    return f"{run_services.place_name(place)} · {seats} · {mark}"
+    return f"{place.short_label} · {seats} · {mark}"
 
 
 @bp.route("/runs/<int:run_id>/placements/<int:placement_id>/move", methods=["GET", "POST"])
