@@ -18,7 +18,7 @@ Tables
 For the placement (matching) step
 ---------------------------------
 * ``Application.score`` – mean of the reviewers' weighted totals (0–100, None until scored);
-  ``submitted_at``, ``id`` as tie-breaks (see ``placements.models.rank_key``; the GPA is not one);
+  ``submitted_at``, ``id`` as tie-breaks (``placements.models.rank_key``, the one ranking rule; the GPA is not one);
   ``Application.gpa_normalised`` (0–10) is checked against a call's minimum grade;
   ``Application.status`` (``workflow.ApplicationStatus``).
 * ``Application.choices`` – ``ApplicationChoice(place_id, rank)`` ordered by rank (1 = most wanted).
@@ -34,12 +34,13 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (DDL, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, Numeric, String, Text,
+from sqlalchemy import (DDL, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
-from ..core.types import UTCDateTime, utcnow
+from ..core.reference import short_place_label
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 from ..partners.models import Agreement, CooperationCondition, MobilityType, PartnerInstitution
 from . import triggers
@@ -67,11 +68,6 @@ class DocumentKind(str, enum.Enum):
     recommendation = "recommendation"
 
 
-def _enum(enum_class, name: str, length: int = 24):
-    return Enum(enum_class, name=name, native_enum=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
-
-
 class Call(db.Model):
     __tablename__ = "calls"
     __table_args__ = (
@@ -84,9 +80,9 @@ class Call(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     # The academic year as its first calendar year: 2027 means 2027/28.
     academic_year: Mapped[int] = mapped_column(Integer, index=True)
-    period: Mapped[CallPeriod] = mapped_column(_enum(CallPeriod, "call_period", 20))
+    period: Mapped[CallPeriod] = mapped_column(enum_column(CallPeriod, "call_period", 20))
     mobility_type: Mapped[MobilityType] = mapped_column(
-        Enum(MobilityType, name="mobility_type", native_enum=False, length=20), default=MobilityType.study)
+        enum_column(MobilityType, "mobility_type", 20), default=MobilityType.study)
     description: Mapped[str | None] = mapped_column(Text)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -182,6 +178,11 @@ class CallPlace(db.Model):
         return self.condition.isced_code
 
     @property
+    def short_label(self) -> str:
+        """'Partner – ISCED code' (``core.reference.short_place_label``)."""
+        return short_place_label(self.partner.name, self.condition.isced_code)
+
+    @property
     def eqf_level_list(self) -> list[int]:
         return self.condition.eqf_level_list
 
@@ -218,7 +219,7 @@ class Application(db.Model):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus, "application_status"), default=ApplicationStatus.draft, index=True)
+        enum_column(ApplicationStatus, "application_status", 24), default=ApplicationStatus.draft, index=True)
     # Optimistic locking: every UPDATE bumps it; forms carry the version they were rendered with.
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -233,7 +234,7 @@ class Application(db.Model):
     eqf_level: Mapped[int | None] = mapped_column(Integer, index=True)
     year_of_study: Mapped[int | None] = mapped_column(Integer)
     gpa: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
-    gpa_scale: Mapped[GpaScale | None] = mapped_column(_enum(GpaScale, "gpa_scale", 10))
+    gpa_scale: Mapped[GpaScale | None] = mapped_column(enum_column(GpaScale, "gpa_scale", 10))
     gpa_normalised: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))  # 0–10, see scoring.py
     # Motivation, and support needs (visible only to the student and coordinators)
     motivation: Mapped[str | None] = mapped_column(Text)
@@ -309,7 +310,7 @@ class ApplicationStatusCount(db.Model):
     __tablename__ = "application_status_counts"
 
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
-    status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus, "application_status"),
+    status: Mapped[ApplicationStatus] = mapped_column(enum_column(ApplicationStatus, "application_status", 24),
                                                       primary_key=True)
     n: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
@@ -359,7 +360,7 @@ class ApplicationDocument(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind, "document_kind"))
+    kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, "document_kind", 24))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)  # random, in UPLOAD_FOLDER
     original_name: Mapped[str] = mapped_column(String(200))
     mimetype: Mapped[str] = mapped_column(String(64))
@@ -418,9 +419,10 @@ class StatusChange(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
-    from_status: Mapped[ApplicationStatus | None] = mapped_column(_enum(ApplicationStatus, "application_status"))
-    to_status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus, "application_status"))
-    actor: Mapped[Actor] = mapped_column(_enum(Actor, "workflow_actor", 10))
+    from_status: Mapped[ApplicationStatus | None] = mapped_column(
+        enum_column(ApplicationStatus, "application_status", 24))
+    to_status: Mapped[ApplicationStatus] = mapped_column(enum_column(ApplicationStatus, "application_status", 24))
+    actor: Mapped[Actor] = mapped_column(enum_column(Actor, "workflow_actor", 10))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     comment: Mapped[str | None] = mapped_column(Text)

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, or_, select
 
 from ..auth.models import User
 from ..core.pagination import ClampedPagination, page_slice
+from ..core.reference import short_place_label
 from ..extensions import db
 from ..partners.models import CooperationCondition, PartnerInstitution
 from .models import Application, ApplicationChoice, ApplicationStatusCount, Call, CallPlace, Review, join_partner
@@ -183,7 +184,7 @@ def destinations(call: Call) -> Destinations:
         .where(CallPlace.call_id == call.id)
         .order_by(PartnerInstitution.country, PartnerInstitution.name, CooperationCondition.isced_code, CallPlace.id)
     ).all()
-    choices = [(place_id, f"{name} · {isced}") for place_id, name, isced, _seats in rows]
+    choices = [(place_id, short_place_label(name, isced)) for place_id, name, isced, _seats in rows]
     found = Destinations(version=version, choices=choices,
                          partners={place_id: name for place_id, name, _isced, _seats in rows},
                          seats=sum(seats for *_rest, seats in rows),

@@ -12,14 +12,11 @@ Public API for the placements step (see also models.py and workflow.py):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime as babel_format_datetime
-from flask import current_app
 from ..core.i18n import format_datetime
 from ..core.i18n import gettext as _
 from sqlalchemy import func, literal, null, select, union_all
@@ -27,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.models import STAFF, Role, User
 from ..core import audit, mail, uploads
-from ..core.errors import WorkflowError
+from ..core.errors import BulkResult, WorkflowError
 from ..core.reference import CEFR_LEVELS, COUNTRY_CODES, EQF_LEVELS, LANGUAGE_CODES, isced_fields
 from ..core.types import utcnow
 from ..extensions import db
@@ -45,10 +42,6 @@ from .workflow import EDITABLE, Actor, ApplicationStatus, TransitionRefused, che
 S = ApplicationStatus
 
 
-def _fmt(value) -> str:
-    return format_datetime(value, "medium") if value else ""
-
-
 # --- Calls ----------------------------------------------------------------------------------------
 
 def place_loader():
@@ -56,10 +49,6 @@ def place_loader():
     return (selectinload(CallPlace.condition).selectinload(CooperationCondition.agreement)
             .selectinload(Agreement.partner),
             selectinload(CallPlace.condition).selectinload(CooperationCondition.languages))
-
-
-def get_call(call_id: int) -> Call | None:
-    return db.session.scalar(select(Call).where(Call.id == call_id).options(selectinload(Call.criteria)))
 
 
 def load_places(call: Call) -> list[CallPlace]:
@@ -232,9 +221,9 @@ def start_application(call: Call, student: User) -> Application:
                             code="duplicate", status=409)
     phase = call.phase()
     if phase == "upcoming":
-        raise WorkflowError(_("This call opens on %(date)s.", date=_fmt(call.opens_at)), code="not-open")
+        raise WorkflowError(_("This call opens on %(date)s.", date=format_datetime(call.opens_at)), code="not-open")
     if phase == "closed":
-        raise WorkflowError(_("This call closed on %(date)s.", date=_fmt(call.closes_at)), code="deadline")
+        raise WorkflowError(_("This call closed on %(date)s.", date=format_datetime(call.closes_at)), code="deadline")
     if existing is not None:
         # Applying again after withdrawing: the same application (one per student and call) comes back as a draft,
         # with what the student had filled in and its history.
@@ -258,7 +247,7 @@ def ensure_editable(application: Application) -> None:
                               status=STATUS_LABELS[application.status]), code="read-only")
     if application.status is S.draft and not application.call.is_open():
         raise WorkflowError(_("The deadline has passed: the call closed on %(date)s.",
-                              date=_fmt(application.call.closes_at)), code="deadline")
+                              date=format_datetime(application.call.closes_at)), code="deadline")
 
 
 EDITABLE_FIELDS = {"full_name", "date_of_birth", "nationality", "student_number", "study_programme", "isced_code",
@@ -498,7 +487,7 @@ def submit_application(application: Application, by: User) -> StatusChange:
         raise WorkflowError(_("This application has already been submitted."), code="read-only")
     if application.status is S.draft and not application.call.is_open(utcnow()):
         raise WorkflowError(_("The deadline has passed: the call closed on %(date)s.",
-                              date=_fmt(application.call.closes_at)), code="deadline")
+                              date=format_datetime(application.call.closes_at)), code="deadline")
     problems = submission_problems(application)
     if problems:
         raise SubmissionRefused(problems)
@@ -569,12 +558,6 @@ def check_version(application: Application, version) -> None:
                             code="conflict", status=409)
 
 
-@dataclass
-class BulkResult:
-    changed: list[Application] = field(default_factory=list)
-    refused: list[tuple[Application, str]] = field(default_factory=list)
-
-
 def bulk_transition(call: Call, application_ids: list[int], to_status: S, by: User,
                     comment: str | None = None) -> BulkResult:
     """Apply one transition to several applications of a call; each refusal is reported, not fatal."""
@@ -588,7 +571,7 @@ def bulk_transition(call: Call, application_ids: list[int], to_status: S, by: Us
         except WorkflowError as exc:
             result.refused.append((application, exc.message))
         else:
-            result.changed.append(application)
+            result.done.append(application)
     return result
 
 
@@ -752,22 +735,12 @@ def latest_messages(application_ids: list[int], n: int = 3) -> dict[int, list[di
 
 # --- Notifications --------------------------------------------------------------------------------
 
-def format_for(user: User, value) -> str:
-    """A date-time in the user's own language and time zone (for email, which has no viewer request)."""
-    tz = user.timezone or current_app.config["BABEL_DEFAULT_TIMEZONE"]
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return babel_format_datetime(value, "medium", tzinfo=zone, locale=user.locale or "en")
-
-
 def notify_status_change(application: Application, change: StatusChange) -> None:
     """Email the student in their language, with a link back to the application."""
     student = application.student
     template = "application_submitted" if change.to_status is S.submitted else "application_status"
     mail.send_template(student.email, template, locale=student.locale, application=application, student=student,
-                       change=change, call=application.call, when=format_for(student, change.at),
+                       change=change, call=application.call, when=format_datetime(change.at, user=student),
                        link=mail.external_url("applications.detail", application_id=application.id))
 
 

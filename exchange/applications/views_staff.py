@@ -22,7 +22,7 @@ from ..extensions import db
 from ..jobs.services import start_job
 from ..partners.models import MobilityType
 from . import bp, exports, loading, pipeline, services
-from .access import can_see_support_needs
+from .access import can_see_support_needs, get_call_or_404
 from .forms import (AssignReviewerForm, BulkForm, CallForm, CommentForm, DecisionForm, PipelineFilterForm,
                     score_form)
 from .labels import DOCUMENT_LABELS, STATUS_LABELS
@@ -46,10 +46,6 @@ def staff_panel_context() -> dict:
                    ApplicationStatusCount.status.in_([S.submitted, S.under_review]))
             .group_by(ApplicationStatusCount.call_id)).all())
     return {"calls": calls, "needs_action": counts}
-
-
-def get_call_or_404(call_id: int) -> Call:
-    return scoped_first_or_404(select(Call).where(Call.id == call_id).options(selectinload(Call.criteria)))
 
 
 # --- Calls ------------------------------------------------------------------------------------
@@ -118,13 +114,13 @@ def new_call():
 @bp.route("/manage/calls/<int:call_id>/edit", methods=["GET", "POST"])
 @staff_required
 def edit_call(call_id):
-    return call_form_page(get_call_or_404(call_id))
+    return call_form_page(get_call_or_404(call_id, selectinload(Call.criteria)))
 
 
 @bp.route("/manage/calls/<int:call_id>/places", methods=["GET", "POST"])
 @staff_required
 def call_places(call_id):
-    call = get_call_or_404(call_id)
+    call = get_call_or_404(call_id, selectinload(Call.criteria))
     conditions = services.available_conditions(call)
     current = {p.condition_id: p for p in services.load_places(call)}
     # Conditions that left the agreement list but are still in the call stay visible.
@@ -180,15 +176,10 @@ def pipeline_args(filters_form=None) -> dict[str, str]:
     return known_args(PipelineFilterForm(formdata=None) if filters_form is None else filters_form, "page")
 
 
-def get_call_for_pipeline(call_id: int) -> Call:
-    """The call alone (the pipeline shows no criteria)."""
-    return scoped_first_or_404(select(Call).where(Call.id == call_id))
-
-
 @bp.get("/manage/calls/<int:call_id>", endpoint="pipeline")
 @staff_required
 def pipeline_page(call_id):
-    call = get_call_for_pipeline(call_id)
+    call = get_call_or_404(call_id)  # the pipeline shows no criteria
     filters_form, filters, places = pipeline_filters(call)
     return render_pipeline(call, filters_form, filters, places, BulkForm()), 200 if not filters_form.errors else 422
 
@@ -240,7 +231,7 @@ def render_pipeline(call, filters_form, filters, places, bulk_form, selected=Non
 @bp.post("/manage/calls/<int:call_id>/bulk")
 @staff_required
 def bulk(call_id):
-    call = get_call_for_pipeline(call_id)
+    call = get_call_or_404(call_id)  # the pipeline shows no criteria
     form = BulkForm()
     ids = []
     for raw in request.form.getlist("ids"):
@@ -256,8 +247,8 @@ def bulk(call_id):
         return render_pipeline(call, filters_form, filters, places, form, selected=set(ids)), 422
     result = services.bulk_transition(call, ids, S(form.action.data), by=current_user, comment=form.comment.data)
     db.session.commit()
-    if result.changed:
-        flash(_("%(n)s applications changed to %(status)s.", n=len(result.changed),
+    if result.done:
+        flash(_("%(n)s applications changed to %(status)s.", n=len(result.done),
                 status=STATUS_LABELS[S(form.action.data)]), "success")
     for application, message in result.refused:
         flash(_("%(name)s: %(message)s", name=application.full_name or application.student.name, message=message),
@@ -270,7 +261,7 @@ def bulk(call_id):
 def export(call_id, fmt):
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    call = get_call_or_404(call_id)
+    call = get_call_or_404(call_id, selectinload(Call.criteria))
     filters_form, filters, _places = pipeline_filters(call)
     count = exports.count(call, filters)
     if count <= exports.inline_limit():

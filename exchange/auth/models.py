@@ -3,11 +3,11 @@ import enum
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..core.types import UTCDateTime, utcnow
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 
 
@@ -42,7 +42,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(Enum(Role, name="user_role", native_enum=False, length=20), index=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role", 20), index=True)
     institution_id: Mapped[int | None] = mapped_column(
         ForeignKey("partner_institutions.id", ondelete="RESTRICT"), index=True)
     is_active_account: Mapped[bool] = mapped_column("is_active", default=True)
@@ -81,6 +81,11 @@ class User(UserMixin, db.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password_hash)
+
+    @property
+    def partner_institution_id(self) -> int | None:
+        """The institution whose nominated students this user may see: theirs when a partner user, else None."""
+        return self.institution_id if self.role is Role.partner else None
 
     @property
     def is_staff(self) -> bool:

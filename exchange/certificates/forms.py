@@ -8,7 +8,7 @@ from ..core.forms import AppForm, CountryCode, LooseSelectField, NoControlCharac
 from ..core.i18n import LANGUAGE_NAMES
 from ..core.numbers import whole_number
 from ..core.reference import country_choices
-from .models import CertificateKind
+from .models import REVOCATION_REASON_MAX, CertificateKind
 
 
 def language_choices(blank=None):
@@ -19,8 +19,8 @@ def language_choices(blank=None):
 def reason_field(label):
     return TextAreaField(label, filters=[strip_filter], validators=[
         DataRequired(message=_l("Please say why.")),
-        Length(max=500, message=_l("Use at most %(max)d characters.", max=500)), NoControlCharacters()],
-        render_kw={"maxlength": 500, "rows": 3})
+        Length(max=REVOCATION_REASON_MAX, message=_l("Use at most %(max)d characters.", max=REVOCATION_REASON_MAX)),
+        NoControlCharacters()], render_kw={"maxlength": REVOCATION_REASON_MAX, "rows": 3})
 
 
 class RevokeForm(AppForm):

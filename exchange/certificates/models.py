@@ -20,10 +20,10 @@ import json
 import secrets
 
 from ..core.i18n import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.types import UTCDateTime, utcnow
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 
 
@@ -49,6 +49,10 @@ def new_verification_code() -> str:
     return secrets.token_urlsafe(16)
 
 
+#: The longest reason for revoking a certificate (or for reissuing it).
+REVOCATION_REASON_MAX = 500
+
+
 class Certificate(db.Model):
     __tablename__ = "certificates"
     __table_args__ = (
@@ -62,7 +66,7 @@ class Certificate(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     code: Mapped[str] = mapped_column(String(43), unique=True, default=new_verification_code)
     kind: Mapped[CertificateKind] = mapped_column(
-        Enum(CertificateKind, name="certificate_kind", native_enum=False, length=20))
+        enum_column(CertificateKind, "certificate_kind", 20))
     # The subject: an event registration (participation) or an application (placement, completion).
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("event_registrations.id", ondelete="SET NULL"), index=True)
@@ -91,7 +95,7 @@ class Certificate(db.Model):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoked_at = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    revocation_reason: Mapped[str | None] = mapped_column(String(500))
+    revocation_reason: Mapped[str | None] = mapped_column(String(REVOCATION_REASON_MAX))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id", ondelete="SET NULL"),
                                                     index=True)
 

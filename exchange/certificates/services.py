@@ -21,12 +21,12 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..applications.access import nominated_to, partner_visibility_clause
+from ..applications.access import applications_visible_to_partner
 from ..applications.models import Application, Call
 from ..applications.workflow import ApplicationStatus
 from ..auth.models import STAFF, Role, User
 from ..core import audit
-from ..core.errors import WorkflowError
+from ..core.errors import WorkflowError, check_reason
 from ..core.types import utcnow
 from ..core.uploads import delete_upload, path_of, save_image, upload_folder
 from ..events.models import Event, EventStatus, Registration, attended_clause
@@ -34,12 +34,11 @@ from .. import signals
 from ..extensions import db
 from ..partners.models import HomeInstitution
 from .kinds import PLACED_STATUSES, office_date, placement_facts, spec_of
-from .models import (KIND_LABELS, Certificate, CertificateCounter, CertificateKind, CompletionRecord,
-                     new_verification_code, valid_key_for)
+from .models import (KIND_LABELS, REVOCATION_REASON_MAX, Certificate, CertificateCounter, CertificateKind,
+                     CompletionRecord, new_verification_code, valid_key_for)
 
 log = logging.getLogger(__name__)
 
-REASON_MAX = 500
 MAX_CREDITS = Decimal("120")
 MAX_EXCHANGE_DAYS = 2 * 366
 NUMBER_PREFIX = "CERT"
@@ -167,11 +166,7 @@ def eligible_subject_ids(kind: CertificateKind | str, scope_id: int) -> list[int
 
 
 def revoke_certificate(certificate: Certificate, by: User | None, reason: str | None) -> None:
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Please say why the certificate is revoked."), code="no-reason", field="reason")
-    if len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REVOCATION_REASON_MAX, missing=_("Please say why the certificate is revoked."))
     if certificate.is_revoked:
         raise WorkflowError(_("This certificate has already been revoked."), code="already-revoked")
     certificate.revoked_at = utcnow()
@@ -553,14 +548,14 @@ def render_specimen(kind: CertificateKind | str, language: str) -> bytes:
 
 # --- Queries for the pages ----------------------------------------------------------------------------
 
-def visibility_clause(user):
+def certificates_visible_to(user):
     """What a user may download: staff everything; others their own valid certificates, and partner users
     the valid placement letters of students nominated to their institution."""
     if user.role in STAFF:
         return None
     own = own_clause(user.id)
     if user.role is Role.partner and user.institution_id:
-        nominees = select(Application.id).where(partner_visibility_clause(user.institution_id))
+        nominees = select(Application.id).where(applications_visible_to_partner(user.institution_id))
         return or_(own, and_(Certificate.kind == CertificateKind.placement, Certificate.revoked_at.is_(None),
                              Certificate.application_id.in_(nominees)))
     return own
@@ -573,7 +568,7 @@ def own_clause(user_id):
 
 def certificates_for(user):
     query = select(Certificate)
-    clause = visibility_clause(user)
+    clause = certificates_visible_to(user)
     return query if clause is None else query.where(clause)
 
 
@@ -588,7 +583,7 @@ def latest_certificates(user, limit: int = 5) -> tuple[list, int]:
 
 
 def latest_placement_letters(user, limit: int = 5) -> tuple[list, int]:
-    """For a partner user's home page: the newest placement letters they may download (see visibility_clause)
+    """For a partner user's home page: the newest placement letters they may download (see certificates_visible_to)
     as rows of id, recipient_name, academic_year, number, and how many there are, from one statement."""
     if user.role is not Role.partner or not user.institution_id:
         return [], 0
@@ -605,7 +600,7 @@ def _latest_certificates_statement(limit: int):
 
 @functools.cache
 def _placement_letters_statement(limit: int):
-    nominees = select(Application.id).where(nominated_to(bindparam("institution_id")))
+    nominees = select(Application.id).where(applications_visible_to_partner(bindparam("institution_id")))
     return _newest_with_total((Certificate.id, Certificate.recipient_name, Certificate.academic_year,
                                Certificate.number),
                               and_(Certificate.kind == CertificateKind.placement,
@@ -691,7 +686,7 @@ def event_attendees(event: Event) -> list[tuple[Registration, Certificate | None
     return [(r, certificates.get(r.id)) for r in registrations]
 
 
-def calls_overview():
+def calls_by_year():
     """select(Call), newest academic year first."""
     return select(Call).order_by(Call.academic_year.desc(), Call.opens_at.desc(), Call.id.desc())
 

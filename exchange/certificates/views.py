@@ -216,7 +216,7 @@ def event_bulk(event_id):
 @bp.get("/calls")
 @staff_required
 def calls():
-    page = paginate(services.calls_overview(), per_page=PER_PAGE)
+    page = paginate(services.calls_by_year(), per_page=PER_PAGE)
     return render_template("certificates/calls.html", page=page,
                            counts=services.call_counts(c.id for c in page.items))
 

@@ -1,4 +1,6 @@
 """Domain errors and the friendly error pages."""
+from dataclasses import dataclass, field
+
 from flask import render_template, request
 from .i18n import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -16,6 +18,28 @@ class WorkflowError(Exception):
         self.code = code
         self.field = field
         self.status = status
+
+
+def check_reason(reason: str | None, max_length: int, missing=None) -> str | None:
+    """A reason given for an action, stripped: ``WorkflowError(field="reason")`` with the `missing` message when
+    one is required (`missing` given) and there is none, or when it is longer than `max_length`. An optional
+    reason left empty is None."""
+    from .i18n import gettext
+    reason = (reason or "").strip() or None
+    if reason is None and missing is not None:
+        raise WorkflowError(missing, code="no-reason", field="reason")
+    if reason is not None and len(reason) > max_length:
+        raise WorkflowError(gettext("Use at most %(max)d characters.", max=max_length), code="too-long",
+                            field="reason")
+    return reason
+
+
+@dataclass
+class BulkResult:
+    """One action applied to several records: those it was `done` to (or what it made of them), and those a rule
+    `refused`, each with the WorkflowError's message: ``[(record, message)]``."""
+    done: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
 
 
 ERROR_PAGES = {

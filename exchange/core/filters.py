@@ -76,6 +76,7 @@ def init_app(app):
     from .forms import EmptyForm
     from .navigation import items_for
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, nav_items=items_for, EmptyForm=EmptyForm,
-                                 get_locale=current_locale, get_timezone=current_timezone)
+                                 get_locale=current_locale, get_timezone=current_timezone,
+                                 short_place_label=reference.short_place_label)
     from . import urls
     urls.init_app(app)

@@ -7,6 +7,7 @@ context-variable lookup. Flask-Babel's ``gettext`` resolves the application cont
 and its cache on every call, which cost several milliseconds on a page of a few hundred strings.
 """
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, dates, numbers, support
 from flask import current_app, has_request_context, request, session
@@ -172,8 +173,23 @@ def _aware(value):
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
-def format_datetime(value, fmt: str = "medium") -> str:
-    """A date and time in the viewer's language and time zone (naive values are UTC)."""
+def zone_of(user) -> ZoneInfo:
+    """The time zone to write to `user` in (mail, when there is no viewer): theirs, or the office's (also for a
+    name this system does not know)."""
+    default = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    try:
+        return ZoneInfo(getattr(user, "timezone", None) or default)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(default)
+
+
+def format_datetime(value, fmt: str = "medium", user=None) -> str:
+    """A date and time in the viewer's language and time zone, or in `user`'s (:func:`locale_of`,
+    :func:`zone_of`: for email, which has no viewer). Naive values are UTC; None is ''."""
+    if value is None:
+        return ""
+    if user is not None:
+        return dates.format_datetime(_aware(value), fmt, tzinfo=zone_of(user), locale=locale_of(user))
     return dates.format_datetime(_aware(value), fmt, tzinfo=current_timezone(), locale=current_locale())
 
 

@@ -97,6 +97,11 @@ def _isced_label(code: str, language: str) -> str:
     return f"{code} – {name}" if name else code
 
 
+def short_place_label(partner_name: str, isced_code: str) -> str:
+    """A destination in a few words: 'Università di Bologna – 0613' (option lists, warnings, the run pages)."""
+    return f"{partner_name} – {isced_code}"
+
+
 def isced_choices() -> list[tuple[str, str]]:
     """(code, label) for every field in the interface language (built once per language)."""
     return list(_isced_choices(_current_language()))

@@ -1,8 +1,15 @@
 """Column types and time helpers shared by every domain."""
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
+
+
+def enum_column(enum_class, name: str, length: int) -> Enum:
+    """The column type of every enum: its values in a VARCHAR(`length`), no native type and no CHECK (adding a
+    member needs no migration). `name` names the type (and a constraint, should one be asked for)."""
+    return Enum(enum_class, name=name, native_enum=False, length=length,
+                values_callable=lambda members: [m.value for m in members])
 
 
 def utcnow() -> datetime:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import format_date, format_interval, format_skeleton
 from flask import current_app
-from ..core.i18n import current_locale, current_timezone
+from ..core.i18n import current_locale, current_timezone, locale_of, zone_of
 from ..core.types import to_local, to_utc
 
 
@@ -24,14 +24,6 @@ def zone(name: str | None = None) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def zone_of(user) -> ZoneInfo:
-    return zone(getattr(user, "timezone", None) or current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def locale_of(user) -> Locale:
-    return Locale.parse(getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def viewer_locale() -> Locale:
@@ -75,7 +67,7 @@ def _day_and_time(value: datetime, tz: ZoneInfo, locale: Locale) -> str:
 def when_for(event, user) -> str:
     """The event's time as an email recipient reads it: their zone and language."""
     tz = zone_of(user)
-    return f"{when(event.starts_at, event.ends_at, tz, locale_of(user))} ({tz.key})"
+    return f"{when(event.starts_at, event.ends_at, tz, Locale.parse(locale_of(user)))} ({tz.key})"
 
 
 def short_time(value: datetime, tz: ZoneInfo | None = None, locale: Locale | None = None) -> str:

@@ -8,11 +8,11 @@ import secrets
 
 from ..core.i18n import lazy_gettext as _l
 from ..core.i18n import lazy_pgettext
-from sqlalchemy import (Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.types import UTCDateTime, utcnow
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 
 
@@ -126,7 +126,7 @@ class Event(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")  # Markdown; rendered and sanitised on display
     category: Mapped[EventCategory] = mapped_column(
-        Enum(EventCategory, name="event_category", native_enum=False, length=30), index=True)
+        enum_column(EventCategory, "event_category", 30), index=True)
     starts_at = mapped_column(UTCDateTime, nullable=False)
     ends_at = mapped_column(UTCDateTime, nullable=False)
     venue: Mapped[str | None] = mapped_column(String(200))
@@ -135,7 +135,7 @@ class Event(db.Model):
     registration_opens_at = mapped_column(UTCDateTime)  # None = as soon as published
     registration_closes_at = mapped_column(UTCDateTime)  # None = when the event starts
     audience: Mapped[Audience] = mapped_column(
-        Enum(Audience, name="event_audience", native_enum=False, length=20), default=Audience.everyone,
+        enum_column(Audience, "event_audience", 20), default=Audience.everyone,
         index=True)
     # The call whose exchange students are the audience (Audience.call); see services.is_in_call_audience.
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"), index=True)
@@ -145,7 +145,7 @@ class Event(db.Model):
         ForeignKey("partner_institutions.id", ondelete="SET NULL"), index=True)
     country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2 it celebrates
     status: Mapped[EventStatus] = mapped_column(
-        Enum(EventStatus, name="event_status", native_enum=False, length=20), default=EventStatus.draft)
+        enum_column(EventStatus, "event_status", 20), default=EventStatus.draft)
     cancelled_at = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
     # Bumped at every change so calendar programs replace their copy (iCalendar SEQUENCE).
@@ -194,7 +194,7 @@ class EventQuestion(db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(200))
     kind: Mapped[QuestionKind] = mapped_column(
-        Enum(QuestionKind, name="event_question_kind", native_enum=False, length=10), default=QuestionKind.text)
+        enum_column(QuestionKind, "event_question_kind", 10), default=QuestionKind.text)
     # For choice questions: the options, one per line.
     options: Mapped[str | None] = mapped_column(Text)
     is_required: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -225,7 +225,7 @@ class Registration(db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[RegistrationStatus] = mapped_column(
-        Enum(RegistrationStatus, name="event_registration_status", native_enum=False, length=20))
+        enum_column(RegistrationStatus, "event_registration_status", 20))
     # When the person (last) joined: the waitlist is served in this order (then by id).
     queued_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     confirmed_at = mapped_column(UTCDateTime)

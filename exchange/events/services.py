@@ -32,7 +32,7 @@ from ..applications.workflow import ApplicationStatus
 from ..auth.models import STAFF, Role, User
 from ..core import audit, mail
 from ..core.csvsafe import safe_row
-from ..core.errors import WorkflowError
+from ..core.errors import WorkflowError, check_reason
 from ..core.reference import academic_year_label
 from ..core.types import utcnow
 from ..core.uploads import StoredFile, delete_upload
@@ -667,12 +667,7 @@ def undo_check_in(event: Event, registration: Registration, by: User, reason: st
     on it (see `signals.checkin_removal_requested`: a valid certificate of participation)."""
     if registration.event_id != event.id or registration.checked_in_at is None:
         raise WorkflowError(_("This person has not checked in."), code="not-checked-in", status=409)
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Please say why the check-in is undone."), code="no-reason", field="reason")
-    if len(reason) > MAX_REASON_LENGTH:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=MAX_REASON_LENGTH), code="too-long",
-                            field="reason")
+    reason = check_reason(reason, MAX_REASON_LENGTH, missing=_("Please say why the check-in is undone."))
     refusal = checkin_kept_because(registration)
     if refusal:
         raise WorkflowError(refusal, code="certified", status=409)

@@ -2,10 +2,10 @@ import enum
 import json
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.types import UTCDateTime, utcnow
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 
 
@@ -24,7 +24,7 @@ class Job(db.Model):
     # What the job works on, e.g. "matching_run:12": the pages of that thing show the job while it runs.
     subject: Mapped[str | None] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[JobStatus] = mapped_column(Enum(JobStatus, name="job_status", native_enum=False, length=20),
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus, "job_status", 20),
                                               default=JobStatus.queued)
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)

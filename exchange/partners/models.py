@@ -2,10 +2,10 @@
 import enum
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.types import UTCDateTime, utcnow
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 
 #: Sane limits for agreements and their cooperation conditions (checked by forms and services alike).
@@ -151,7 +151,7 @@ class Agreement(db.Model):
     last_year: Mapped[int] = mapped_column(Integer)
     # Stored: draft, active or terminated. "expired" is derived from the years (see effective_status).
     status: Mapped[AgreementStatus] = mapped_column(
-        Enum(AgreementStatus, name="agreement_status", native_enum=False, length=20),
+        enum_column(AgreementStatus, "agreement_status", 20),
         default=AgreementStatus.draft)
     reference: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -203,9 +203,9 @@ class CooperationCondition(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
     direction: Mapped[Direction] = mapped_column(
-        Enum(Direction, name="direction", native_enum=False, length=20))
+        enum_column(Direction, "direction", 20))
     mobility_type: Mapped[MobilityType] = mapped_column(
-        Enum(MobilityType, name="mobility_type", native_enum=False, length=20), default=MobilityType.study)
+        enum_column(MobilityType, "mobility_type", 20), default=MobilityType.study)
     isced_code: Mapped[str] = mapped_column(String(4))
     # EQF levels as a sorted comma-separated list, e.g. "6,7".
     eqf_levels: Mapped[str] = mapped_column(String(20), default="6,7")

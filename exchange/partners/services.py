@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..auth.models import Role
 from ..core import audit
-from ..core.errors import WorkflowError
+from ..core.errors import WorkflowError, check_reason
 from ..core.reference import CEFR_LEVELS, COUNTRY_CODES, EQF_LEVELS, LANGUAGE_CODES, isced_fields
 from ..core.types import utcnow
 from ..extensions import db
@@ -443,10 +443,7 @@ def update_agreement(agreement: Agreement, *, partner: PartnerInstitution, first
 
 
 def terminate_agreement(agreement: Agreement, reason: str, by=None) -> Agreement:
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_l("Give the reason for the termination."), code="reason", field="reason")
-    _check_text(reason, 500, "reason")
+    reason = check_reason(reason, 500, missing=_l("Give the reason for the termination."))
     if agreement.status is AgreementStatus.terminated:
         raise WorkflowError(_l("This agreement has already been terminated."), code="terminated", status=409)
     if not agreement.can_terminate():

@@ -8,10 +8,10 @@ from sqlalchemy.orm import joinedload
 from ..applications.models import ApplicationChoice, CallPlace
 from ..auth.models import User
 from ..core import audit
-from ..core.errors import WorkflowError
+from ..core.errors import WorkflowError, check_reason
 from ..extensions import db
 from .models import REASON_MAX, ManualAdjustment, MatchingRun, RunPlacement, UnplacedReason
-from .runs import load_places, place_name, refresh_run_place, refresh_stats
+from .runs import places_by_id, refresh_run_place, refresh_stats
 
 
 class NeedsConfirmation(WorkflowError):
@@ -54,7 +54,7 @@ def adjustment_warnings(run: MatchingRun, placement: RunPlacement, to_place_id: 
     run_place = {rp.place_id: rp for rp in run.places}
     if to_place_id is not None:
         target = run_place[to_place_id]
-        name = place_name(places[to_place_id])
+        name = places[to_place_id].short_label
         if target.filled + 1 > target.capacity:
             warnings.append({"code": "over_capacity", "params": {"place": name, "filled": target.filled + 1,
                                                                   "seats": target.capacity}})
@@ -73,7 +73,7 @@ def adjustment_warnings(run: MatchingRun, placement: RunPlacement, to_place_id: 
             waiting = _wanting(run, placement.place_id, placement.id)
             if waiting:
                 warnings.append({"code": "seat_left_free",
-                                 "params": {"place": place_name(places[placement.place_id]), **_names(waiting)}})
+                                 "params": {"place": places[placement.place_id].short_label, **_names(waiting)}})
     return warnings
 
 
@@ -84,16 +84,12 @@ def move_placement(run: MatchingRun, placement: RunPlacement, to_place_id: int |
         raise WorkflowError(_("A published run cannot be changed."), code="not-draft", status=409)
     if placement.run_id != run.id:
         raise WorkflowError(_("This student is not part of this run."), status=404)
-    places = load_places(run.call)
+    places = places_by_id(run.call)
     if to_place_id is not None and to_place_id not in places:
         raise WorkflowError(_("Choose a destination of this call."), code="bad-place", field="place")
     if to_place_id == placement.place_id:
         raise WorkflowError(_("The student is already there."), code="same-place", field="place")
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Say why you make this change."), code="no-reason", field="reason")
-    if len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REASON_MAX, missing=_("Say why you make this change."))
     warnings = adjustment_warnings(run, placement, to_place_id, places)
     if warnings and not confirm:
         raise NeedsConfirmation(warnings)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..applications import services as app_services
 from ..core.errors import WorkflowError
 from ..extensions import db
-from .models import MatchingRun, RunPlacement
+from .models import RUN_RANKING, MatchingRun, RunPlacement
 from .runs import run_places
 
 
@@ -41,8 +41,7 @@ def compare_runs(a: MatchingRun, b: MatchingRun, limit: int = 500) -> Comparison
     moved, same = [], 0
     a_rows = db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == a.id)
                                 .options(joinedload(RunPlacement.application), with_place)
-                                .order_by(RunPlacement.score.is_(None), RunPlacement.score.desc(),
-                                          RunPlacement.application_id)).all()
+                                .order_by(*RUN_RANKING)).all()
     for row in a_rows:
         other = b_rows.get(row.application_id)
         if other is not None and other.place_id == row.place_id:

@@ -16,24 +16,20 @@ from ..extensions import db
 from .models import ACTIVE_NOMINATION, Nomination, NominationStatus
 
 
-def partner_clause(user: User):
-    """Nominations a partner user may see: their institution's live ones (institution_clause)."""
-    if user.role is not Role.partner or not user.institution_id:
-        return false()
-    return institution_clause(user.institution_id)
-
-
-def institution_clause(institution_id):
-    """Nominations an institution's users may see (an id or a bound parameter): the live ones (pending or accepted)
-    of applications the partner visibility rule lets them see (``applications.access.nominated_to``: not
+def nominations_visible_to_partner(institution_id):
+    """Nominations an institution's users may see (an id or a bound parameter; None, for a user who is not a
+    partner: ``User.partner_institution_id``, sees none): the live ones (pending or accepted) of applications the
+    partner visibility rule lets them see (``applications.access.applications_visible_to_partner``: not
     withdrawn, nor started again). Rejected and cancelled nominations are gone for the partner. Joins the
     nomination's application (through this condition when the query does not join it)."""
+    if institution_id is None:
+        return false()
     return and_(Nomination.institution_id == institution_id, Nomination.status.in_(ACTIVE_NOMINATION),
-                Application.id == Nomination.application_id, app_access.nominated_to(institution_id))
+                Application.id == Nomination.application_id, app_access.applications_visible_to_partner(institution_id))
 
 
 def incoming_query(user: User, year: int | None = None, status: NominationStatus | None = None):
-    query = select(Nomination).where(partner_clause(user))
+    query = select(Nomination).where(nominations_visible_to_partner(user.partner_institution_id))
     if year:
         query = query.where(Nomination.academic_year == year)
     if status:
@@ -79,7 +75,7 @@ def incoming_summary(user: User) -> IncomingSummary:
 @functools.cache
 def _incoming_summary_statement():
     return (select(Nomination.academic_year, Nomination.status, func.count())
-            .where(institution_clause(bindparam("institution_id")))
+            .where(nominations_visible_to_partner(bindparam("institution_id")))
             .group_by(Nomination.academic_year, Nomination.status))
 
 
@@ -88,7 +84,7 @@ def incoming_page(user: User, year: int | None, status: NominationStatus | None,
     """A page of the nominations to the partner user's institution (`total` of them with these filters), as rows
     of id, academic_year, status, planned_arrival, planned_departure, nominated_at, full_name, nationality,
     isced_code, eqf_level, student_name, email and period."""
-    params = {"institution_id": user.institution_id if user.role is Role.partner else None}
+    params = {"institution_id": user.partner_institution_id}
     if year:
         params["year"] = year
     if status:
@@ -105,7 +101,7 @@ def _incoming_page_statement(by_year: bool, by_status: bool):
                     User.name.label("student_name"), User.email, Call.period)
              .join(Application, Application.id == Nomination.application_id)
              .join(User, User.id == Application.student_id).join(Call, Call.id == Application.call_id)
-             .where(institution_clause(bindparam("institution_id"))))
+             .where(nominations_visible_to_partner(bindparam("institution_id"))))
     if by_year:
         query = query.where(Nomination.academic_year == bindparam("year"))
     if by_status:

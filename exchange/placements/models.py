@@ -24,22 +24,19 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, Numeric, String,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..applications.models import Application, Call, CallPlace, DocumentKind
 from ..auth.models import Role, User
-from ..core.types import UTCDateTime, utcnow
+from ..core.types import UTCDateTime, enum_column, utcnow
 from ..extensions import db
 from ..partners.models import PartnerInstitution
 from .workflow import (ACTIVE_NOMINATION, NominationStatus, OfferStatus, RunStatus,  # noqa: F401 (re-exported)
                        can_transition)
 
 
-def _enum(enum_class, name: str, length: int = 20):
-    return Enum(enum_class, name=name, native_enum=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class UnplacedReason(str, enum.Enum):
@@ -73,7 +70,8 @@ class MatchingRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "matching_run_status"), default=RunStatus.draft)
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "matching_run_status", 20),
+                                              default=RunStatus.draft)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -171,7 +169,7 @@ class RunPlacement(db.Model):
     score = mapped_column(Numeric(5, 2))
     submitted_at = mapped_column(UTCDateTime)
     choices: Mapped[list] = mapped_column(JSON, default=list)
-    reason: Mapped[UnplacedReason | None] = mapped_column(_enum(UnplacedReason, "unplaced_reason", 24))
+    reason: Mapped[UnplacedReason | None] = mapped_column(enum_column(UnplacedReason, "unplaced_reason", 24))
     adjusted: Mapped[bool] = mapped_column(Boolean, default=False)
 
     run: Mapped[MatchingRun] = relationship()
@@ -186,18 +184,28 @@ class RunPlacement(db.Model):
         return next((c for c in self.choices or () if c["place"] == place_id), None)
 
 
-# The run page lists a run's placed and unplaced students in ranking order (`ORDER BY score DESC NULLS LAST,
-# submitted_at, application_id`, as rank_key): a page is read from this index instead of sorting every student of
-# the run. PostgreSQL only, like ix_applications_call_score_rank (SQLite cannot put NULLS LAST in an index).
-Index("ix_matching_run_placements_rank", RunPlacement.run_id, RunPlacement.score.desc().nulls_last(),
-      RunPlacement.submitted_at, RunPlacement.application_id).ddl_if(dialect="postgresql")
-
-
 def rank_key(score, submitted_at, application_id):
-    """The order of every place's ranking: score descending (missing last), then submission, then id."""
+    """The ranking of a matching, in Python: score descending (missing last), then the earlier submission, then
+    the lower application id. The one rule: the run's input, the cut-offs, the manual moves' fairness check and
+    (as :func:`rank_order`) the run page, its index and the comparison of two runs all order by it."""
     from datetime import datetime, timezone
     return (score is None, -(score or 0), submitted_at is None,
             submitted_at or datetime.max.replace(tzinfo=timezone.utc), application_id)
+
+
+def rank_order(score, submitted_at, application_id) -> tuple:
+    """:func:`rank_key` as SQL ORDER BY terms over the given columns: `score DESC NULLS LAST, submitted_at,
+    application_id` (submissions are never missing on a ranked row)."""
+    return (score.desc().nulls_last(), submitted_at, application_id)
+
+
+#: The ranking of a run's students (ORDER BY terms), :func:`rank_key` over RunPlacement's columns.
+RUN_RANKING = rank_order(RunPlacement.score, RunPlacement.submitted_at, RunPlacement.application_id)
+
+# The run page lists a run's placed and unplaced students in ranking order (RUN_RANKING): a page is read from this
+# index instead of sorting every student of the run. PostgreSQL only, like ix_applications_call_score_rank (SQLite
+# cannot put NULLS LAST in an index).
+Index("ix_matching_run_placements_rank", RunPlacement.run_id, *RUN_RANKING).ddl_if(dialect="postgresql")
 
 
 class ManualAdjustment(db.Model):
@@ -234,7 +242,8 @@ class Offer(db.Model):
     place_id: Mapped[int] = mapped_column(ForeignKey("call_places.id", ondelete="RESTRICT"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
     deadline = mapped_column(UTCDateTime, nullable=False)
-    status: Mapped[OfferStatus] = mapped_column(_enum(OfferStatus, "offer_status"), default=OfferStatus.offered)
+    status: Mapped[OfferStatus] = mapped_column(enum_column(OfferStatus, "offer_status", 20),
+                                                default=OfferStatus.offered)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     responded_at = mapped_column(UTCDateTime)
     # The document kinds the student agreed to share with the partner (comma-separated DocumentKind values).
@@ -289,7 +298,7 @@ class Nomination(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("partner_institutions.id", ondelete="RESTRICT"))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("call_places.id", ondelete="SET NULL"))
     academic_year: Mapped[int] = mapped_column(Integer)
-    status: Mapped[NominationStatus] = mapped_column(_enum(NominationStatus, "nomination_status"),
+    status: Mapped[NominationStatus] = mapped_column(enum_column(NominationStatus, "nomination_status", 20),
                                                      default=NominationStatus.nominated)
     planned_arrival: Mapped[date | None] = mapped_column(Date)
     planned_departure: Mapped[date | None] = mapped_column(Date)

@@ -3,7 +3,6 @@ status."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ..core.i18n import gettext as _
@@ -15,7 +14,7 @@ from ..applications.models import Application, Call, CallPeriod, StatusChange
 from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import Role, User
 from ..core import audit, mail
-from ..core.errors import WorkflowError
+from ..core.errors import BulkResult, WorkflowError, check_reason
 from ..core.types import utcnow
 from .. import signals
 from . import transitions
@@ -159,12 +158,6 @@ def nominable_query(call: Call):
     return select(Application).where(Application.call_id == call.id, *nominable())
 
 
-@dataclass
-class BulkResult:
-    done: list = field(default_factory=list)
-    refused: list = field(default_factory=list)  # [(application, message)]
-
-
 def nominate_many(call: Call, by: User, application_ids: list[int] | None = None, notify: bool = True) -> BulkResult:
     """Nominate the chosen students (or all who can be), with the call's default dates; one email per partner
     user for the whole batch."""
@@ -214,11 +207,7 @@ def cancel_nomination(nomination: Nomination, by: User, reason: str, now: dateti
     """The sending side withdraws a nomination; the partner no longer sees the student."""
     if not nomination.can_cancel():
         raise WorkflowError(_("This nomination has already been cancelled."), code="cancelled", status=409)
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError(_("Say why the nomination is cancelled."), code="no-reason", field="reason")
-    if len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REASON_MAX, missing=_("Say why the nomination is cancelled."))
     transitions.set_status(nomination, NominationStatus.cancelled)
     nomination.decided_by_id = by.id
     nomination.decided_at = now or utcnow()
@@ -238,11 +227,8 @@ def decide_nomination(nomination: Nomination, accept: bool, by: User, reason: st
         raise WorkflowError(_("Only the receiving partner can decide on this nomination."), status=404)
     if not nomination.can_decide(by):
         raise WorkflowError(_("This nomination has already been decided."), code="decided", status=409)
-    reason = (reason or "").strip() or None
-    if not accept and not reason:
-        raise WorkflowError(_("Tell the student and the sending coordinator why."), code="no-reason", field="reason")
-    if reason and len(reason) > REASON_MAX:
-        raise WorkflowError(_("Use at most %(max)d characters.", max=REASON_MAX), code="too-long", field="reason")
+    reason = check_reason(reason, REASON_MAX,
+                          missing=None if accept else _("Tell the student and the sending coordinator why."))
     transitions.set_status(nomination, NominationStatus.accepted if accept else NominationStatus.rejected)
     nomination.decided_by_id = by.id
     nomination.decided_at = now or utcnow()

@@ -23,19 +23,11 @@ from ..extensions import db
 from .models import MatchingRun, Offer, OfferStatus, RunPlacement, RunStatus, kinds_to_text
 from . import transitions
 from .nominations import active_nomination
-from .runs import load_places, matchable_statuses, next_round
+from .runs import matchable_statuses, next_round, places_by_id
 
 
 log = logging.getLogger(__name__)
 MAX_DEADLINE_DAYS = 90
-
-
-def _fmt(value) -> str:
-    return format_datetime(value, "medium") if value else ""
-
-
-def _fmt_for(user: User, value) -> str:
-    return app_services.format_for(user, value)
 
 
 def check_publishable(run: MatchingRun, deadline: datetime | None, now: datetime | None = None) -> None:
@@ -48,7 +40,7 @@ def check_publishable(run: MatchingRun, deadline: datetime | None, now: datetime
                             status=409)
     if call.closes_at > now:
         raise WorkflowError(_("The call is open until %(date)s: publish its results after the deadline.",
-                              date=_fmt(call.closes_at)), code="call-open")
+                              date=format_datetime(call.closes_at)), code="call-open")
     if deadline is None or deadline <= now + timedelta(hours=1):
         raise WorkflowError(_("Give the students at least an hour to answer."), code="deadline", field="deadline")
     if deadline > now + timedelta(days=MAX_DEADLINE_DAYS):
@@ -96,7 +88,7 @@ def save_publication(run: MatchingRun, deadline: datetime, by: User, now: dateti
                             status=409) from None
     transitions.supersede_drafts(call, run)
 
-    places = load_places(call)
+    places = places_by_id(call)
     placements = db.session.scalars(select(RunPlacement).where(RunPlacement.run_id == run.id)
                                     .options(joinedload(RunPlacement.application).joinedload(Application.student))
                                     .order_by(RunPlacement.id)).all()
@@ -142,7 +134,7 @@ def notify_publication(call: Call, publication: Publication, progress=None) -> N
     n = 0
     for n, offer in enumerate(publication.offers, start=1):
         send(n, "placement_offer", offer.application, place=offer.place,
-             deadline=_fmt_for(offer.application.student, offer.deadline))
+             deadline=format_datetime(offer.deadline, user=offer.application.student))
     for n, (application, target) in enumerate(publication.others, start=n + 1):
         send(n, "placement_waitlisted" if target is S.waitlisted else "placement_not_placed", application)
 
@@ -221,7 +213,7 @@ def respond_to_offer(offer: Offer, accept: bool, by: User, shared=(), now: datet
         raise WorkflowError(_("This offer has already been answered or has expired."), code="answered", status=409)
     if offer.is_past_deadline(now):
         raise WorkflowError(_("The deadline to answer this offer passed on %(date)s.",
-                              date=_fmt(offer.deadline)), code="expired", status=409)
+                              date=format_datetime(offer.deadline)), code="expired", status=409)
     kinds = _check_kinds(application, shared) if accept else []
     transitions.set_status(offer, OfferStatus.accepted if accept else OfferStatus.declined)
     offer.responded_at = now

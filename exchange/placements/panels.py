@@ -12,7 +12,7 @@ from ..core.types import utcnow
 from ..extensions import db
 from ..partners.models import CooperationCondition, PartnerInstitution
 from .models import MatchingRun, Nomination, NominationStatus, Offer, OfferStatus, RunStatus
-from .incoming import institution_clause
+from .incoming import nominations_visible_to_partner
 from .nominations import nominable
 
 
@@ -29,7 +29,7 @@ def partner_panel_counts(user: User) -> tuple[int, int]:
 def _partner_panel_statement():
     return (select(func.count(Nomination.id).filter(Nomination.status == NominationStatus.nominated),
                    func.count(Nomination.id))
-            .where(institution_clause(bindparam("institution_id"))))
+            .where(nominations_visible_to_partner(bindparam("institution_id"))))
 
 
 def open_offers_of(student: User, limit: int = 3) -> list:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlalchemy import bindparam, func, select
 
 from ..applications.models import Application, ApplicationStatusCount, Call, join_partner
+from ..applications.pipeline import status_counts
 from ..applications.workflow import ApplicationStatus as S
 from ..auth.models import User
 from ..core.pagination import RowsPage, page_limit, page_offset
@@ -115,14 +116,7 @@ def _placed_page_statement():
 def placeable_count(call: Call) -> int:
     """About how many applications a run of the call would place (eligible or on the waiting list)."""
     counts = status_counts(call)
-    return counts.get(S.eligible.value, 0) + counts.get(S.waitlisted.value, 0)
-
-
-def status_counts(call: Call) -> dict[str, int]:
-    """Status value → applications of the call (from the counters the database keeps, not a count of rows)."""
-    return {S(status).value: n for status, n in db.session.execute(
-        select(ApplicationStatusCount.status, ApplicationStatusCount.n)
-        .where(ApplicationStatusCount.call_id == call.id, ApplicationStatusCount.n > 0))}
+    return counts[S.eligible] + counts[S.waitlisted]
 
 
 def calls_overview() -> list[tuple[Call, dict]]:

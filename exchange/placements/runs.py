@@ -40,19 +40,16 @@ from ..core.pagination import RowsPage, page_limit, page_offset
 from ..extensions import db
 from ..matching import deferred_acceptance, place_cutoffs
 from ..partners.models import CooperationCondition, PartnerInstitution
-from .models import ManualAdjustment, MatchingRun, RunPlace, RunPlacement, RunStatus, UnplacedReason, rank_key
+from .models import (RUN_RANKING, ManualAdjustment, MatchingRun, RunPlace, RunPlacement, RunStatus, UnplacedReason,
+                     rank_key)
 
 
 #: Statuses in which an application holds its seat.
 HOLDING = (S.placed, S.accepted)
 
 
-def place_name(place: CallPlace) -> str:
-    """A destination in a few words (stored in warnings, shown in lists): partner – ISCED code."""
-    return f"{place.partner.name} – {place.condition.isced_code}"
-
-
-def load_places(call: Call) -> dict[int, CallPlace]:
+def places_by_id(call: Call) -> dict[int, CallPlace]:
+    """{place id: place} of the call, loaded as ``applications.services.load_places`` loads them (in no order)."""
     places = db.session.scalars(select(CallPlace).where(CallPlace.call_id == call.id)
                                 .options(*app_services.place_loader())).all()
     return {p.id: p for p in places}
@@ -129,7 +126,7 @@ def build_input(call: Call, round_no: int) -> MatchingInput:
             .join(Application, Application.id == ApplicationChoice.application_id).where(*where)
             .order_by(ApplicationChoice.application_id, ApplicationChoice.rank)):
         chosen[app_id].append((place_id, rank))
-    places = load_places(call)
+    places = places_by_id(call)
     place_rules = {pid: app_services.place_rules_of(p) for pid, p in places.items()}
     call_rules = app_services.call_rules_of(call)
     data.capacities = {pid: p.seats for pid, p in places.items()} if round_no == 1 else free_seats(call)
@@ -343,9 +340,8 @@ def _run_placements_statement(placed: bool, at_place: bool):
             query = query.where(RunPlacement.place_id == bindparam("place_id"))
     else:
         query = query.where(RunPlacement.place_id.is_(None))
-    # The places' ranking (models.rank_key), read in order from ix_matching_run_placements_rank on PostgreSQL.
-    return (query.order_by(RunPlacement.score.desc().nulls_last(), RunPlacement.submitted_at,
-                           RunPlacement.application_id)
+    # The places' ranking (models.RUN_RANKING), read in order from ix_matching_run_placements_rank on PostgreSQL.
+    return (query.order_by(*RUN_RANKING)
             .limit(page_limit()).offset(page_offset()))
 
 

@@ -381,7 +381,7 @@ def test_bulk_transition_reports_refusals(db, make_application, make_call_with_p
     b = make_application(call=call, status=S.under_review)
     elsewhere = make_application(status=S.submitted)
     result = services.bulk_transition(call, [a.id, b.id, elsewhere.id], S.under_review, by=coordinator)
-    assert result.changed == [a]
+    assert result.done == [a]
     assert [(x, "already" in message) for x, message in result.refused] == [(b, True)]
     assert elsewhere.status is S.submitted
 

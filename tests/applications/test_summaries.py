@@ -46,7 +46,7 @@ def test_counters_follow_every_status_change(db, make_application, make_call_wit
     services.withdraw_application(drafts[0], by=drafts[0].student)
     assert_exact(call)
     result = services.bulk_transition(call, [submitted.id, eligible.id, drafts[1].id], S.eligible, by=coordinator)
-    assert [a.id for a in result.changed] == [submitted.id]  # the others are refused and stay as they are
+    assert [a.id for a in result.done] == [submitted.id]  # the others are refused and stay as they are
     assert_exact(call)
     assert counters(call) == {S.draft: 2, S.withdrawn: 1, S.eligible: 2}
 
@@ -144,11 +144,11 @@ def test_the_filter_lists_a_renamed_partner_at_once(app, db, client, login, make
     db.session.commit()
     login(make_user(Role.coordinator))
     first = client.get(f"/applications/manage/calls/{call.id}").get_data(as_text=True)
-    assert f">{partner.name} · 0613</option>" in first
+    assert f">{partner.name} – 0613</option>" in first
     partner.name = "Universidade Nova de Lisboa"
     db.session.commit()
     html = client.get(f"/applications/manage/calls/{call.id}").get_data(as_text=True)
-    assert ">Universidade Nova de Lisboa · 0613</option>" in html
+    assert ">Universidade Nova de Lisboa – 0613</option>" in html
 
 
 def test_destinations_are_cached_per_version(db, make_call_with_places):

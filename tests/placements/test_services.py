@@ -203,6 +203,32 @@ def test_compare_two_runs(db, placing):
     assert comparison.by_choice == [(1, 1, 2), (2, 1, 1)]
 
 
+def test_run_sql_order_and_comparison_share_one_ranking_on_ties(db, app, placing):
+    """Equal scores, different submissions: the run, its pages (SQL) and the comparison rank alike."""
+    w = placing(scores=(75, 75, 75, 75), seats=(1, 1), choices=[[0]] * 4)
+    s1, s2, s3, s4 = w.apps
+    s1.submitted_at = s2.submitted_at + timedelta(minutes=10)  # s1 submitted last
+    s4.submitted_at = s2.submitted_at - timedelta(minutes=10)  # s4 first, although its id is the highest
+    s3.submitted_at = s2.submitted_at                          # s2 and s3 at the same time: lower id first
+    db.session.commit()
+    expected = [s4.id, s2.id, s3.id, s1.id]
+    first = run_services.run_matching(w.call, by=w.coordinator)
+    second = run_services.run_matching(w.call, by=w.coordinator)
+    db.session.commit()
+    rows = placements_of(db, first)
+    assert [a for a in rows if rows[a].place_id] == [s4.id]  # the run placed the best-ranked
+    assert sorted(rows, key=lambda a: rows[a].rank_key()) == expected
+    with app.test_request_context("/"):
+        placed = run_services.run_placements_page(first, True, per_page=50)
+        unplaced = run_services.run_placements_page(first, False, per_page=50)
+    assert [r.application_id for r in placed.items + unplaced.items] == expected
+    for row in placements_of(db, second).values():  # everyone elsewhere in the second run
+        row.place_id = w.places[1].id
+    db.session.flush()
+    comparison = comparison_services.compare_runs(first, second)
+    assert [moved.application_id for moved, _ in comparison.moved] == expected
+
+
 # --- Publishing, offers and the second round -----------------------------------------------------------
 
 def test_publish_places_waitlists_and_offers(db, placing, outbox):

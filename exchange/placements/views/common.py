@@ -4,7 +4,6 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ...applications.models import Call
 from ...auth.permissions import scoped_first_or_404
 from ...core.forms import EmptyForm
 from ...extensions import db
@@ -20,10 +19,6 @@ def check_action_form() -> None:
 
 
 # --- Look-ups, narrowed to what the user may see ------------------------------------------------------
-
-def get_call(call_id: int) -> Call:
-    return scoped_first_or_404(select(Call).where(Call.id == call_id))
-
 
 def get_run(run_id: int) -> MatchingRun:
     return scoped_first_or_404(select(MatchingRun).where(MatchingRun.id == run_id)

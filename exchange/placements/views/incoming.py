@@ -31,9 +31,10 @@ from .common import PER_PAGE, check_action_form
 
 def get_incoming(nomination_id: int) -> Nomination:
     """A live nomination to the partner user's institution (404 for anyone else's, and for rejected or cancelled
-    ones: incoming_services.partner_clause)."""
+    ones: incoming_services.nominations_visible_to_partner)."""
     return scoped_first_or_404(
-        select(Nomination).where(Nomination.id == nomination_id, incoming_services.partner_clause(current_user))
+        select(Nomination).where(Nomination.id == nomination_id,
+                                 incoming_services.nominations_visible_to_partner(current_user.partner_institution_id))
         .options(joinedload(Nomination.application).joinedload(Application.student),
                  joinedload(Nomination.application).joinedload(Application.call),
                  joinedload(Nomination.application).selectinload(Application.languages),

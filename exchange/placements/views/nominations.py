@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ...applications import services as app_services
+from ...applications.access import get_call_or_404
 from ...applications.models import Application, Call
 from ...auth.permissions import scoped_first_or_404, staff_required
 from ...core.actions import attempt
@@ -16,7 +17,7 @@ from .. import nominations as nomination_services
 from .. import offers as offer_services
 from ..forms import CancelNominationForm, NominateForm
 from ..models import Nomination
-from .common import PER_PAGE, check_action_form, get_call
+from .common import PER_PAGE, check_action_form
 
 
 def render_nominations(call: Call, status: int = 200):
@@ -30,13 +31,13 @@ def render_nominations(call: Call, status: int = 200):
 @bp.get("/calls/<int:call_id>/nominations")
 @staff_required
 def nominations(call_id):
-    return render_nominations(get_call(call_id))
+    return render_nominations(get_call_or_404(call_id))
 
 
 @bp.post("/calls/<int:call_id>/nominations")
 @staff_required
 def nominate_many(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     check_action_form()
     everyone = request.form.get("all") == "1"
     try:

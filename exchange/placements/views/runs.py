@@ -9,6 +9,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ...applications import pipeline
+from ...applications.access import get_call_or_404
 from ...applications.models import Call, CallPlace
 from ...auth.permissions import scoped_first_or_404, staff_required
 from ...core.actions import attempt
@@ -25,7 +27,7 @@ from .. import offers as offer_services
 from .. import runs as run_services
 from ..forms import MoveForm, PublishForm
 from ..models import MatchingRun, OfferStatus, RunPlacement, RunStatus
-from .common import PER_PAGE, check_action_form, expire_due_offers, get_call, get_run
+from .common import PER_PAGE, check_action_form, expire_due_offers, get_run
 
 
 @bp.get("/")
@@ -39,7 +41,7 @@ def index():
 
 def render_call(call: Call, status: int = 200):
     runs = run_services.runs_of(call)
-    counts = queries.status_counts(call)
+    counts = pipeline.status_counts(call)  # keyed by ApplicationStatus: the template's counts.get('eligible') finds them
     next_round = run_services.next_round(call)
     free = run_services.free_seats(call) if next_round > 1 else {}
     return render_template("placements/call.html", call=call, runs=runs, counts=counts, next_round=next_round,
@@ -51,7 +53,7 @@ def render_call(call: Call, status: int = 200):
 @bp.get("/calls/<int:call_id>")
 @staff_required
 def call(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     expire_due_offers(call)
     return render_call(call)
 
@@ -59,7 +61,7 @@ def call(call_id):
 @bp.post("/calls/<int:call_id>/runs")
 @staff_required
 def new_run(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     check_action_form()
     expire_due_offers(call)
     if uses_redis() and queries.placeable_count(call) > current_app.config["MATCHING_INLINE_LIMIT"]:
@@ -158,7 +160,7 @@ def place_option_label(place: CallPlace, run_place, choice) -> str:
         mark = _("choice %(rank)s, not eligible", rank=choice["rank"])
     else:
         mark = _("choice %(rank)s", rank=choice["rank"])
-    return f"{run_services.place_name(place)} · {seats} · {mark}"
+    return f"{place.short_label} · {seats} · {mark}"
 
 
 @bp.route("/runs/<int:run_id>/placements/<int:placement_id>/move", methods=["GET", "POST"])
@@ -201,7 +203,7 @@ def move(run_id, placement_id):
 @bp.get("/calls/<int:call_id>/compare")
 @staff_required
 def compare(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     runs = run_services.runs_of(call)
     by_id = {r.id: r for r in runs}
     a, b = by_id.get(request.args.get("a", type=int)), by_id.get(request.args.get("b", type=int))
@@ -217,7 +219,7 @@ def compare(call_id):
 @bp.get("/calls/<int:call_id>/offers")
 @staff_required
 def offers(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     expire_due_offers(call)
     counts = queries.offer_counts(call)
     status = request.args.get("status")
@@ -231,7 +233,7 @@ def offers(call_id):
 @bp.post("/calls/<int:call_id>/close-waitlist")
 @staff_required
 def close_waitlist(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     check_action_form()
     outcome = attempt(lambda: offer_services.close_waitlist(call, by=current_user),
                       success=lambda n: ngettext("The waiting list is closed: %(num)s student was told they have no "

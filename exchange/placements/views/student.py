@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ...applications import services as app_services
-from ...applications.access import get_own_application
+from ...applications.access import get_call_or_404, get_own_application
 from ...applications.models import Application
 from ...auth.models import STAFF, Role
 from ...auth.permissions import role_required, scoped_first_or_404
@@ -18,7 +18,7 @@ from .. import bp, student
 from .. import offers as offer_services
 from ..forms import RespondForm, SharingForm
 from ..models import Offer
-from .common import expire_due_offers, get_call
+from .common import expire_due_offers
 
 
 def render_offer(application, respond_form=None, sharing_form=None, status: int = 200):
@@ -91,7 +91,7 @@ def sharing(application_id):
 @bp.get("/calls/<int:call_id>/destinations")
 @role_required(Role.student, *STAFF)
 def destinations(call_id):
-    call = get_call(call_id)
+    call = get_call_or_404(call_id)
     places = app_services.load_places(call)
     with_sheet = set(db.session.scalars(select(PartnerFactsheet.institution_id).where(
         PartnerFactsheet.institution_id.in_([p.partner.id for p in places]))))
