@@ -64,6 +64,11 @@ def office_date(value) -> date | None:
 NOT_STARTED = _l("Certificates of participation can only be issued once the event has started.")
 
 
+def not_started(event: Event) -> str | None:
+    """Why nobody at `event` can receive a certificate of participation yet (None once it has started)."""
+    return str(NOT_STARTED) if event.starts_at > utcnow() else None
+
+
 def _load_registrations(ids: list[int]) -> dict[int, Registration]:
     rows = db.session.scalars(select(Registration).where(Registration.id.in_(ids))
                               .options(joinedload(Registration.event), joinedload(Registration.user))).unique()
@@ -77,8 +82,8 @@ def _attendees_of(event_id: int):
 
 
 def _participation_ineligible(registration: Registration) -> str | None:
-    if registration.event.starts_at > utcnow():
-        return str(NOT_STARTED)
+    if refusal := not_started(registration.event):
+        return refusal
     if not attended(registration):
         return _("Only people who checked in at the event can receive a certificate of participation.")
     return None

@@ -16,7 +16,6 @@ from ..core.actions import attempt
 from ..core.dashboard import Panel, panel
 from ..core.navigation import nav_item
 from ..core.pagination import paginate
-from ..core.types import utcnow
 from ..core.uploads import send_upload
 from ..core.forms import form_status
 from ..events.models import Event
@@ -26,7 +25,7 @@ from . import bp, jobs, services, verify_bp
 from .display import period_label
 from .forms import (BulkIssueForm, CompletionForm, FilterForm, IssueForm, ReissueForm, RevokeForm, SettingsForm,
                     language_choices)
-from .kinds import NOT_STARTED, PLACED_STATUSES, placement_facts
+from .kinds import PLACED_STATUSES, not_started, placement_facts
 from .models import Certificate, CertificateKind
 
 nav_item("certificates.index", _l("Certificates"), roles=STAFF, order=60, match_prefix="/certificates")
@@ -192,7 +191,7 @@ def event(event_id):
                            issued=sum(1 for _registration, certificate in rows if certificate),
                            bulk_form=BulkIssueForm(formdata=None), languages=language_choices(),
                            event_url=optional_url("events.detail", event_id=event.id),
-                           not_started=NOT_STARTED if event.starts_at > utcnow() else None)
+                           not_started=not_started(event))
 
 
 @bp.post("/events/<int:event_id>/bulk")
@@ -202,8 +201,8 @@ def event_bulk(event_id):
     form = BulkIssueForm()
     if not form.validate_on_submit():
         abort(400)
-    if event.starts_at > utcnow():
-        flash(str(NOT_STARTED), "error")
+    if refusal := not_started(event):
+        flash(refusal, "error")
         return redirect(url_for("certificates.event", event_id=event.id), code=303)
     return start_bulk(CertificateKind.participation, event.id,
                       _("Certificates of participation: %(title)s", title=event.title), form.notify.data,

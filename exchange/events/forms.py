@@ -10,6 +10,7 @@ from ..auth.forms import REQUIRED
 from ..core.forms import (AppForm, CountryCode, FastSelect, LooseSelectField, NoControlCharacters, optional_text,
                           strip_filter)
 from .models import AUDIENCE_LABELS, CATEGORY_LABELS, QuestionKind
+from .services import MAX_REASON_LENGTH
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 MAX_DESCRIPTION = 20_000
@@ -166,9 +167,10 @@ class CheckInForm(AppForm):
 class UndoCheckInForm(AppForm):
     reason = TextAreaField(_l("Why is the check-in undone? (kept in the audit log)"), filters=[strip_filter],
                            validators=[DataRequired(message=REQUIRED),
-                                       Length(max=500, message=_l("Use at most %(max)d characters.", max=500)),
+                                       Length(max=MAX_REASON_LENGTH, message=_l("Use at most %(max)d characters.",
+                                                                                max=MAX_REASON_LENGTH)),
                                        NoControlCharacters()],
-                           render_kw={"rows": 3, "maxlength": 500})
+                           render_kw={"rows": 3, "maxlength": MAX_REASON_LENGTH})
     submit = SubmitField(_l("Undo the check-in"))
 
 

@@ -16,8 +16,8 @@ from ..core.i18n import country_name, current_locale
 from ..core.reference import (CEFR_LEVELS, EQF_LEVELS, academic_year_label, country_choices, isced_choices,
                               language_choices)
 from . import codes
-from .models import (MAX_LANGUAGES, MAX_MONTHS, MAX_PLACES, AgreementStatus, Direction, MobilityType,
-                     current_academic_year)
+from .models import (MAX_LANGUAGES, MAX_MONTHS, MAX_PLACES, TERMINATION_REASON_MAX, AgreementStatus, Direction,
+                     MobilityType, current_academic_year)
 from .services import MAX_NOTES, MSG, year_bounds
 
 REQUIRED = _l("This field is required.")
@@ -287,8 +287,9 @@ class NewAgreementForm(AgreementForm):
 class TerminateForm(AppForm):
     reason = TextAreaField(_l("Reason for the termination"), filters=[strip_filter], validators=[
         DataRequired(message=_l("Give the reason for the termination.")),
-        Length(max=500, message=_l("Use at most %(max)d characters.", max=500)), NoControlCharacters()],
-        render_kw={"maxlength": 500, "rows": 3})
+        Length(max=TERMINATION_REASON_MAX, message=_l("Use at most %(max)d characters.", max=TERMINATION_REASON_MAX)),
+        NoControlCharacters()],
+        render_kw={"maxlength": TERMINATION_REASON_MAX, "rows": 3})
     confirm = BooleanField(_l("I confirm that this agreement ends now and offers no more places."),
                            validators=[DataRequired(message=_l("Tick the box to confirm the termination."))])
     submit = SubmitField(_l("Terminate agreement"))

@@ -15,6 +15,7 @@ MAX_AGREEMENT_YEARS = 10  # an agreement covers at most this many academic years
 MAX_PLACES = 100
 MAX_MONTHS = 24
 MAX_LANGUAGES = 3
+TERMINATION_REASON_MAX = 500  # characters
 
 
 def current_academic_year(today: date | None = None) -> int:

@@ -18,7 +18,7 @@ from ..core.reference import CEFR_LEVELS, COUNTRY_CODES, EQF_LEVELS, LANGUAGE_CO
 from ..core.types import utcnow
 from ..extensions import db
 from . import codes
-from .models import (MAX_AGREEMENT_YEARS, MAX_LANGUAGES, MAX_MONTHS, MAX_PLACES, MIN_ACADEMIC_YEAR, TRANSITIONS,
+from .models import (TERMINATION_REASON_MAX, MAX_AGREEMENT_YEARS, MAX_LANGUAGES, MAX_MONTHS, MAX_PLACES, MIN_ACADEMIC_YEAR, TRANSITIONS,
                      YEARS_AHEAD, Agreement, AgreementStatus, CooperationCondition, Direction,
                      LanguageRequirement, MobilityType, PartnerContact, PartnerInstitution,
                      current_academic_year, effective_status)
@@ -443,7 +443,7 @@ def update_agreement(agreement: Agreement, *, partner: PartnerInstitution, first
 
 
 def terminate_agreement(agreement: Agreement, reason: str, by=None) -> Agreement:
-    reason = check_reason(reason, 500, missing=_l("Give the reason for the termination."))
+    reason = check_reason(reason, TERMINATION_REASON_MAX, missing=_l("Give the reason for the termination."))
     if agreement.status is AgreementStatus.terminated:
         raise WorkflowError(_l("This agreement has already been terminated."), code="terminated", status=409)
     if not agreement.can_terminate():
