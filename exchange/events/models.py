@@ -6,6 +6,8 @@ confirmed and waitlisted. Capacity is enforced by services.register under a lock
 import enum
 import secrets
 
+from ..core.errors import WorkflowError
+from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from ..core.i18n import lazy_pgettext
 from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text,
@@ -260,12 +262,25 @@ class Registration(db.Model):
     def can_transition(self, to: RegistrationStatus) -> bool:
         return to in REGISTRATION_TRANSITIONS[self.status]
 
+    def cancel_problem(self, now) -> WorkflowError | None:
+        """Why the registrant may not give up the seat or the waitlist place now (None when they may): the one
+        rule, which ``services.cancel_problem`` applies and the page asks through :meth:`can_cancel`."""
+        if not self.is_active or not self.can_transition(RegistrationStatus.cancelled):
+            return WorkflowError(_("You are not registered for this event."), code="not-registered", status=409)
+        if self.event.is_cancelled:
+            return WorkflowError(_("This event has been cancelled."), code="cancelled", status=409)
+        if self.checked_in_at is not None:
+            return WorkflowError(_("You have checked in at this event, so your registration can no longer be "
+                                   "cancelled."), code="checked-in", status=409)
+        if now >= self.event.closes_at:
+            return WorkflowError(_("The deadline has passed: registrations can no longer be cancelled here. "
+                                   "Please write to the organisers."), code="closed", status=409)
+        return None
+
     def can_cancel(self, user, now) -> bool:
-        """The registrant may still give up the seat or the waitlist place (``services.cancel_problem`` says why
-        not): not checked in, the event not cancelled, before registration closes."""
+        """Whether `user` is the registrant and may cancel now (see :meth:`cancel_problem`)."""
         return (user is not None and getattr(user, "id", None) == self.user_id
-                and self.can_transition(RegistrationStatus.cancelled) and self.checked_in_at is None
-                and not self.event.is_cancelled and now < self.event.closes_at)
+                and self.cancel_problem(now) is None)
 
     def answer_for(self, question_id: int) -> str:
         for answer in self.answers:

@@ -526,18 +526,9 @@ def _queue_confirmation(registration: Registration, event: Event, user: User, te
 def cancel_problem(event: Event, registration: Registration | None,
                    now: datetime | None = None) -> WorkflowError | None:
     """Why the registrant may not cancel now (None when they may). Shared by the page and the service."""
-    now = now or utcnow()
-    if registration is None or not registration.is_active:
+    if registration is None:
         return WorkflowError(_("You are not registered for this event."), code="not-registered", status=409)
-    if event.status is EventStatus.cancelled:
-        return WorkflowError(_("This event has been cancelled."), code="cancelled", status=409)
-    if registration.checked_in_at is not None:
-        return WorkflowError(_("You have checked in at this event, so your registration can no longer be "
-                               "cancelled."), code="checked-in", status=409)
-    if now >= event.closes_at:
-        return WorkflowError(_("The deadline has passed: registrations can no longer be cancelled here. "
-                               "Please write to the organisers."), code="closed", status=409)
-    return None
+    return registration.cancel_problem(now or utcnow())
 
 
 def cancel_registration(event_id: int, user: User, now: datetime | None = None) -> list[Registration]:
