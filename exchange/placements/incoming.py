@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from ..applications import access as app_access
 from ..applications.models import Application, ApplicationDocument, Call
-from ..auth.models import Role, User
+from ..auth.models import User
 from ..core.pagination import RowsPage, page_limit, page_offset
 from ..extensions import db
 from .models import ACTIVE_NOMINATION, Nomination, NominationStatus
@@ -66,10 +66,10 @@ class IncomingSummary:
 
 
 def incoming_summary(user: User) -> IncomingSummary:
-    if user.role is not Role.partner or not user.institution_id:
+    if not user.partner_institution_id:
         return IncomingSummary({})
     return IncomingSummary({(year, status): n for year, status, n in db.session.execute(
-        _incoming_summary_statement(), {"institution_id": user.institution_id})})
+        _incoming_summary_statement(), {"institution_id": user.partner_institution_id})})
 
 
 @functools.cache
